@@ -60,7 +60,7 @@ def friendly_errors(func):
             err.print(f"[bold red]{len(exc.failures)} problem(s) must be fixed; nothing was written.")
             raise typer.Exit(2) from None
         except CsmKitError as exc:
-            err.print(Text(f"error: {exc}", style="bold red"))
+            err.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -72,7 +72,7 @@ def overlapping_subscriptions(dataset: Dataset) -> list[dict]:
     keys = ["customer_id"] + (["plan"] if "plan" in subs.columns else [])
     ordered = subs.sort_values(keys + ["start_date"])
     end = ordered["end_date"] if "end_date" in ordered.columns else pd.Series(pd.NaT, index=ordered.index)
-    end = end.fillna(pd.Timestamp.max)
+    end = end.astype("datetime64[ns]").fillna(pd.Timestamp.max)
     previous_end = end.groupby([ordered[k] for k in keys], sort=False).cummax()
     previous_end = previous_end.groupby([ordered[k] for k in keys], sort=False).shift(1)
     overlap = (ordered["start_date"] < previous_end).reindex(subs.index).fillna(False)

@@ -1,0 +1,44 @@
+"""The command line: exit codes, readable output, nothing written on bad data."""
+
+from typer.testing import CliRunner
+
+from csm_kit.cli import app
+from tests.conftest import write_tables
+
+runner = CliRunner()
+
+
+def test_validate_exits_0_on_good_data(good_folder):
+    result = runner.invoke(app, ["validate", "--data", str(good_folder)])
+    assert result.exit_code == 0, result.output
+    assert "meets the contract" in result.output
+
+
+def test_validate_exits_2_and_names_every_problem(tmp_path):
+    folder = write_tables(tmp_path / "bad", {
+        "customers": "customer_id,signup_date\nC1,2024-01-05\nC2,yesterday\n",
+        "subscriptions": ("subscription_id,customer_id,start_date,end_date\n"
+                          "S1,C1,2024-01-05,2023-01-01\n"),
+    })
+    before = sorted(p.name for p in folder.iterdir())
+    result = runner.invoke(app, ["validate", "--data", str(folder)])
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert "customers.signup_date: dates that do not parse" in flat
+    assert "subscriptions.mrr: the required column is missing" in flat
+    assert "subscriptions.end_date: an end before its start" in flat
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+
+
+def test_a_missing_data_folder_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["validate", "--data", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("validate", "sample", "metrics", "report"):
+        assert command in result.output
