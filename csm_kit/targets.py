@@ -1,0 +1,131 @@
+"""Targets: each headline figure against its goal and against the company's own history.
+
+A targets YAML names goals per metric (``csm_kit/config/targets.yaml`` is the default:
+monthly logo churn ≤ 5% and CSAT ≥ 80%, from the source documents). The benchmark is the
+company's own trailing 12-month median, not an industry average.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from csm_kit.errors import ConfigError
+
+DIRECTIONS = ("higher_is_better", "lower_is_better")
+DEFAULT_NEAR = 0.10
+
+
+def load_targets(path: str | Path | dict | None = None) -> dict[str, dict]:
+    """Read and check a targets file (``None`` = the packaged default).
+
+    Returns ``{metric: {"target": float, "direction": str, "near": float}}``.
+
+    >>> load_targets({"nps": {"target": 30, "direction": "higher_is_better"}})["nps"]["near"]
+    0.1
+    """
+    if path is None:
+        raw = yaml.safe_load(resources.files("csm_kit.config").joinpath("targets.yaml").read_text())
+    elif isinstance(path, dict):
+        raw = path
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"targets file {path} does not exist")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"targets file {path} is not valid YAML: {exc}") from exc
+    targets = {}
+    for metric, entry in (raw or {}).items():
+        if not isinstance(entry, dict) or "target" not in entry:
+            raise ConfigError(f"target for {metric!r} must be a mapping with a `target` number")
+        direction = entry.get("direction", "higher_is_better")
+        if direction not in DIRECTIONS:
+            raise ConfigError(f"`direction` of {metric!r} must be one of {list(DIRECTIONS)}, "
+                              f"got {direction!r}")
+        try:
+            target = float(entry["target"])
+            near = float(entry.get("near", DEFAULT_NEAR))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"`target` and `near` of {metric!r} must be numbers") from exc
+        targets[metric] = {"target": target, "direction": direction, "near": near}
+    return targets
+
+
+def target_status(
+    kpis: pd.DataFrame, *, targets: dict[str, dict] | None = None, history_months: int = 12
+) -> pd.DataFrame:
+    r"""Judge each headline metric's latest value against its target and its own history.
+
+    Status rules, for a metric whose higher values are better (mirrored otherwise):
+
+    - ``met`` when value ≥ target;
+    - ``near`` when target − near × \|target\| ≤ value < target;
+    - ``missed`` below that; ``no target`` when the targets name none.
+
+    The benchmark is the median of the ``history_months`` periods *before* the latest one.
+
+    Parameters
+    ----------
+    kpis : the long KPI table (metric, period, group, value, ...). Only company-wide rows
+        (``group`` empty) are judged.
+    targets : from :func:`load_targets`; ``None`` = the packaged defaults.
+
+    Returns
+    -------
+    DataFrame with metric, period (latest), value, target, direction, status,
+    trailing_median, vs_history ('better' / 'worse' / 'same' / '' without history).
+
+    Examples
+    --------
+    Churn 4% against a ≤ 5% target is met; 6% before that makes the history worse:
+
+    >>> kpis = pd.DataFrame({"metric": ["logo_churn_rate"] * 2, "period": ["2024-01", "2024-02"],
+    ...                      "group": [None, None], "value": [0.06, 0.04]})
+    >>> target_status(kpis)[["status", "trailing_median", "vs_history"]].iloc[0].tolist()
+    ['met', 0.06, 'better']
+    """
+    targets = load_targets() if targets is None else targets
+    company = kpis[kpis["group"].isna() | (kpis["group"] == "")].dropna(subset=["value"])
+    company = company.sort_values(["metric", "period"])
+    rows = []
+    for metric, series in company.groupby("metric", sort=True):
+        latest = series.iloc[-1]
+        history = series["value"].iloc[:-1].tail(history_months)
+        goal = targets.get(metric)
+        lower = goal is not None and goal["direction"] == "lower_is_better"
+        rows.append({
+            "metric": metric, "period": latest["period"], "value": float(latest["value"]),
+            "target": np.nan if goal is None else goal["target"],
+            "direction": "" if goal is None else goal["direction"],
+            "status": _status(float(latest["value"]), goal),
+            "trailing_median": float(history.median()) if len(history) else np.nan,
+            "vs_history": _versus(float(latest["value"]), history, lower=lower),
+        })
+    return pd.DataFrame(rows, columns=["metric", "period", "value", "target", "direction",
+                                       "status", "trailing_median", "vs_history"])
+
+
+def _status(value: float, goal: dict | None) -> str:
+    if goal is None:
+        return "no target"
+    sign = -1 if goal["direction"] == "lower_is_better" else 1
+    gap = sign * (value - goal["target"])
+    if gap >= 0:
+        return "met"
+    return "near" if -gap <= goal["near"] * abs(goal["target"]) else "missed"
+
+
+def _versus(value: float, history: pd.Series, *, lower: bool) -> str:
+    if history.empty:
+        return ""
+    median = history.median()
+    if np.isclose(value, median):
+        return "same"
+    better = value < median if lower else value > median
+    return "better" if better else "worse"
