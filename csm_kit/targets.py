@@ -87,8 +87,9 @@ def target_status(
 
     >>> kpis = pd.DataFrame({"metric": ["logo_churn_rate"] * 2, "period": ["2024-01", "2024-02"],
     ...                      "group": [None, None], "value": [0.06, 0.04]})
-    >>> target_status(kpis)[["status", "trailing_median", "vs_history"]].iloc[0].tolist()
-    ['met', 0.06, 'better']
+    >>> row = target_status(kpis).iloc[0]
+    >>> row["status"], float(row["trailing_median"]), row["vs_history"]
+    ('met', 0.06, 'better')
     """
     targets = load_targets() if targets is None else targets
     company = kpis[kpis["group"].isna() | (kpis["group"] == "")].dropna(subset=["value"])
