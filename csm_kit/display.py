@@ -1,0 +1,127 @@
+"""Showing results in notebooks and reports: escaped tables, sentences and section notes.
+
+Customer names, segments, comments and CSM names come from customers' data, so every piece
+of text shown here is HTML-escaped at the source; Markdown is never built from data.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+import pandas as pd
+
+#: Text longer than this is cut with an ellipsis in tables.
+MAX_CELL_CHARS = 200
+
+
+def clean_text(value, *, max_len: int = MAX_CELL_CHARS) -> str:
+    """Make one piece of untrusted text safe to show: no control or invisible characters, cut to ``max_len``.
+
+    Removes NUL and other control characters, bidirectional overrides (U+202A–U+202E,
+    U+2066–U+2069) and zero-width characters (U+200B–U+200F, U+2060, U+FEFF); text longer
+    than ``max_len`` ends with "…". Escaping for HTML happens separately.
+
+    >>> clean_text("Acme\\u202eCorp\\x00")
+    'AcmeCorp'
+    >>> clean_text("x" * 10, max_len=5)
+    'xxxx…'
+    """
+    text = str(value)
+    text = text.translate(_INVISIBLE)
+    if len(text) > max_len:
+        text = text[: max_len - 1] + "…"
+    return text
+
+
+_INVISIBLE = {c: None for c in [*range(0, 9), 11, 12, *range(14, 32), 127,
+                                 *range(0x200B, 0x2010), *range(0x202A, 0x202F),
+                                 *range(0x2066, 0x206A), 0x2060, 0xFEFF]}
+
+
+def html_table(
+    frame: pd.DataFrame,
+    *,
+    percent: Iterable[str] = (),
+    money: Iterable[str] = (),
+    decimals: dict[str, int] | None = None,
+    caption: str | None = None,
+    max_rows: int = 50,
+) -> str:
+    """Render a frame as an HTML table with every cell, header and index escaped.
+
+    Parameters
+    ----------
+    percent : columns holding shares (0.25 is shown as 25.0%).
+    money : columns holding amounts (shown as 1,234).
+    decimals : other numeric columns and their decimals.
+    caption : optional caption (escaped).
+    max_rows : rows shown; a note says how many more there are.
+
+    >>> out = html_table(pd.DataFrame({"name": ["<b>x</b>"], "rate": [0.25]}), percent=["rate"])
+    >>> "&lt;b&gt;x&lt;/b&gt;" in out, "<b>" in out, "25.0%" in out
+    (True, False, True)
+    """
+    shown = frame.head(max_rows)
+    formats = {c: "{:.1%}" for c in percent if c in shown.columns}
+    formats |= {c: "{:,.0f}" for c in money if c in shown.columns}
+    formats |= {c: f"{{:,.{d}f}}" for c, d in (decimals or {}).items() if c in shown.columns}
+    text_columns = [c for c in shown.columns if c not in formats]
+    shown = shown.copy()
+    for column in text_columns:
+        if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda v: v if pd.isna(v) else clean_text(v))
+    styler = (shown.style.hide(axis="index")
+              .format(formats, na_rep="–", escape="html")
+              .format_index(escape="html", axis=1)
+              .set_table_attributes('class="csm-table"'))
+    if caption:
+        styler = styler.set_caption(html.escape(clean_text(caption)))
+    out = styler.to_html()
+    if len(frame) > max_rows:
+        out += f"<p><em>{len(frame) - max_rows:,} more rows not shown.</em></p>"
+    return out
+
+
+def show_table(frame: pd.DataFrame, **options):
+    """Display :func:`html_table` in a notebook (returns the IPython object)."""
+    from IPython.display import HTML
+
+    return HTML(html_table(frame, **options))
+
+
+def sentence(template: str, **values) -> str:
+    """Fill a sentence template with values, escaping every value; return HTML.
+
+    The template is the kit's own text; the values may come from data.
+
+    >>> sentence("Churn in {segment} was {rate:.1%}.", segment="<SMB>", rate=0.031)
+    '<p>Churn in &lt;SMB&gt; was 3.1%.</p>'
+    """
+    safe = {k: _SafeValue(v) for k, v in values.items()}
+    return "<p>" + template.format(**safe) + "</p>"
+
+
+class _SafeValue:
+    """Formats like the wrapped value, then escapes the result."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        value = self.value if not isinstance(self.value, str) else clean_text(self.value)
+        return html.escape(format(value, spec))
+
+
+def say(template: str, **values):
+    """Display :func:`sentence` in a notebook."""
+    from IPython.display import HTML
+
+    return HTML(sentence(template, **values))
+
+
+def note(text: str):
+    """Display a one-line, kit-written note (e.g. why a section is empty)."""
+    from IPython.display import HTML
+
+    return HTML(f'<p class="csm-note"><em>{html.escape(text)}</em></p>')
