@@ -29,6 +29,7 @@ from csm_kit.contract import (
 )
 from csm_kit.errors import ConfigError, DataContractError, DataSourceError
 from csm_kit.periods import last_complete_month
+from csm_kit.privacy import mask_secrets
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 DUCKDB_SUFFIXES = {".duckdb", ".ddb", ".db"}
@@ -278,7 +279,8 @@ class _DuckDBSource:
         import duckdb
 
         self.con = duckdb.connect(str(path), read_only=True)
-        self.names = {row[0] for row in self.con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+        rows = self.con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+        self.names = {row[0] for row in rows}
 
     def __call__(self, name, table_map):
         if "query" in table_map:
@@ -313,15 +315,6 @@ class _SqlSource:
             sql = f'SELECT * FROM "{table}"'
         with self.engine.connect() as conn:
             return pd.read_sql(sqlalchemy.text(sql), conn)
-
-
-def mask_secrets(text: str) -> str:
-    """Hide the password of a database URL.
-
-    >>> mask_secrets("postgresql://ana:s3cret@db.example.com/cs")
-    'postgresql://ana:***@db.example.com/cs'
-    """
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", text)
 
 
 def _check_timezone(timezone: str) -> None:

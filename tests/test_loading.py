@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from csm_kit import ConfigError, DataContractError, DataSourceError, load_dataset, read_mapping
-from csm_kit.loading import mask_secrets
+from csm_kit.privacy import mask_secrets
 from tests.conftest import GOOD_TABLES, write_tables
 
 

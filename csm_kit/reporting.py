@@ -1,0 +1,443 @@
+"""Run the report notebooks with papermill and publish a dated folder of HTML reports.
+
+``run_reports`` executes every notebook (``jobs`` at a time, each in its own kernel
+process), exports each one to a self-contained HTML page beside the executed ``.ipynb``,
+writes ``index.html`` and ``manifest.json``, and publishes the folder atomically:
+everything is written to a hidden sibling ``.tmp-<as_of>-*`` folder first and then moved
+to ``<out_dir>/<as_of>``. A run with a failed notebook never replaces a previous good report:
+it is kept beside it in ``<as_of>.failed-<timestamp>``.
+
+Validating the data and computing the headline KPIs are the caller's job (the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
+from papermill.exceptions import PapermillExecutionError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from csm_kit.errors import ConfigError
+from csm_kit.report_html import notebook_to_html
+from csm_kit.report_index import (
+    check_target,
+    destination,
+    mask_notebook_secrets,
+    mask_secrets,
+    now_iso,
+    publish,
+    write_run_summary,
+)
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """How one notebook's report went.
+
+    ``status`` is "ok" or "failed"; ``error`` is None when ok, otherwise the error text
+    (for an error raised in a cell: "ValueError: ... (cell In [5])"). ``html`` and
+    ``ipynb`` are the published files (``ipynb`` is None if the notebook never ran).
+    """
+
+    name: str
+    status: str
+    error: str | None
+    seconds: float
+    html: Path
+    ipynb: Path | None
+    started: str
+    finished: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the notebook ran to the end and its HTML was written."""
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """The outcome of ``run_reports``: where the reports went and how each one did.
+
+    ``kept_previous`` is True when a failed run was not allowed to replace a good report
+    already in ``<out_dir>/<as_of>``; ``folder`` is then ``<as_of>.failed-<timestamp>`` and
+    ``note`` says so.
+    """
+
+    folder: Path
+    as_of: str
+    results: list[NotebookResult]
+    seconds: float
+    kept_previous: bool = False
+    note: str | None = None
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every notebook succeeded (the CLI exits non-zero when not)."""
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[NotebookResult]:
+        """The notebooks that failed, in input order."""
+        return [r for r in self.results if not r.ok]
+
+
+class _ReportKernelManager(AsyncKernelManager):
+    """Starts each report kernel without ``MPLBACKEND`` in its environment.
+
+    ``MPLBACKEND=Agg`` (common in CI and cron) silently drops every inline figure from a
+    papermill-executed notebook; without it ipykernel uses its inline backend. Transport
+    encryption is switched to "auto" (CurveZMQ when the kernelspec supports it), which also
+    silences jupyter_client's "running over TCP without encryption" warning.
+    """
+
+    async def start_kernel(self, **kw: Any) -> None:
+        env = dict(kw.pop("env", None) or os.environ)
+        env.pop("MPLBACKEND", None)
+        if self.has_trait("transport_encryption"):
+            kw.setdefault("transport_encryption", "auto")
+        await super().start_kernel(env=env, **kw)
+
+
+def run_reports(
+    notebooks: Sequence[Path],
+    *,
+    out_dir: Path,
+    as_of: str,
+    parameters: dict[str, Any],
+    jobs: int | None = None,
+    include_code: bool = False,
+    headline: pd.DataFrame | None = None,
+    quality: pd.DataFrame | None = None,
+    data_fingerprint: str | None = None,
+    progress: bool | None = None,
+    kernel_name: str = "python3",
+    timeout: float | None = None,
+) -> ReportRun:
+    """Execute the notebooks and publish ``<out_dir>/<as_of>/`` with one HTML page each.
+
+    The folder holds ``<name>.html`` and the executed ``<name>.ipynb`` per notebook,
+    ``index.html`` (headline KPIs, links, status and errors, data quality, run time) and
+    ``manifest.json`` (parameters with secrets masked, data fingerprint, package versions,
+    per-notebook status and timings).
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        The notebooks to run; their file names (without ``.ipynb``) must be unique.
+    out_dir : Path
+        The reports root, e.g. ``reports/``; created if missing.
+    as_of : str
+        The reports' as-of date, "YYYY-MM-DD"; names the folder.
+    parameters : dict
+        Injected into every notebook by papermill (data, mapping, as_of, segment, ...).
+        ``Path`` values are passed as absolute path strings; each kernel runs in its
+        notebook's folder, as in JupyterLab.
+    jobs : int, optional
+        Notebooks executed at a time; default the number of CPUs.
+    include_code : bool, default False
+        Show code cells in the HTML pages.
+    headline, quality : DataFrame, optional
+        Tables for the index page (see ``csm_kit.report_html.render_index``).
+    data_fingerprint : str, optional
+        Recorded in the manifest and shown on the index page.
+    progress : bool, optional
+        True for a rich progress bar, False for one plain line per finished notebook on
+        stderr; None picks the bar when stderr is a terminal.
+    kernel_name : str, default "python3"
+        The Jupyter kernel to run the notebooks in.
+    timeout : float, optional
+        Seconds a single cell may run before the notebook fails; default no limit.
+
+    Returns
+    -------
+    ReportRun
+        ``folder``, ``results`` (one ``NotebookResult`` per notebook, in input order),
+        ``seconds``, ``kept_previous``, ``note`` and ``ok``.
+
+    Raises
+    ------
+    ConfigError
+        Bad ``as_of``, ``jobs``, a missing notebook or duplicate notebook names.
+    ReportError
+        ``<out_dir>/<as_of>`` exists but is not a csm-kit report folder (nothing is run).
+
+    Notes
+    -----
+    A notebook that fails does not stop the others; its page opens with a red banner and
+    the index lists its error. The published folder is replaced only by a fully
+    successful run, or by a failed one when no good report was there before.
+    """
+    notebooks = _checked_notebooks(notebooks)
+    _check_as_of(as_of)
+    jobs = _checked_jobs(jobs, len(notebooks))
+    target = Path(out_dir).resolve() / as_of
+    check_target(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    started, t0 = now_iso(), time.perf_counter()
+    staging = target.with_name(f".tmp-{as_of}-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()  # not tempfile.mkdtemp: its 0700 mode would be published with the folder
+    try:
+        run_parameters = _kernel_parameters(parameters)
+        options = {"jobs": jobs, "include_code": include_code, "kernel_name": kernel_name}
+        results = _execute_all(
+            notebooks,
+            staging,
+            parameters=run_parameters,
+            timeout=timeout,
+            progress=progress,
+            **options,
+        )
+        seconds = time.perf_counter() - t0
+        folder, note = destination(target, ok=all(r.ok for r in results))
+        manifest = write_run_summary(
+            staging,
+            as_of=as_of,
+            results=results,
+            parameters=run_parameters,
+            started=started,
+            seconds=seconds,
+            options=options,
+            headline=headline,
+            quality=quality,
+            data_fingerprint=data_fingerprint,
+            note=note,
+        )
+        publish(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ReportRun(
+        folder=folder,
+        as_of=as_of,
+        results=[_moved(r, folder) for r in results],
+        seconds=round(seconds, 2),
+        kept_previous=folder != target,
+        note=note,
+        manifest=manifest,
+    )
+
+
+def _execute_all(
+    notebooks: list[Path], staging: Path, *, jobs: int, progress: bool | None, **options: Any
+) -> list[NotebookResult]:
+    """Run the notebooks ``jobs`` at a time; results in input order."""
+    with progress_reporter(len(notebooks), interactive=progress) as report:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="csm-report") as pool:
+            futures = {
+                pool.submit(_execute_one, nb, staging, **options): i
+                for i, nb in enumerate(notebooks)
+            }
+            results: list[NotebookResult | None] = [None] * len(notebooks)
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    results[futures[future]] = result
+                    report(result.name, result.status, result.seconds, result.error)
+            except BaseException:  # e.g. Ctrl-C: do not start the notebooks still queued
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    return [r for r in results if r is not None]
+
+
+def _execute_one(
+    notebook: Path,
+    staging: Path,
+    *,
+    parameters: dict[str, Any],
+    include_code: bool,
+    kernel_name: str,
+    timeout: float | None,
+) -> NotebookResult:
+    """Execute one notebook into the staging folder and export its HTML; never raises."""
+    started, t0 = now_iso(), time.perf_counter()
+    ipynb, html = staging / f"{notebook.stem}.ipynb", staging / f"{notebook.stem}.html"
+    nb, error = _execute(notebook, ipynb, parameters, kernel_name=kernel_name, timeout=timeout)
+    try:
+        shown = nb if nb is not None else nbformat.v4.new_notebook()
+        page = notebook_to_html(shown, include_code=include_code, failure=error)
+    except Exception as exc:
+        error = "; ".join(filter(None, [error, f"HTML export failed: {type(exc).__name__}: {exc}"]))
+        page = notebook_to_html(nbformat.v4.new_notebook(), failure=error)
+    html.write_text(page, encoding="utf-8")
+    return NotebookResult(
+        name=notebook.stem,
+        status="ok" if error is None else "failed",
+        error=error,
+        seconds=round(time.perf_counter() - t0, 2),
+        html=html,
+        ipynb=ipynb if ipynb.exists() else None,
+        started=started,
+        finished=now_iso(),
+    )
+
+
+def _execute(
+    notebook: Path,
+    ipynb: Path,
+    parameters: dict[str, Any],
+    *,
+    kernel_name: str,
+    timeout: float | None,
+) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """Run papermill; return the executed notebook (saved, secrets masked) and the error text.
+
+    papermill raises ``PapermillExecutionError`` after saving a notebook whose cell failed;
+    the notebook is None when it never ran (no such kernel, unreadable file, ...).
+    """
+    error = None
+    try:
+        nb = pm.execute_notebook(
+            notebook,
+            ipynb,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            # the kernel's working folder, set per process; papermill's own `cwd=` would
+            # os.chdir the whole (multi-threaded) process
+            resources={"metadata": {"path": str(notebook.parent)}},
+            execution_timeout=timeout,
+            kernel_manager_class=_ReportKernelManager,
+        )
+    except PapermillExecutionError as exc:
+        error = f"{exc.ename}: {exc.evalue} (cell In [{exc.exec_count}])"
+        nb = _read_or_none(ipynb)
+    except Exception as exc:  # no kernel, kernel died, cell timeout, unreadable notebook, ...
+        error = f"{type(exc).__name__}: {exc}"
+        nb = _read_or_none(ipynb)
+    if nb is not None:
+        nbformat.write(mask_notebook_secrets(nb), ipynb)
+    return nb, mask_secrets(error)
+
+
+def _read_or_none(path: Path) -> nbformat.NotebookNode | None:
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None
+
+
+def _kernel_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Parameters papermill can write as literals: Path values become absolute strings."""
+    return {
+        key: str(Path(value).resolve()) if isinstance(value, os.PathLike) else value
+        for key, value in parameters.items()
+    }
+
+
+def _moved(result: NotebookResult, folder: Path) -> NotebookResult:
+    return replace(
+        result,
+        html=folder / result.html.name,
+        ipynb=None if result.ipynb is None else folder / result.ipynb.name,
+    )
+
+
+def _checked_notebooks(notebooks: Sequence[Path]) -> list[Path]:
+    paths = [Path(nb).resolve() for nb in notebooks]
+    if not paths:
+        raise ConfigError("`notebooks` must list at least one notebook, got none")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"`notebooks` must be existing .ipynb files; not found: {missing}")
+    stems = pd.Series([p.stem for p in paths])
+    duplicated = sorted(set(stems[stems.duplicated()]))
+    if duplicated:
+        raise ConfigError(
+            f"`notebooks` must have unique file names (each names its report), "
+            f"got {duplicated} more than once"
+        )
+    return paths
+
+
+def _check_as_of(as_of: str) -> None:
+    try:
+        ok = isinstance(as_of, str) and len(as_of) == 10 and bool(date.fromisoformat(as_of))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"`as_of` must be a date written YYYY-MM-DD, got {as_of!r}")
+
+
+def _checked_jobs(jobs: int | None, n_notebooks: int) -> int:
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
+    return min(jobs, n_notebooks)
+
+
+@contextmanager
+def progress_reporter(
+    total: int, *, interactive: bool | None = None
+) -> Iterator[Callable[[str, str, float, str | None], None]]:
+    """Yield ``report(name, status, seconds, error)``, called once per finished notebook.
+
+    Interactive (default: when stderr is a terminal) draws a rich progress bar on stderr
+    and prints failures above it; otherwise each call writes one plain line to stderr,
+    e.g. "[2/7] 01_churn_cohorts ok 4.1 s", fit for cron and CI logs.
+    """
+    if interactive is None:
+        interactive = sys.stderr.isatty()
+    done = 0
+
+    def line(name: str, status: str, seconds: float, error: str | None) -> str:
+        text = f"[{done}/{total}] {name} {status} {seconds:.1f} s"
+        return text if error is None else f"{text}: {error.splitlines()[0] if error else ''}"
+
+    if not interactive:
+
+        def plain(name: str, status: str, seconds: float, error: str | None) -> None:
+            nonlocal done
+            done += 1
+            print(line(name, status, seconds, error), file=sys.stderr, flush=True)
+
+        yield plain
+        return
+
+    console = Console(stderr=True)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("reports", total=total)
+
+        def fancy(name: str, status: str, seconds: float, error: str | None) -> None:
+            nonlocal done
+            done += 1
+            if error is not None:
+                console.print(
+                    line(name, status, seconds, error), style="red", markup=False, highlight=False
+                )
+            bar.update(task, advance=1, description=f"{name} {status}")
+
+        yield fancy
