@@ -18,7 +18,8 @@ MAX_CELL_CHARS = 200
 def clean_text(value, *, max_len: int = MAX_CELL_CHARS) -> str:
     """Make one piece of untrusted text safe to show: no control or invisible characters, cut to ``max_len``.
 
-    Removes NUL and other control characters, bidirectional overrides (U+202A–U+202E,
+    Removes NUL and other C0/C1 control characters (tab and newlines stay), lone
+    surrogates (which cannot be written as UTF-8), bidirectional overrides (U+202A–U+202E,
     U+2066–U+2069) and zero-width characters (U+200B–U+200F, U+2060, U+FEFF); text longer
     than ``max_len`` ends with "…". Escaping for HTML happens separately.
 
@@ -34,9 +35,10 @@ def clean_text(value, *, max_len: int = MAX_CELL_CHARS) -> str:
     return text
 
 
-_INVISIBLE = {c: None for c in [*range(0, 9), 11, 12, *range(14, 32), 127,
+_INVISIBLE = {c: None for c in [*range(0, 9), 11, 12, *range(14, 32), *range(127, 160),
                                  *range(0x200B, 0x2010), *range(0x202A, 0x202F),
-                                 *range(0x2066, 0x206A), 0x2060, 0xFEFF]}
+                                 *range(0x2066, 0x206A), 0x2060, 0xFEFF,
+                                 *range(0xD800, 0xE000)]}  # lone surrogates cannot be encoded
 
 
 def html_table(

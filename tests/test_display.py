@@ -38,3 +38,9 @@ def test_sentences_escape_values_but_keep_their_format():
 def test_missing_values_show_as_a_dash():
     out = html_table(pd.DataFrame({"rate": [None, 0.5]}), percent=["rate"])
     assert "–" in out and "50.0%" in out
+
+
+def test_lone_surrogates_and_c1_controls_are_removed_so_text_can_be_written_as_utf8():
+    cleaned = clean_text("Acme\ud800 Corp\x85")
+    assert cleaned == "Acme Corp"
+    cleaned.encode("utf-8")
