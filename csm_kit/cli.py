@@ -138,10 +138,33 @@ def metrics(
     data: DataOpt = None,
     mapping: MappingOpt = None,
     as_of: AsOfOpt = None,
+    by: Annotated[str | None, typer.Option(
+        help="Also break metrics down by a customers column: segment, csm, plan, region.")] = None,
+    file_format: Annotated[str, typer.Option("--format", help="csv, json or xlsx.")] = "csv",
+    output: Annotated[Path | None, typer.Option(
+        "--output", help="File to write; default prints to the terminal.")] = None,
+    timezone: TimezoneOpt = "UTC",
 ) -> None:
-    """Write every headline metric as one long table (metric, period, group, value, n, ci)."""
-    err.print("csm-kit metrics is not built yet (issue #3).")
-    raise typer.Exit(1)
+    """Write every headline metric as one long table: metric, period, group, value, n, ci_low, ci_high.
+
+    Shares are fractions (0.031 = 3.1%), money is in the reporting currency, NPS in points.
+    The metric names are listed in the README.
+    """
+    from csm_kit.exports import write_table
+    from csm_kit.kpis import kpi_table
+    from csm_kit.loading import load_dataset
+    from csm_kit.periods import parse_as_of
+
+    dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
+    text = write_table(table, output, file_format=file_format)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        err.print(f"Wrote {len(table):,} rows to {output}")
+
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @app.command()
@@ -150,10 +173,85 @@ def report(
     data: DataOpt = None,
     mapping: MappingOpt = None,
     as_of: AsOfOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder that receives the dated report folder.")] = Path("reports"),
+    notebooks: Annotated[str | None, typer.Option(
+        "--notebooks", help="Comma-separated subset, e.g. 00_overview,03 (name or number prefix).")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", min=1, help="Notebooks run at the same time. Default: the number of CPUs.")] = None,
+    include_code: Annotated[bool, typer.Option(
+        "--include-code", help="Show the code cells in the HTML reports.")] = False,
+    segment: Annotated[str | None, typer.Option(
+        "--segment", help="Only customers of this segment (e.g. SMB).")] = None,
+    months: Annotated[int, typer.Option("--months", min=1, help="Months of history in charts.")] = 24,
+    targets: Annotated[Path | None, typer.Option(
+        "--targets", help="Targets YAML (default: logo churn <= 5%, CSAT >= 80%).")] = None,
+    notebooks_dir: Annotated[Path, typer.Option(
+        "--notebooks-dir", help="Where the report notebooks are.")] = NOTEBOOKS_DIR,
+    timezone: TimezoneOpt = "UTC",
 ) -> None:
-    """Execute every notebook and write a dated folder of HTML reports."""
-    err.print("csm-kit report is not built yet (issue #5).")
+    """Execute every notebook and write reports/<as-of>/: HTML reports, index.html, manifest.json.
+
+    The data is validated first (errors: exit 2, nothing written). A notebook that fails makes
+    the run exit 1; the others are still written and a good earlier report of the same month
+    is kept.
+    """
+    import logging
+
+    from csm_kit.context import open_report
+    from csm_kit.kpis import headline, kpi_table
+    from csm_kit.reporting import run_reports
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    paths = select_notebooks(notebooks_dir, notebooks)
+    ctx = open_report(_absolute(data), mapping=_absolute(mapping), as_of=as_of, months=months,
+                      segment=segment, targets=_absolute(targets), timezone=timezone)
+    err.print(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}")
+    kpis = kpi_table(ctx.dataset, as_of=ctx.as_of)
+    parameters = {"data": _absolute(data), "mapping": _absolute(mapping),
+                  "as_of": f"{ctx.as_of_end:%Y-%m-%d}", "months": months, "segment": segment,
+                  "targets": _absolute(targets), "include_code": include_code}
+    run = run_reports(paths, out_dir=out, as_of=f"{ctx.as_of_end:%Y-%m-%d}", parameters=parameters,
+                      jobs=jobs, include_code=include_code,
+                      headline=headline(kpis, targets=ctx.targets), quality=ctx.quality,
+                      data_fingerprint=ctx.dataset.fingerprint())
+    index = Path(run.folder) / "index.html"
+    if run.ok:
+        out.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")
+        return
+    failed = ", ".join(r.name for r in run.failed)
+    err.print(Text(f"{len(run.failed)} report(s) failed: {failed}. "
+                   f"{getattr(run, 'note', '') or ''} See {index}", style="bold red"), soft_wrap=True)
     raise typer.Exit(1)
+
+
+def select_notebooks(folder: Path, subset: str | None) -> list[Path]:
+    """List the report notebooks in reading order, optionally a comma-separated subset."""
+    from csm_kit.errors import ConfigError
+
+    available = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not available:
+        raise ConfigError(f"no report notebooks in {folder}; run from a csm-kit checkout "
+                          "or pass --notebooks-dir")
+    if subset is None:
+        return available
+    chosen = []
+    for item in (part.strip().removesuffix(".ipynb") for part in subset.split(",") if part.strip()):
+        matches = [p for p in available if p.stem == item or p.stem.startswith(item + "_")]
+        if not matches:
+            names = [p.stem for p in available]
+            raise ConfigError(f"--notebooks must name notebooks among {names}, got {item!r}")
+        chosen += [m for m in matches if m not in chosen]
+    return chosen
+
+
+def _absolute(value) -> str | None:
+    """Paths become absolute (notebooks run in their own folder); URLs stay as they are."""
+    if value is None:
+        return None
+    text = str(value)
+    if "://" in text:
+        return text
+    return str(Path(text).resolve())
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,228 @@
+"""Cohort retention: how much of each starting month's customers (or revenue) is still there.
+
+A cohort is the month a customer first had MRR at a month end (subscriptions) or first
+bought (transactions). Cell (c, k) is the share of cohort c active k months later, in
+customers (``kind="logo"``) or revenue (``kind="revenue"``). Cells a cohort has not reached
+by as_of are missing (NaN in the matrix, absent from the long table), never 0. A customer who
+leaves and comes back stays in its first cohort.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from csm_kit import engine as eng
+from csm_kit.errors import ConfigError
+from csm_kit.periods import last_complete_month, parse_as_of
+from csm_kit.revenue import customer_month_frame, month_index_expr, prepare_subscriptions, share
+
+__all__ = ["cohort_table", "cohort_retention", "average_retention_curve", "KINDS"]
+
+KINDS = ("logo", "revenue")
+
+
+def _activity(table, as_of, engine):
+    """customer_id, month_index, value (cents) per active customer-month, and as_of's index."""
+    names = set(nw.from_native(table).collect_schema().names())
+    if {"start_date", "mrr"} <= names:
+        frame, as_of_index = prepare_subscriptions(table, as_of=as_of, engine=engine)
+        months = customer_month_frame(frame, as_of_index)
+        return months.select("customer_id", "month_index", value=nw.col("mrr")), as_of_index
+    if {"date", "amount"} <= names:
+        return _transaction_activity(table, as_of, engine)
+    raise ConfigError(
+        "cohorts need subscriptions (customer_id, start_date, mrr) or transactions "
+        f"(customer_id, date, amount); got columns {sorted(names)}")
+
+
+def _transaction_activity(table, as_of, engine):
+    eng.require_columns(table, "transactions", ["customer_id", "date", "amount"])
+    frame = eng.to_engine(table, engine).select("customer_id", "date", "amount")
+    month = parse_as_of(as_of)
+    if month is None:
+        latest = frame.select(nw.col("date").max())
+        latest = (latest.collect(backend="pyarrow") if isinstance(latest, nw.LazyFrame)
+                  else latest).to_arrow().to_pylist()[0]["date"]
+        month = None if latest is None else last_complete_month(pd.Timestamp(latest))
+    as_of_index = -1 if month is None else month.year * 12 + month.month - 1
+    cents = ((nw.col("amount") * 100 + 0.5).floor()).cast(nw.Int64)
+    orders = frame.with_columns(month_index=month_index_expr("date").cast(nw.Int64), value=cents)
+    orders = orders.filter(nw.col("month_index") <= as_of_index)
+    active = orders.group_by("customer_id", "month_index").agg(nw.col("value").sum())
+    return active, as_of_index
+
+
+def _cohort_cells(activity) -> pd.DataFrame:
+    """Count active customers and sum value per cohort and age, on the engine (small result)."""
+    first = activity.group_by("customer_id").agg(cohort_index=nw.col("month_index").min())
+    aged = activity.join(first, on="customer_id").with_columns(
+        age=nw.col("month_index") - nw.col("cohort_index"))
+    cells = aged.group_by("cohort_index", "age").agg(nw.col("value").sum(), active=nw.len())
+    return eng.to_pandas(cells)
+
+
+def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = None) -> pd.DataFrame:
+    r"""Build the cohort retention table in long (tidy) form: one row per cohort and age.
+
+    .. math:: \mathrm{logo}_{c,k} = \frac{|\{i \in c : i \text{ active in } c + k\}|}{|c|},
+              \qquad \mathrm{revenue}_{c,k} = \frac{\mathrm{revenue}_{c,\,c+k}}{\mathrm{revenue}_{c,\,c}}
+
+    Subscriptions: cohort = month of a customer's first MRR at a month end; active in month m =
+    MRR > 0 at the end of m; revenue = the cohort's MRR at the end of the month.
+    Transactions (customer_id, date, amount): cohort = month of the first purchase; active =
+    at least one transaction in the month; revenue = sum of amounts in the month.
+    The kind of table is recognised by its columns.
+
+    Parameters
+    ----------
+    table : subscriptions or transactions frame (pandas, Polars or DuckDB).
+    kind : "logo" (share of customers) or "revenue" (share of month-0 revenue).
+    as_of : date or None (None = last complete month of the data; for transactions the month
+        of the latest date when it is the month's last day, else the month before).
+    engine : None, "pandas", "polars" or "duckdb".
+
+    Returns
+    -------
+    pandas DataFrame: cohort (first day of the month), months_since_start (0, 1, ...),
+    cohort_size (customers in the cohort), value (share; 1.0 at age 0 for logo). Only ages
+    the cohort has reached by as_of; mature cells nobody reached are 0.
+
+    Notes
+    -----
+    Every transaction row is an order, whatever its amount (filter refunds first if they
+    should not count as activity). Revenue shares are NaN when a cohort's month-0 revenue is 0.
+
+    Examples
+    --------
+    a and b start in January, b leaves at the end of February; c starts in February:
+
+    >>> subs = pd.DataFrame({
+    ...     "customer_id": ["a", "b", "c"],
+    ...     "start_date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-01"]),
+    ...     "end_date": pd.to_datetime([None, "2024-03-01", None]),
+    ...     "mrr": [10.0, 30.0, 20.0],
+    ... })
+    >>> print(cohort_table(subs, as_of="2024-03").to_string())
+          cohort  months_since_start  cohort_size  value
+    0 2024-01-01                   0            2    1.0
+    1 2024-01-01                   1            2    1.0
+    2 2024-01-01                   2            2    0.5
+    3 2024-02-01                   0            1    1.0
+    4 2024-02-01                   1            1    1.0
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"`kind` must be one of {list(KINDS)}, got {kind!r}")
+    activity, as_of_index = _activity(table, as_of, engine)
+    cells = _cohort_cells(activity)
+    base = cells[cells["age"] == 0].set_index("cohort_index")
+    cohorts = base.index.to_numpy(dtype="int64")
+    ages = np.clip(as_of_index - cohorts + 1, 0, None)
+    grid = pd.DataFrame({
+        "cohort_index": np.repeat(cohorts, ages),
+        "age": np.arange(ages.sum()) - np.repeat(np.cumsum(ages) - ages, ages),
+    })
+    grid = grid.merge(cells, on=["cohort_index", "age"], how="left").fillna({"active": 0, "value": 0})
+    size = base["active"].reindex(grid["cohort_index"]).to_numpy()
+    if kind == "logo":
+        value = share(grid["active"], size)
+    else:
+        value = share(grid["value"], base["value"].reindex(grid["cohort_index"]).to_numpy())
+    out = pd.DataFrame({
+        "cohort": eng.month_starts(grid["cohort_index"].to_numpy()),
+        "months_since_start": grid["age"].astype("int64"),
+        "cohort_size": size.astype("int64"),
+        "value": value.to_numpy(),
+    })
+    return out.sort_values(["cohort", "months_since_start"], ignore_index=True)
+
+
+def cohort_retention(table, *, kind: str = "logo", as_of=None, engine: str | None = None) -> pd.DataFrame:
+    r"""Build the cohort retention matrix: cohorts down, months since start across.
+
+    The wide form of :func:`cohort_table` (same definitions, formula and edge rules):
+
+    .. math:: M_{c,k} = \mathrm{share\ of\ cohort\ } c \mathrm{\ active\ (or\ revenue\ kept)\
+              } k \mathrm{\ months\ after\ its\ first\ month}
+
+    Parameters
+    ----------
+    table : subscriptions (customer_id, start_date, mrr, end_date) or transactions
+        (customer_id, date, amount), pandas, Polars or DuckDB.
+    kind : "logo" or "revenue".
+    as_of : date or None (None = last complete month of the data).
+    engine : None, "pandas", "polars" or "duckdb".
+
+    Returns
+    -------
+    pandas DataFrame indexed by ``cohort`` (first day of the month), one float column per
+    ``months_since_start`` 0..N (shares, 0–1 for logo); NaN where the cohort has not reached
+    that age by as_of.
+
+    Examples
+    --------
+    Transactions: a and b first buy in January, only a buys again in February; c first buys
+    in February. January's cohort keeps 1 of 2 customers; February's age-1 cell is not
+    reached by the end of February:
+
+    >>> orders = pd.DataFrame({
+    ...     "customer_id": ["a", "b", "a", "c"],
+    ...     "date": pd.to_datetime(["2024-01-03", "2024-01-09", "2024-02-11", "2024-02-12"]),
+    ...     "amount": [50.0, 20.0, 30.0, 10.0],
+    ... })
+    >>> cohort_retention(orders, as_of="2024-02").values.tolist()
+    [[1.0, 0.5], [1.0, nan]]
+    >>> cohort_retention(orders, kind="revenue", as_of="2024-02").values.round(3).tolist()
+    [[1.0, 0.429], [1.0, nan]]
+    """
+    long = cohort_table(table, kind=kind, as_of=as_of, engine=engine)
+    matrix = long.pivot(index="cohort", columns="months_since_start", values="value")
+    matrix.columns.name = "months_since_start"
+    return matrix.astype("float64")
+
+
+def average_retention_curve(cohorts: pd.DataFrame) -> pd.DataFrame:
+    r"""Average a long cohort table into one curve, weighting each cohort by its size.
+
+    .. math:: \bar r_k = \frac{\sum_{c\ \mathrm{reached}\ k} |c|\, r_{c,k}}
+                              {\sum_{c\ \mathrm{reached}\ k} |c|}
+
+    Parameters
+    ----------
+    cohorts : the output of :func:`cohort_table` (cohort, months_since_start, cohort_size,
+        value).
+
+    Returns
+    -------
+    pandas DataFrame: months_since_start, value (weighted mean share), cohorts (cohorts that
+    reached that age), customers (their total size).
+
+    Notes
+    -----
+    Cohorts at 0% count with their full weight (dropping them would flatter the curve); cohorts
+    that have not reached an age are left out of it. Weights are customer counts for both
+    kinds, so a revenue curve is the customer-weighted mean of revenue shares. Cells with a
+    NaN value (a revenue cohort with zero month-0 revenue) are left out.
+
+    Examples
+    --------
+    A 3-customer cohort at 0% and a 1-customer cohort at 100% average to 25% at age 1:
+
+    >>> long = pd.DataFrame({
+    ...     "cohort": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01"]),
+    ...     "months_since_start": [0, 1, 0, 1],
+    ...     "cohort_size": [3, 3, 1, 1],
+    ...     "value": [1.0, 0.0, 1.0, 1.0],
+    ... })
+    >>> average_retention_curve(long)["value"].tolist()
+    [1.0, 0.25]
+    """
+    cells = cohorts.dropna(subset=["value"])
+    weighted = cells.assign(weighted=cells["value"] * cells["cohort_size"])
+    curve = weighted.groupby("months_since_start").agg(
+        weighted=("weighted", "sum"), customers=("cohort_size", "sum"),
+        cohorts=("cohort", "nunique"))
+    curve["value"] = share(curve["weighted"], curve["customers"]).to_numpy()
+    curve = curve.reset_index()
+    return curve[["months_since_start", "value", "cohorts", "customers"]]

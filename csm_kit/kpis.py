@@ -1,0 +1,253 @@
+"""The KPI export: every headline metric the data supports, as one long table.
+
+``kpi_table(dataset)`` returns ``metric, period, group, value, n, ci_low, ci_high`` so BI
+tools and spreadsheets can take every figure without Python (``csm-kit metrics``). Metric
+names are snake_case and stable; :data:`KPIS` lists each with the table it needs, its unit
+and the function that computes it. A metric whose table is absent is simply not in the table.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from csm_kit import adoption, churn, purchases, renewals, revenue, revenue_retention
+from csm_kit import satisfaction, support
+from csm_kit.errors import ConfigError
+from csm_kit.loading import Dataset
+from csm_kit.ltv import lifetime_value
+
+KPI_COLUMNS = ["metric", "period", "group", "value", "n", "ci_low", "ci_high"]
+GROUPABLE = ("segment", "csm", "plan", "region", "industry")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One exported metric: where its numbers come from and what they mean."""
+
+    metric: str
+    label: str
+    unit: str  # "share", "money", "ratio", "points", "score", "count", "hours"
+    tables: tuple[str, ...]
+    compute: Callable[..., pd.DataFrame]
+    value: str
+    n: str | None = None
+    ci: bool = False
+    groupable: bool = True
+
+
+def _subs(fn, **options):
+    def compute(ds: Dataset, *, as_of, by):
+        return fn(ds.subscriptions, by=by, customers=ds.customers if by else None,
+                  as_of=as_of, **options)
+    return compute
+
+
+def _with_customers(table: str, fn, **options):
+    def compute(ds: Dataset, *, as_of, by):
+        return fn(getattr(ds, table), by=by, customers=ds.customers if by else None,
+                  as_of=as_of, **options)
+    return compute
+
+
+def _plain(table: str, fn, **options):
+    def compute(ds: Dataset, *, as_of, by):
+        frame = fn(getattr(ds, table), **options)
+        return _until(frame, as_of)
+    return compute
+
+
+def _ltv(ds: Dataset, *, as_of, by):
+    # Months with zero churn (early history) have no finite LTV: NaN, as documented in ltv.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="churn is 0")
+        return lifetime_value(ds.subscriptions, method="smoothed", as_of=as_of)
+
+
+def _referrals(ds: Dataset, *, as_of, by):
+    return renewals.referral_rate(ds.referrals, ds.subscriptions, as_of=as_of)
+
+
+def _trials(ds: Dataset, *, as_of, by):
+    return renewals.trial_conversion(ds.trials, as_of=as_of)
+
+
+S, T = ("subscriptions",), ("transactions",)
+KPIS: list[Kpi] = [
+    Kpi("mrr", "MRR", "money", S, _subs(revenue.mrr_summary), "mrr", "customers"),
+    Kpi("arr", "ARR", "money", S, _subs(revenue.mrr_summary), "arr", "customers"),
+    Kpi("active_customers", "Active customers", "count", S, _subs(revenue.mrr_summary),
+        "customers"),
+    Kpi("arpa", "ARPA", "money", S, _subs(revenue.mrr_summary), "arpa", "customers"),
+    Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S, _subs(churn.logo_churn_rate),
+        "rate", "customers_start", ci=True),
+    Kpi("net_revenue_retention", "NRR (12 months)", "share", S,
+        _subs(revenue_retention.net_revenue_retention, window_months=12), "rate", "customers"),
+    Kpi("gross_revenue_retention", "GRR (12 months)", "share", S,
+        _subs(revenue_retention.gross_revenue_retention, window_months=12), "rate", "customers"),
+    Kpi("net_mrr_churn", "Net MRR churn", "share", S, _subs(revenue_retention.net_mrr_churn),
+        "rate"),
+    Kpi("gross_mrr_churn", "Gross MRR churn", "share", S,
+        _subs(revenue_retention.gross_mrr_churn), "rate"),
+    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(revenue_retention.quick_ratio), "rate"),
+    Kpi("ltv", "LTV (smoothed)", "money", S, _ltv, "ltv", groupable=False),
+    Kpi("repeat_purchase_rate", "Repeat purchase rate", "share", T,
+        _plain("transactions", purchases.repeat_purchase_rate), "rate", "customers", ci=True,
+        groupable=False),
+    Kpi("purchase_frequency", "Purchase frequency", "ratio", T,
+        _plain("transactions", purchases.purchase_frequency), "value", "customers",
+        groupable=False),
+    Kpi("average_order_value", "Average order value", "money", T,
+        _plain("transactions", purchases.average_order_value), "value", "orders",
+        groupable=False),
+    Kpi("nps", "NPS", "points", ("surveys",), _with_customers("surveys", satisfaction.nps),
+        "value", "n", ci=True),
+    Kpi("csat", "CSAT (top-two-box)", "share", ("surveys",),
+        _with_customers("surveys", satisfaction.csat), "value", "n", ci=True),
+    Kpi("ces", "CES (mean)", "score", ("surveys",), _with_customers("surveys", satisfaction.ces),
+        "value", "n", ci=True),
+    Kpi("first_contact_resolution_rate", "First contact resolution", "share", ("tickets",),
+        _with_customers("tickets", support.first_contact_resolution), "value", "resolved",
+        ci=True),
+    Kpi("median_hours_to_close", "Median hours to close", "hours", ("tickets",),
+        _with_customers("tickets", support.time_to_close), "median", "closed"),
+    Kpi("logo_renewal_rate", "Logo renewal rate", "share", ("renewals",),
+        _with_customers("renewals", renewals.renewal_rates), "logo_renewal_rate",
+        "contracts_due", ci=True),
+    Kpi("gross_dollar_renewal", "Gross dollar renewal", "share", ("renewals",),
+        _with_customers("renewals", renewals.renewal_rates), "gross_dollar_renewal",
+        "contracts_due"),
+    Kpi("net_dollar_renewal", "Net dollar renewal", "share", ("renewals",),
+        _with_customers("renewals", renewals.renewal_rates), "net_dollar_renewal",
+        "contracts_due"),
+    Kpi("trial_conversion_rate", "Trial conversion", "share", ("trials",), _trials, "rate",
+        "trials", ci=True, groupable=False),
+    Kpi("referral_rate", "Referral rate", "share", ("referrals", "subscriptions"), _referrals,
+        "rate", "active_customers", groupable=False),
+    Kpi("adoption_rate", "Customers above 50% seat adoption", "share", ("usage",),
+        _with_customers("usage", adoption.adoption_rate), "share", "customers"),
+]
+KPI_BY_NAME = {k.metric: k for k in KPIS}
+
+
+def kpi_table(
+    dataset: Dataset, *, as_of=None, by: str | None = None, metrics: list[str] | None = None
+) -> pd.DataFrame:
+    """Compute every headline metric the dataset supports as one long table.
+
+    Parameters
+    ----------
+    dataset : a loaded dataset.
+    as_of : last month to include (``None`` = the dataset's last complete month).
+    by : also break the metrics that support it down by this customers column
+        (segment, csm, plan, region or industry); company-wide rows are always included.
+    metrics : restrict to these metric names (default: all of :data:`KPIS`).
+
+    Returns
+    -------
+    DataFrame with metric, period ('YYYY-MM', or 'YYYY-MM-DD' for a period start), group
+    (the ``by`` value, empty for company-wide rows), value (in the metric's unit: shares as
+    fractions, money in the reporting currency, NPS in points), n (the count behind the
+    value, where there is one), ci_low and ci_high (95% interval, where there is one).
+    """
+    if by is not None and by not in GROUPABLE:
+        raise ConfigError(f"`by` must be one of {list(GROUPABLE)}, got {by!r}")
+    if by is not None and by not in dataset.customers.columns:
+        raise ConfigError(f"customers has no {by!r} column to break the metrics down by")
+    chosen = _chosen(metrics)
+    as_of = dataset.default_as_of() if as_of is None else pd.Timestamp(as_of)
+    cache: dict = {}
+    parts = []
+    for kpi in chosen:
+        if not all(getattr(dataset, t) is not None and len(getattr(dataset, t)) for t in kpi.tables):
+            continue
+        parts.append(_long(kpi, _computed(kpi, dataset, as_of, None, cache), None))
+        if by is not None and kpi.groupable:
+            parts.append(_long(kpi, _computed(kpi, dataset, as_of, by, cache), by))
+    if not parts:
+        return pd.DataFrame(columns=KPI_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[KPI_COLUMNS]
+
+
+def _chosen(metrics):
+    if metrics is None:
+        return KPIS
+    unknown = [m for m in metrics if m not in KPI_BY_NAME]
+    if unknown:
+        raise ConfigError(f"metrics must be among {list(KPI_BY_NAME)}, got {unknown}")
+    return [KPI_BY_NAME[m] for m in metrics]
+
+
+def _computed(kpi: Kpi, dataset, as_of, by, cache) -> pd.DataFrame:
+    """Call the metric's function once per (function, by) — several KPIs share a frame."""
+    key = (kpi.compute, by)
+    if key not in cache:
+        cache[key] = kpi.compute(dataset, as_of=as_of, by=by)
+    return cache[key]
+
+
+def _long(kpi: Kpi, frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    time = "month" if "month" in frame.columns else "period"
+    out = pd.DataFrame({
+        "metric": kpi.metric,
+        "period": _period_text(frame[time]),
+        "group": frame[by].astype("str") if by else None,
+        "value": frame[kpi.value].astype("float64"),
+        "n": frame[kpi.n].astype("float64") if kpi.n else np.nan,
+        "ci_low": frame["ci_low"].astype("float64") if kpi.ci else np.nan,
+        "ci_high": frame["ci_high"].astype("float64") if kpi.ci else np.nan,
+    })
+    return out
+
+
+def _period_text(periods: pd.Series) -> pd.Series:
+    return pd.to_datetime(periods).dt.strftime("%Y-%m")
+
+
+def _until(frame: pd.DataFrame, as_of) -> pd.DataFrame:
+    time = "month" if "month" in frame.columns else "period"
+    if as_of is None:
+        return frame
+    return frame.loc[frame[time] <= pd.Timestamp(as_of)]
+
+
+def headline(kpis: pd.DataFrame, *, targets: dict | None = None) -> pd.DataFrame:
+    """Return the latest company-wide value of each metric with its target status, ready to show.
+
+    Columns: metric, label, value, value_display, target_display, status, trailing_median,
+    vs_history. Values are formatted in each metric's unit (shares as %, money with
+    thousands separators, NPS as a whole number).
+    """
+    from csm_kit.targets import target_status
+
+    status = target_status(kpis, targets=targets)
+    status["label"] = status["metric"].map(lambda m: KPI_BY_NAME[m].label if m in KPI_BY_NAME else m)
+    units = status["metric"].map(lambda m: KPI_BY_NAME[m].unit if m in KPI_BY_NAME else "ratio")
+    status["value_display"] = [format_value(v, u) for v, u in zip(status["value"], units, strict=True)]
+    status["target_display"] = [
+        "" if pd.isna(t) else ("≤ " if d == "lower_is_better" else "≥ ") + format_value(t, u)
+        for t, d, u in zip(status["target"], status["direction"], units, strict=True)]
+    order = {k.metric: i for i, k in enumerate(KPIS)}
+    status = status.sort_values("metric", key=lambda s: s.map(order).fillna(len(order)))
+    return status.reset_index(drop=True)
+
+
+def format_value(value: float, unit: str) -> str:
+    """Format a number in a metric's unit.
+
+    >>> format_value(0.0312, "share"), format_value(123456.7, "money"), format_value(31.6, "points")
+    ('3.1%', '123,457', '32')
+    """
+    if pd.isna(value):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit in ("money", "count"):
+        return f"{value:,.0f}"
+    if unit == "points":
+        return f"{value:.0f}"
+    return f"{value:,.2f}"

@@ -1,0 +1,482 @@
+"""Satisfaction from survey responses: NPS, CSAT and CES by period, segment, CSM or agent.
+
+``surveys`` (response_id, customer_id, date, survey, score[, csm, agent]) → one row per period
+(and group) with the figure, its ``n``, the counts behind it, an interval and a small-sample
+flag. Only responses of the metric's own survey type are read (``survey == "nps"`` for
+:func:`nps`, and so on); a period without responses has no row, it is not shown as 0.
+
+Grouping (``by=``) uses the surveys' own column when it has one (``csm``, ``agent``: who owned
+the account or answered the ticket *at the time*), otherwise the ``customers`` column
+(``segment``, ``plan``, current ``csm``) joined on customer_id. Responses whose customer has no
+value stay in the result under a missing group rather than being dropped.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from csm_kit.errors import ConfigError
+from csm_kit.periods import (
+    last_complete_month,
+    month_index,
+    month_start_from_index,
+    parse_as_of,
+    period_start,
+)
+from csm_kit.revenue import customer_months
+from csm_kit.stats import mean_interval, nps_difference_test, nps_interval, wilson_interval
+
+NPS_CATEGORIES = ("promoter", "passive", "detractor")
+PROMOTER_MIN, PASSIVE_MIN = 9, 7  # 9–10 promoters, 7–8 passives, 0–6 detractors
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def with_group(frame: pd.DataFrame, by: str | None, customers: pd.DataFrame | None,
+               *, table: str) -> pd.DataFrame:
+    """Return ``frame`` with its ``by`` column, joined from ``customers`` when it lacks one."""
+    if by is None:
+        return frame
+    if not isinstance(by, str):
+        raise ConfigError(f"`by` must be a column name or None, got {by!r}")
+    if by in frame.columns:
+        return frame
+    if customers is None:
+        raise ConfigError(f"`by={by!r}` is not a column of {table}; pass customers= "
+                          f"(a customers table with a {by!r} column) to group by it")
+    if by not in customers.columns:
+        raise ConfigError(f"`by={by!r}` is neither a column of {table} nor of customers; "
+                          f"customers has {sorted(customers.columns)}")
+    lookup = customers[["customer_id", by]].drop_duplicates("customer_id")
+    return frame.merge(lookup, on="customer_id", how="left")
+
+
+def in_periods(frame: pd.DataFrame, date_column: str, *, freq: str, as_of,
+               data_dates: pd.Series | None = None) -> pd.DataFrame:
+    """Keep rows dated up to the end of the as-of month and label each with its ``period``.
+
+    ``as_of=None`` is the last complete month of ``data_dates`` (default: the column itself).
+    """
+    dates = frame[date_column] if data_dates is None else data_dates
+    month = parse_as_of(as_of)
+    if month is None and dates.notna().any():
+        month = last_complete_month(dates.max())
+    kept = frame if month is None else frame[frame[date_column] < month + pd.DateOffset(months=1)]
+    return kept.assign(period=period_start(kept[date_column], freq))
+
+
+def group_keys(by: str | None) -> list[str]:
+    """The grouping columns of a per-period table: ``period`` and, when given, ``by``."""
+    return ["period"] if by is None else ["period", by]
+
+
+def _check_min_n(min_n) -> None:
+    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 0:
+        raise ConfigError(f"`min_n` must be a whole number >= 0, got {min_n!r}")
+
+
+def _check_scale(scale) -> tuple[int, int]:
+    try:
+        low, high = (int(v) for v in scale)
+        ok = [low, high] == list(scale) and high - low >= 2
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"`scale` must be (lowest, highest) whole numbers at least 2 apart, "
+                          f"e.g. (1, 5), got {scale!r}")
+    return low, high
+
+
+def _responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.DataFrame:
+    """Responses of one survey type, with ``period`` and the ``by`` column attached."""
+    own = surveys[surveys["survey"].str.lower() == kind]
+    missing = own["score"].isna()
+    if missing.any():
+        warnings.warn(f"{int(missing.sum())} {kind} responses have no score and are left out",
+                      stacklevel=3)
+        own = own[~missing]
+    if scale is not None:
+        outside = (own["score"] < scale[0]) | (own["score"] > scale[1])
+        if outside.any():
+            example = own.loc[outside, "score"].iloc[0]
+            raise ConfigError(f"{int(outside.sum())} {kind} scores lie outside scale={scale}, "
+                              f"e.g. {example:g}; set scale= to your survey's scale")
+    own = in_periods(own, "date", freq=freq, as_of=as_of, data_dates=surveys["date"])
+    return with_group(own, by, customers, table="surveys")
+
+
+def _finish(table: pd.DataFrame, columns: list[str], min_n: int) -> pd.DataFrame:
+    table = table.reset_index()
+    table["small_sample"] = table["n"] < min_n
+    return table[columns + ["small_sample"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- NPS
+
+
+def _nps_counts(responses: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    score = responses["score"]
+    flags = pd.DataFrame({"promoters": score >= PROMOTER_MIN,
+                          "passives": (score >= PASSIVE_MIN) & (score < PROMOTER_MIN),
+                          "detractors": score < PASSIVE_MIN})
+    counts = flags.groupby([responses[k] for k in keys], dropna=False).sum().astype("int64")
+    counts["n"] = counts.sum(axis=1)
+    return counts
+
+
+def nps(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
+        customers: pd.DataFrame | None = None, min_n: int = 30, as_of=None) -> pd.DataFrame:
+    r"""Net Promoter Score per period (and group) with an adjusted-Wald interval.
+
+    The share of promoters (9–10 on 0–10) minus the share of detractors (0–6), in points:
+
+    .. math:: \mathrm{NPS} = 100\left(\frac{P}{n} - \frac{D}{n}\right)
+
+    where P, D and n count promoters, detractors and all NPS responses of the period.
+
+    Parameters
+    ----------
+    surveys : survey responses; only rows with ``survey == "nps"`` are read.
+    freq : ``"M"``, ``"Q"`` or ``"Y"`` — the period of the response date.
+    by : optional column of surveys (csm, agent) or of customers (segment, plan, csm).
+    customers : the customers table; needed when ``by`` is not a column of surveys.
+    min_n : figures from fewer responses than this are flagged ``small_sample``.
+    as_of : keep responses up to the end of this month (default: last complete month in surveys).
+
+    Returns
+    -------
+    DataFrame with period (first day), [by], value (NPS points, −100..100, float), n,
+    promoters, passives, detractors (counts), ci_low, ci_high (95% adjusted-Wald, points,
+    :func:`csm_kit.stats.nps_interval`) and small_sample (n < min_n).
+
+    Notes
+    -----
+    Fractional scores are classed by range (≥ 9 promoter, < 7 detractor). A period with no NPS
+    response has no row. Show ``value`` rounded to a whole number; it is kept as a float.
+
+    Examples
+    --------
+    Two promoters, one passive, one detractor: (2 − 1) ÷ 4 = 25 points.
+
+    >>> s = pd.DataFrame({"customer_id": list("abcd"), "survey": "nps", "score": [10, 9, 7, 3.0],
+    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-20",
+    ...                                           "2024-01-31"])})
+    >>> out = nps(s, min_n=4)[["value", "n", "promoters", "detractors", "small_sample"]]
+    >>> print(out.to_string())
+       value  n  promoters  detractors  small_sample
+    0   25.0  4          2           1         False
+    """
+    _check_min_n(min_n)
+    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    table = _nps_counts(responses, group_keys(by))
+    table["value"] = 100 * (table["promoters"] - table["detractors"]) / table["n"]
+    table["ci_low"], table["ci_high"] = nps_interval(table["promoters"], table["detractors"],
+                                                     table["n"])
+    return _finish(table, group_keys(by) + ["value", "n", "promoters", "passives", "detractors",
+                                            "ci_low", "ci_high"], min_n)
+
+
+def nps_categories(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
+                   customers: pd.DataFrame | None = None, as_of=None) -> pd.DataFrame:
+    """Share of promoters, passives and detractors per period — the mix behind the NPS trend.
+
+    Parameters are those of :func:`nps`.
+
+    Returns
+    -------
+    DataFrame with period, [by], promoters_share, passives_share, detractors_share (each 0–1,
+    summing to 1) and n (responses).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": list("abcd"), "survey": "nps", "score": [10, 9, 8, 0.0],
+    ...                   "date": pd.to_datetime(["2024-01-05"] * 3 + ["2024-01-31"])})
+    >>> print(nps_categories(s).drop(columns="period").to_string())
+       promoters_share  passives_share  detractors_share  n
+    0              0.5            0.25              0.25  4
+    """
+    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    table = _nps_counts(responses, group_keys(by))
+    for name in ("promoters", "passives", "detractors"):
+        table[f"{name}_share"] = table[name] / table["n"]
+    table = table.reset_index()
+    return table[group_keys(by) + ["promoters_share", "passives_share", "detractors_share", "n"]]
+
+
+@dataclass(frozen=True)
+class NpsChange:
+    """The change in NPS from ``a`` to ``b`` (b − a, points) with its interval and p-value."""
+
+    a: object
+    b: object
+    nps_a: float
+    nps_b: float
+    n_a: int
+    n_b: int
+    difference: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p_value: float
+
+
+def nps_change(surveys: pd.DataFrame, *, a, b, by: str | None = None,
+               customers: pd.DataFrame | None = None, freq: str = "M", as_of=None) -> NpsChange:
+    r"""Test whether NPS differs between two periods, or between two groups.
+
+    Without ``by``, ``a`` and ``b`` are dates naming two periods of ``freq`` (``"2024-01"``);
+    with ``by``, they are two values of that column (``"SMB"``, ``"Enterprise"``) compared over
+    all responses given (filter the dates first). The difference :math:`\mathrm{NPS}_b -
+    \mathrm{NPS}_a` is tested with adjusted-Wald variances
+    (:func:`csm_kit.stats.nps_difference_test`).
+
+    Parameters
+    ----------
+    a, b : the two periods (dates) or, with ``by``, the two group values; b is compared with a.
+    by, customers : optional grouping, as in :func:`nps`.
+    freq : period length used to read ``a`` and ``b`` as periods (ignored with ``by``).
+    as_of : responses after the end of this month are left out (default as in :func:`nps`).
+
+    Returns
+    -------
+    NpsChange with a, b, nps_a, nps_b (points), n_a, n_b, difference (points, b − a),
+    ci_low, ci_high (95%, points), z and p_value (two-sided).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": list("abcd"), "survey": "nps", "score": [10, 0, 10, 10.0],
+    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-02-01",
+    ...                                           "2024-02-29"])})
+    >>> res = nps_change(s, a="2024-01", b="2024-02")
+    >>> res.nps_a, res.nps_b, res.difference
+    (0.0, 100.0, 100.0)
+    """
+    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    if by is None:
+        key, a_key, b_key = "period", _period_label(a, freq, "a"), _period_label(b, freq, "b")
+    else:
+        key, a_key, b_key = by, a, b
+    counts = _nps_counts(responses, [key])
+    for name, label in (("a", a_key), ("b", b_key)):
+        if label not in counts.index:
+            shown = [str(v)[:10] for v in counts.index[:6]]
+            raise ConfigError(f"`{name}={label!r}` has no NPS responses in {key}; "
+                              f"values with responses: {shown}")
+    ca, cb = counts.loc[a_key], counts.loc[b_key]
+    test = nps_difference_test(ca["promoters"], ca["detractors"], ca["n"],
+                               cb["promoters"], cb["detractors"], cb["n"])
+    return NpsChange(a=a, b=b, nps_a=_points(ca), nps_b=_points(cb), n_a=int(ca["n"]),
+                     n_b=int(cb["n"]), **test)
+
+
+def _period_label(value, freq: str, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"`{name}` must be a date naming a period, e.g. '2024-01', "
+                          f"got {value!r}") from exc
+    return period_start(pd.Series([ts]), freq).iloc[0]
+
+
+def _points(counts: pd.Series) -> float:
+    return float(100 * (counts["promoters"] - counts["detractors"]) / counts["n"])
+
+
+# --------------------------------------------------------------------------- CSAT and CES
+
+
+def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
+         customers: pd.DataFrame | None = None, scale: tuple[int, int] = (1, 5),
+         min_n: int = 30, as_of=None) -> pd.DataFrame:
+    r"""Customer satisfaction: the share of responses in the top two boxes, plus the mean.
+
+    .. math:: \mathrm{CSAT} = \frac{\#\{\text{score} \ge \text{highest} - 1\}}{n}
+
+    On the default 1–5 scale the top two boxes are 4 and 5 (target often 80%).
+
+    Parameters
+    ----------
+    scale : (lowest, highest) score of the CSAT question; scores outside it raise ConfigError.
+    Others as in :func:`nps`.
+
+    Returns
+    -------
+    DataFrame with period, [by], value (share in the top two boxes, 0–1), n, satisfied
+    (responses in the top two boxes), mean (mean score, scale units), ci_low, ci_high (95%
+    Wilson interval of value) and small_sample (n < min_n).
+
+    Examples
+    --------
+    Three of four answers are 4 or 5: CSAT 75%, mean (5 + 4 + 4 + 2) ÷ 4 = 3.75.
+
+    >>> s = pd.DataFrame({"customer_id": list("abcd"), "survey": "csat", "score": [5, 4, 4, 2.0],
+    ...                   "date": pd.to_datetime(["2024-01-05"] * 3 + ["2024-01-31"])})
+    >>> print(csat(s)[["value", "n", "satisfied", "mean"]].to_string())
+       value  n  satisfied  mean
+    0   0.75  4          3  3.75
+    """
+    _check_min_n(min_n)
+    low, high = _check_scale(scale)
+    responses = _responses(surveys, "csat", freq=freq, by=by, customers=customers,
+                           as_of=as_of, scale=(low, high))
+    keys = group_keys(by)
+    scored = responses.assign(satisfied=responses["score"] >= high - 1)
+    table = scored.groupby(keys, dropna=False).agg(
+        n=("score", "size"), satisfied=("satisfied", "sum"), mean=("score", "mean"))
+    table["value"] = table["satisfied"] / table["n"]
+    table["ci_low"], table["ci_high"] = wilson_interval(table["satisfied"], table["n"])
+    return _finish(table, keys + ["value", "n", "satisfied", "mean", "ci_low", "ci_high"], min_n)
+
+
+def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
+        customers: pd.DataFrame | None = None, scale: tuple[int, int] = (1, 7),
+        low_effort_is: str = "low", min_n: int = 30, as_of=None) -> pd.DataFrame:
+    r"""Customer effort score: the mean answer and the share of low-effort answers.
+
+    Sources disagree on direction — "1 = least effort is ideal" versus "high is good" — so it
+    is configuration. A low-effort answer lies strictly on the low-effort side of the
+    scale's midpoint :math:`m = (\text{lowest} + \text{highest}) / 2`: below it when
+    ``low_effort_is="low"``, above it when ``"high"`` (on 1–7: 1–3 or 5–7; 4 is neutral).
+
+    Parameters
+    ----------
+    scale : (lowest, highest) score of the CES question; scores outside it raise ConfigError.
+    low_effort_is : ``"low"`` (small numbers mean little effort) or ``"high"``.
+    Others as in :func:`nps`.
+
+    Returns
+    -------
+    DataFrame with period, [by], value (mean score, scale units), n, low_effort (count),
+    low_effort_share (0–1), ci_low, ci_high (95% t interval of the mean, NaN for n < 2) and
+    small_sample (n < min_n).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": list("abc"), "survey": "ces", "score": [1, 2, 6.0],
+    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-31"])})
+    >>> out = ces(s, low_effort_is="low")[["value", "low_effort", "low_effort_share"]]
+    >>> print(out.round(2).to_string())
+       value  low_effort  low_effort_share
+    0    3.0           2              0.67
+    """
+    _check_min_n(min_n)
+    low, high = _check_scale(scale)
+    if low_effort_is not in ("low", "high"):
+        raise ConfigError(f"`low_effort_is` must be one of ['high', 'low'], got {low_effort_is!r}")
+    responses = _responses(surveys, "ces", freq=freq, by=by, customers=customers,
+                           as_of=as_of, scale=(low, high))
+    keys = group_keys(by)
+    midpoint = (low + high) / 2
+    score = responses["score"]
+    easy = score < midpoint if low_effort_is == "low" else score > midpoint
+    grouped = responses.assign(low_effort=easy).groupby(keys, dropna=False)
+    table = grouped.agg(n=("score", "size"), low_effort=("low_effort", "sum"),
+                        value=("score", "mean"))
+    bounds = grouped["score"].agg(mean_interval)  # one call per group, not per response
+    table[["ci_low", "ci_high"]] = pd.DataFrame(bounds.tolist(), index=bounds.index,
+                                                columns=["ci_low", "ci_high"], dtype="float64")
+    table["low_effort_share"] = table["low_effort"] / table["n"]
+    return _finish(table, keys + ["value", "n", "low_effort", "low_effort_share",
+                                  "ci_low", "ci_high"], min_n)
+
+
+# --------------------------------------------------------------------------- NPS and churn
+
+
+def churn_by_nps_category(surveys: pd.DataFrame, subscriptions: pd.DataFrame, *,
+                          horizon_months: int = 3, at=None, as_of=None) -> pd.DataFrame:
+    r"""Do detractors churn more? Churn in the following months by each customer's NPS category.
+
+    Take the customers active at the end of month ``at``, class each by its latest NPS
+    response on or before that day, and count those no longer active at the end of any of the
+    next ``horizon_months`` months:
+
+    .. math:: \text{rate}_k = \frac{\#\{c \in k : c \text{ inactive at some month end in }
+              (at, at + h]\}}{\#\{c \in k\}}
+
+    Parameters
+    ----------
+    surveys : survey responses; only ``survey == "nps"`` rows are read.
+    subscriptions : subscriptions, for who is active at each month end
+        (:func:`csm_kit.revenue.customer_months`).
+    horizon_months : h, the number of following month ends watched for churn.
+    at : the snapshot month (default: ``horizon_months`` before as_of, the latest month whose
+        horizon is fully observed).
+    as_of : last month of subscription data used (default: last complete month, as in
+        customer_months).
+
+    Returns
+    -------
+    DataFrame with one row per category in the order promoter, passive, detractor: month (the
+    snapshot, first day), category, customers (active at the snapshot with an NPS response),
+    churned_within_horizon, rate (0–1, NaN without customers), ci_low, ci_high (95% Wilson).
+
+    Notes
+    -----
+    Customers active at the snapshot who never answered NPS are left out. A response of any
+    age counts; of two on the latest day the later row wins. A customer who churns and comes
+    back inside the horizon counts as churned.
+
+    Examples
+    --------
+    At the end of January a (promoter), b (detractor) and c (detractor) are active; c leaves
+    in February: detractors churn 1 of 2 within one month.
+
+    >>> subs = pd.DataFrame({"customer_id": list("abc"), "mrr": 10.0,
+    ...                      "start_date": pd.to_datetime(["2024-01-01"] * 3),
+    ...                      "end_date": pd.to_datetime([None, None, "2024-02-10"])})
+    >>> s = pd.DataFrame({"customer_id": list("abc"), "survey": "nps", "score": [10, 3, 5.0],
+    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-20"])})
+    >>> out = churn_by_nps_category(s, subs, horizon_months=1, as_of="2024-02")
+    >>> print(out[["category", "customers", "churned_within_horizon", "rate"]].to_string())
+        category  customers  churned_within_horizon  rate
+    0   promoter          1                       0   0.0
+    1    passive          0                       0   NaN
+    2  detractor          2                       1   0.5
+    """
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, (int, np.integer)) \
+            or horizon_months < 1:
+        raise ConfigError(f"`horizon_months` must be a whole number >= 1, got {horizon_months!r}")
+    months = customer_months(subscriptions, as_of=as_of)
+    index = month_index(months["month"])
+    last = parse_as_of(as_of)
+    last = index.max() if last is None else int(month_index(pd.Series([last])).iloc[0])
+    snapshot = last - horizon_months if at is None else int(
+        month_index(pd.Series([parse_as_of(at)])).iloc[0])
+    if pd.isna(last):
+        raise ConfigError("subscriptions has no customer active at a month end up to as_of")
+    if snapshot + horizon_months > last:
+        last_label = month_start_from_index(pd.Series([last])).iloc[0].strftime("%Y-%m")
+        raise ConfigError(f"`at` must be at least horizon_months={horizon_months} months before "
+                          f"the last month of data ({last_label}) so the horizon is observed; "
+                          f"got at={at!r}")
+    active = months.loc[index == snapshot, ["customer_id"]].drop_duplicates()
+    later = months[(index > snapshot) & (index <= snapshot + horizon_months)]
+    stayed = later.groupby("customer_id").size() == horizon_months
+    active["churned"] = ~active["customer_id"].map(stayed).fillna(False).astype(bool)
+    snapshot_month = month_start_from_index(pd.Series([snapshot])).iloc[0]
+    observed = active.merge(_latest_category(surveys, before=snapshot_month), on="customer_id")
+    table = observed.groupby("category").agg(customers=("churned", "size"),
+                                             churned_within_horizon=("churned", "sum"))
+    table = table.reindex(list(NPS_CATEGORIES), fill_value=0).astype("int64")
+    customers = table["customers"].where(table["customers"] > 0)
+    table["rate"] = table["churned_within_horizon"] / customers
+    table["ci_low"], table["ci_high"] = wilson_interval(table["churned_within_horizon"],
+                                                        table["customers"])
+    return table.rename_axis("category").reset_index().assign(month=snapshot_month)[
+        ["month", "category", "customers", "churned_within_horizon", "rate", "ci_low", "ci_high"]]
+
+
+def _latest_category(surveys: pd.DataFrame, *, before: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's NPS category from its latest response up to the end of month ``before``."""
+    answered = surveys[(surveys["survey"].str.lower() == "nps") & surveys["score"].notna()
+                       & (surveys["date"] < before + pd.DateOffset(months=1))]
+    latest = answered.sort_values("date", kind="stable").drop_duplicates("customer_id", keep="last")
+    category = np.select([latest["score"] >= PROMOTER_MIN, latest["score"] >= PASSIVE_MIN],
+                         ["promoter", "passive"], "detractor")
+    return pd.DataFrame({"customer_id": latest["customer_id"], "category": category})

@@ -1,0 +1,419 @@
+"""Customer survival: Kaplan–Meier retention curves, median lifetime and the log-rank test.
+
+A customer's *lifetime* is counted in whole months on the kit's month-end rule (DESIGN §5):
+it starts in the first month the customer has MRR > 0 at month end (``months_since_start``
+0) and ends at the first later month-end at which it is no longer active. Customers still
+active at the as-of month are *right-censored*: we know they lasted at least that long.
+
+The estimates come from :class:`statsmodels.duration.survfunc.SurvfuncRight` (product-limit
+estimate and Greenwood standard error) and :func:`statsmodels.duration.survfunc.survdiff`
+(log-rank test); this module turns customer-months into lifetimes and lays the step
+function out on a whole-month grid with pointwise log-log confidence bands.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+
+from csm_kit.engine import to_pandas
+from csm_kit.errors import ConfigError
+from csm_kit.periods import month_index, month_start_from_index, parse_as_of
+from csm_kit.revenue import customer_months, prepare_subscriptions
+
+CURVE_COLUMNS = ["months_since_start", "at_risk", "churned", "censored", "survival",
+                 "ci_low", "ci_high"]
+LIFETIME_COLUMNS = ["customer_id", "start_month", "months", "churned"]
+
+
+def kaplan_meier(durations, churned, *, confidence: float = 0.95) -> pd.DataFrame:
+    r"""Kaplan–Meier survival curve on a whole-month grid, with log-log confidence bands.
+
+    The share of customers still active ``t`` months after their start, allowing for
+    customers whose story is not finished yet (censored):
+
+    .. math::
+
+        \hat S(t) = \prod_{s \le t} \left(1 - \frac{d_s}{n_s}\right), \qquad
+        \widehat{\mathrm{Var}}\,\log \hat S(t) = \sum_{s \le t} \frac{d_s}{n_s (n_s - d_s)}
+
+    where :math:`n_s` is the number of customers at risk at month :math:`s` (lifetime
+    :math:`\ge s`) and :math:`d_s` the number who churned at month :math:`s`; the variance is
+    Greenwood's. The band is the log-log ("exponential Greenwood", Kalbfleisch & Prentice)
+    interval :math:`\hat S(t)^{\exp(\pm z\,\sigma(t))}` with
+    :math:`\sigma(t) = \sqrt{\widehat{\mathrm{Var}}\log\hat S(t)}\,/\,|\log \hat S(t)|`,
+    which always stays inside [0, 1] (R's ``conf.type="log-log"``, Stata's ``sts list``).
+
+    Parameters
+    ----------
+    durations : array-like of int
+        Months from start to churn (churned) or to the as-of month (censored); ``>= 0``.
+    churned : array-like of bool
+        True when the customer churned at ``durations``; False when still active (censored).
+    confidence : float
+        Two-sided confidence level of the pointwise band.
+
+    Returns
+    -------
+    DataFrame
+        One row per month 0 … max(durations): ``months_since_start`` (int), ``at_risk``
+        (customers with lifetime ≥ that month), ``churned`` and ``censored`` (customers whose
+        lifetime ends there), ``survival`` (share, 0–1), ``ci_low``, ``ci_high`` (share).
+
+    Notes
+    -----
+    At equal times churn is counted before censoring (a customer censored at month t is at
+    risk at t). Before the first churn the band is [1, 1]; once survival reaches 0 the band
+    is NaN (the log-log transform is undefined there, as in R).
+
+    Examples
+    --------
+    Four customers: churned after 1 and 2 months, two still active after 2 and 3 months.
+    S(1) = 3/4; at month 2 three are at risk and one churns, so S(2) = 3/4 × 2/3 = 0.5:
+
+    >>> km = kaplan_meier([1, 2, 2, 3], [True, True, False, False])
+    >>> print(km[["months_since_start", "at_risk", "churned", "censored", "survival"]]
+    ...       .to_string(index=False))
+     months_since_start  at_risk  churned  censored  survival
+                      0        4        0         0      1.00
+                      1        4        1         0      0.75
+                      2        3        1         1      0.50
+                      3        1        0         1      0.50
+    """
+    if not 0 < confidence < 1:
+        raise ConfigError(f"`confidence` must be between 0 and 1, got {confidence!r}")
+    time = np.asarray(durations, dtype="int64")
+    status = np.asarray(churned, dtype=bool)
+    if len(time) != len(status):
+        raise ConfigError("`durations` and `churned` must have the same length, got "
+                          f"{len(time)} and {len(status)}")
+    if len(time) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if i < 4 else "float64")
+                             for i, c in enumerate(CURVE_COLUMNS)})
+    if (time < 0).any():
+        raise ConfigError(f"`durations` must be >= 0 months, got a minimum of {time.min()}")
+    grid = np.arange(time.max() + 1)
+    counts = np.bincount(time, minlength=len(grid))
+    events = np.bincount(time, weights=status, minlength=len(grid)).astype("int64")
+    fit = SurvfuncRight(time, status.astype(int))
+    # SurvfuncRight reports only the months with a churn; carry its step forward.
+    # Index 0 of the padded arrays is "before the first churn": S = 1, se = 0.
+    step = np.searchsorted(fit.surv_times, grid, side="right")
+    # statsmodels multiplies through exp(cumsum(log)): round off its 1e-16 noise so that
+    # 3/4 x 2/3 is exactly 0.5 (the median rule compares with 0.5).
+    survival = np.round(np.concatenate([[1.0], fit.surv_prob])[step], 12)
+    se = np.concatenate([[0.0], fit.surv_prob_se])[step]
+    low, high = _loglog_band(survival, se, confidence)
+    return pd.DataFrame({
+        "months_since_start": grid,
+        "at_risk": np.cumsum(counts[::-1])[::-1],
+        "churned": events,
+        "censored": counts - events,
+        "survival": survival,
+        "ci_low": low,
+        "ci_high": high,
+    })
+
+
+def _loglog_band(survival: np.ndarray, se: np.ndarray, confidence: float):
+    """Pointwise log-log band from survival and its Greenwood standard error."""
+    z = norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(survival)
+        width = z * (se / survival) / np.abs(log_s)
+        low = survival ** np.exp(width)
+        high = survival ** np.exp(-width)
+    full = survival >= 1.0
+    low = np.where(full, 1.0, np.where(survival > 0, low, np.nan))
+    high = np.where(full, 1.0, np.where(survival > 0, high, np.nan))
+    return low, high
+
+
+def customer_lifetimes(customer_months: pd.DataFrame, *, as_of=None) -> pd.DataFrame:
+    r"""Turn customer-months into one lifetime per customer (first spell only).
+
+    ``customer_id, month[, mrr]`` → ``customer_id, start_month, months, churned``. The
+    lifetime starts in the customer's first month with MRR > 0 at month end and ends at the
+    first later month-end without MRR; a customer still active in the as-of month is
+    censored there.
+
+    .. math::
+
+        \text{months} = \begin{cases}
+        \text{first inactive month} - \text{start month} & \text{churned} \\
+        \text{as-of month} - \text{start month} & \text{censored (still active)}
+        \end{cases}
+
+    Parameters
+    ----------
+    customer_months : DataFrame
+        ``customer_id``, ``month`` (first of month) and optionally ``mrr``; one row per
+        customer-month active at month end (as :func:`csm_kit.revenue.customer_months`).
+        Rows with ``mrr <= 0`` are ignored.
+    as_of : date-like, optional
+        Last month observed; later months are ignored. None = the latest month in the frame.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``start_month`` (first of month), ``months`` (int, whole months),
+        ``churned`` (bool; False = right-censored, still active at as_of), sorted by id.
+
+    Notes
+    -----
+    Only the first spell counts: a customer who churns and later reactivates has the
+    lifetime of its first spell and churned = True (reactivations are ignored, so the curve
+    describes time to *first* churn). Customers starting after as_of are left out.
+
+    Examples
+    --------
+    A: Jan–Mar then gone (churned after 3 months); B: Feb–Apr, still active at April
+    (censored after 2 months); C: Jan, gap, Mar–Apr (first spell 1 month, churned):
+
+    >>> cm = pd.DataFrame({
+    ...     "customer_id": ["A", "A", "A", "B", "B", "B", "C", "C", "C"],
+    ...     "month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-02-01",
+    ...                              "2024-03-01", "2024-04-01", "2024-01-01", "2024-03-01",
+    ...                              "2024-04-01"])})
+    >>> print(customer_lifetimes(cm).to_string(index=False))
+    customer_id start_month  months  churned
+              A  2024-01-01       3     True
+              B  2024-02-01       2    False
+              C  2024-01-01       1     True
+    """
+    frame = customer_months
+    if "mrr" in frame.columns:
+        frame = frame[frame["mrr"] > 0]
+    frame = frame[["customer_id", "month"]].assign(idx=month_index(frame["month"]))
+    as_of_month = parse_as_of(as_of)
+    if as_of_month is None and len(frame):
+        as_of_month = frame["month"].max()
+    if len(frame) == 0:
+        return pd.DataFrame({"customer_id": pd.Series(dtype="str"),
+                             "start_month": pd.Series(dtype="datetime64[ns]"),
+                             "months": pd.Series(dtype="int64"),
+                             "churned": pd.Series(dtype="bool")})
+    as_of_idx = int(as_of_month.year * 12 + as_of_month.month - 1)
+    frame = (frame[frame["idx"] <= as_of_idx]
+             .drop_duplicates(["customer_id", "idx"])
+             .sort_values(["customer_id", "idx"]))
+    by_customer = frame.groupby("customer_id", sort=True)
+    start = by_customer["idx"].transform("min")
+    # In the first spell a customer's k-th month (0-based) is exactly start + k.
+    first_spell = (frame["idx"] - start) == by_customer.cumcount()
+    spells = (frame.assign(first=first_spell)
+              .groupby("customer_id", sort=True)
+              .agg(start=("idx", "min"), spell=("first", "sum")))
+    churned = (spells["start"] + spells["spell"]) <= as_of_idx
+    months = np.where(churned, spells["spell"], as_of_idx - spells["start"])
+    return pd.DataFrame({
+        "customer_id": spells.index.astype("str"),
+        "start_month": month_start_from_index(spells["start"]).to_numpy(),
+        "months": months.astype("int64"),
+        "churned": churned.to_numpy(),
+    })
+
+
+def median_survival_time(curve: pd.DataFrame) -> float:
+    """Median lifetime read off one Kaplan–Meier curve: first month with survival ≤ 0.5.
+
+    Returns NaN when the curve never falls to one half (fewer than half the customers have
+    churned within the observed months). Note: statsmodels' ``SurvfuncRight.quantile`` uses
+    the strict ``< 0.5`` (SAS's rule); this kit uses ``≤ 0.5`` ("the month by which half the
+    customers have churned"), as lifelines and R do (R averages across an exact 0.5 plateau).
+
+    Examples
+    --------
+    >>> median_survival_time(kaplan_meier([1, 2, 2, 3], [True, True, False, False]))
+    2.0
+    >>> median_survival_time(kaplan_meier([1, 3, 3], [True, False, False]))
+    nan
+    """
+    reached = curve.loc[curve["survival"] <= 0.5, "months_since_start"]
+    return float(reached.min()) if len(reached) else float("nan")
+
+
+@dataclass(frozen=True)
+class LogrankResult:
+    """Log-rank test of equal survival curves across groups."""
+
+    statistic: float
+    df: int
+    p_value: float
+    groups: tuple
+
+
+def survival_curve(subscriptions: pd.DataFrame, *, by: str | None = None,
+                   customers: pd.DataFrame | None = None, as_of=None,
+                   confidence: float = 0.95) -> pd.DataFrame:
+    """Kaplan–Meier customer survival (logo retention) curve, optionally per segment.
+
+    The share of customers still active ``t`` months after their first month with MRR,
+    counting customers who are still active as censored (see :func:`kaplan_meier` for the
+    formula and the log-log band, and :func:`customer_lifetimes` for how a lifetime is
+    measured).
+
+    Parameters
+    ----------
+    subscriptions : DataFrame
+        The subscriptions table (DESIGN §3).
+    by : str, optional
+        A column of ``customers`` (e.g. ``"segment"``) to draw one curve per value.
+    customers : DataFrame, optional
+        The customers table; required when ``by`` is given.
+    as_of : date-like, optional
+        Last month observed. None = the latest complete month in the data.
+    confidence : float
+        Two-sided level of the pointwise band.
+
+    Returns
+    -------
+    DataFrame
+        ``[by]``, ``months_since_start`` (0, 1, 2, …), ``at_risk``, ``churned``, ``censored``
+        (customers), ``survival``, ``ci_low``, ``ci_high`` (shares 0–1); one row per group
+        and month since start, up to the group's longest observed lifetime.
+
+    Notes
+    -----
+    Month 0 is the first month with MRR > 0 at month end, so survival(0) = 1. A customer who
+    joins and leaves inside one month is never active at a month end and is not counted
+    (ProfitWell's rule, as for logo churn). Reactivation is ignored: the first churn ends
+    the lifetime. Customers with no value in ``by`` are left out with a warning.
+
+    Examples
+    --------
+    Three customers starting in January; A leaves at the end of February (lifetime 1
+    month), B and C are still active in April (censored at 3 months). S(1) = 2/3:
+
+    >>> subs = pd.DataFrame({
+    ...     "subscription_id": ["s1", "s2", "s3"], "customer_id": ["A", "B", "C"],
+    ...     "start_date": pd.to_datetime(["2024-01-01"] * 3),
+    ...     "end_date": pd.to_datetime(["2024-02-15", None, None]), "mrr": [10.0, 20.0, 30.0]})
+    >>> curve = survival_curve(subs, as_of="2024-04-30")
+    >>> curve["survival"].round(3).tolist()
+    [1.0, 0.667, 0.667, 0.667]
+    """
+    lifetimes = _grouped_lifetimes(subscriptions, by=by, customers=customers, as_of=as_of)
+    if by is None:
+        return kaplan_meier(lifetimes["months"], lifetimes["churned"], confidence=confidence)
+    curves = [
+        kaplan_meier(group["months"], group["churned"], confidence=confidence)
+        .assign(**{by: key})
+        for key, group in lifetimes.groupby(by, sort=True)
+    ]
+    if not curves:
+        return pd.DataFrame(columns=[by, *CURVE_COLUMNS])
+    return pd.concat(curves, ignore_index=True)[[by, *CURVE_COLUMNS]]
+
+
+def median_lifetime(subscriptions: pd.DataFrame, *, by: str | None = None,
+                    customers: pd.DataFrame | None = None, as_of=None):
+    """Median customer lifetime in months from the Kaplan–Meier curve.
+
+    The first month since start at which the survival curve is at or below one half
+    (see :func:`median_survival_time`); NaN when fewer than half have churned so far.
+
+    Returns
+    -------
+    float (months) when ``by`` is None, else a Series of months indexed by the ``by`` values.
+
+    Examples
+    --------
+    Four January starters: A leaves in February, B in March, C and D stay (as of April):
+    S(1) = 3/4, S(2) = 2/4, so the median lifetime is 2 months.
+
+    >>> subs = pd.DataFrame({
+    ...     "subscription_id": ["s1", "s2", "s3", "s4"], "customer_id": ["A", "B", "C", "D"],
+    ...     "start_date": pd.to_datetime(["2024-01-01"] * 4),
+    ...     "end_date": pd.to_datetime(["2024-02-10", "2024-03-10", None, None]),
+    ...     "mrr": [10.0] * 4})
+    >>> median_lifetime(subs, as_of="2024-04-30")
+    2.0
+    """
+    curve = survival_curve(subscriptions, by=by, customers=customers, as_of=as_of)
+    if by is None:
+        return median_survival_time(curve)
+    reached = curve[curve["survival"] <= 0.5].groupby(by)["months_since_start"].min()
+    groups = pd.Index(curve[by].unique(), name=by)
+    return reached.reindex(groups).astype("float64").rename("median_lifetime_months")
+
+
+def logrank_test(subscriptions: pd.DataFrame, *, by: str, customers: pd.DataFrame,
+                 as_of=None) -> LogrankResult:
+    r"""Log-rank test that the survival curves of the ``by`` groups are the same.
+
+    Compares, month by month, the churns observed in each group with those expected if all
+    groups shared one curve (:func:`statsmodels.duration.survfunc.survdiff`):
+
+    .. math:: \chi^2 = (O - E)^\top V^{-1} (O - E) \sim \chi^2_{k-1}
+
+    with :math:`O`, :math:`E` the observed and expected churns of the first :math:`k-1` groups
+    and :math:`V` their hypergeometric covariance.
+
+    Returns
+    -------
+    LogrankResult
+        ``statistic`` (chi-square), ``df`` (groups − 1), ``p_value``, ``groups`` (labels).
+        NaN statistic and p-value, with a warning, when there are fewer than two groups or
+        no churn at all.
+
+    Examples
+    --------
+    Two segments with identical lifetimes are indistinguishable (p = 1):
+
+    >>> subs = pd.DataFrame({
+    ...     "subscription_id": ["s1", "s2", "s3", "s4"], "customer_id": ["A", "B", "C", "D"],
+    ...     "start_date": pd.to_datetime(["2024-01-01"] * 4),
+    ...     "end_date": pd.to_datetime(["2024-03-10", None, "2024-03-10", None]),
+    ...     "mrr": [10.0] * 4})
+    >>> cust = pd.DataFrame({"customer_id": ["A", "B", "C", "D"],
+    ...                      "segment": ["SMB", "SMB", "ENT", "ENT"]})
+    >>> res = logrank_test(subs, by="segment", customers=cust, as_of="2024-04-30")
+    >>> res.df, round(res.p_value, 3)
+    (1, 1.0)
+    """
+    lifetimes = _grouped_lifetimes(subscriptions, by=by, customers=customers, as_of=as_of)
+    groups = tuple(sorted(lifetimes[by].unique()))
+    if len(groups) < 2 or not lifetimes["churned"].any():
+        warnings.warn(f"the log-rank test needs at least two `{by}` groups and at least one "
+                      f"churn; found {len(groups)} group(s) and "
+                      f"{int(lifetimes['churned'].sum())} churn(s)", stacklevel=2)
+        return LogrankResult(float("nan"), max(len(groups) - 1, 0), float("nan"), groups)
+    statistic, p_value = survdiff(lifetimes["months"].to_numpy(),
+                                  lifetimes["churned"].to_numpy().astype(int),
+                                  lifetimes[by].to_numpy())
+    return LogrankResult(float(statistic), len(groups) - 1, float(p_value), groups)
+
+
+def _grouped_lifetimes(subscriptions, *, by, customers, as_of) -> pd.DataFrame:
+    """Lifetimes of every customer, with the ``by`` column joined from ``customers``."""
+    if by is not None:
+        if customers is None:
+            raise ConfigError(f"`by={by!r}` needs the customers table: pass `customers=`")
+        if by not in customers.columns or by == "customer_id":
+            raise ConfigError(f"`by` must be one of the customers columns "
+                              f"{sorted(c for c in customers.columns if c != 'customer_id')}, "
+                              f"got {by!r}")
+    # The revenue engine settles as_of (None = last complete month of the data), so a
+    # customer whose last month is before it is churned, not censored.
+    _, as_of_index = prepare_subscriptions(subscriptions, as_of=as_of)
+    months = to_pandas(nw.from_native(customer_months(subscriptions, as_of=as_of)))
+    as_of_month = month_start_from_index(pd.Series([max(as_of_index, 0)])).iloc[0]
+    lifetimes = customer_lifetimes(months, as_of=as_of_month)
+    if by is None:
+        return lifetimes
+    labels = customers[["customer_id", by]].drop_duplicates("customer_id")
+    labels = labels.assign(customer_id=labels["customer_id"].astype("str"))
+    lifetimes = lifetimes.merge(labels, on="customer_id", how="left")
+    missing = lifetimes[by].isna()
+    if missing.any():
+        warnings.warn(f"{int(missing.sum())} customer(s) have no `{by}` in the customers "
+                      f"table (e.g. {lifetimes.loc[missing, 'customer_id'].iloc[0]}); they are "
+                      f"left out of the per-{by} survival figures", stacklevel=3)
+    return lifetimes[~missing]

@@ -1,0 +1,83 @@
+"""The CSM scorecard: each book of business worked out by hand."""
+
+import pandas as pd
+import pytest
+
+from csm_kit.loading import Dataset
+from csm_kit.team import csm_scorecard
+
+
+def dates(*values):
+    return pd.to_datetime(list(values))
+
+
+@pytest.fixture
+def books():
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C", "D"],
+                              "signup_date": dates(*["2024-01-01"] * 4),
+                              "csm": ["Ana", "Ana", "Ben", None]})
+    subscriptions = pd.DataFrame({
+        "subscription_id": ["S1", "S2", "S3", "S4", "S5"],
+        "customer_id": ["A", "B", "C", "C", "D"],
+        "start_date": dates("2024-01-01", "2024-01-01", "2024-01-01", "2024-03-01", "2024-01-01"),
+        "end_date": dates(None, "2024-03-01", "2024-03-01", None, None),
+        "mrr": [100.0, 50.0, 30.0, 60.0, 20.0],
+    })
+    renewals = pd.DataFrame({
+        "contract_id": ["R1", "R2", "R3"], "customer_id": ["A", "B", "A"],
+        "due_date": dates("2024-03-15", "2024-02-20", "2023-06-01"),  # R3 is before the window
+        "arr_due": [1200.0, 600.0, 999.0], "renewed_on": dates("2024-03-10", None, "2023-06-01"),
+        "arr_renewed": [1500.0, 0.0, 999.0],
+    })
+    surveys = pd.DataFrame({
+        "response_id": ["N1", "N2", "N3", "C1", "N0"], "customer_id": ["A", "B", "C", "A", "A"],
+        "date": dates("2024-02-10", "2024-03-05", "2024-04-01", "2024-04-02", "2023-01-01"),
+        "survey": ["nps", "nps", "nps", "csat", "nps"], "score": [10.0, 3.0, 9.0, 5.0, 0.0],
+    })
+    return Dataset(customers=customers, subscriptions=subscriptions, renewals=renewals,
+                   surveys=surveys)
+
+
+def test_each_books_accounts_mrr_churn_and_expansion(books):
+    # window Feb-Apr 2024. Ana: A (100) and B (50, leaves in March).
+    #   customers at start: Feb 2, Mar 2, Apr 1 = 5 customer-months; churned 1 -> 20%.
+    # Ben: C expands 30 -> 60 in March: expansion 30; no churn in 3 customer-months.
+    # D has no CSM: "(unassigned)", 20 MRR.
+    card = csm_scorecard(books, as_of="2024-04-30", window_months=3).set_index("csm")
+    assert card.index.tolist() == ["Ana", "Ben", "(unassigned)"]  # by MRR: 100, 60, 20
+    assert card.loc["Ana", "accounts"] == 1 and card.loc["Ana", "mrr"] == 100.0
+    assert card.loc["Ana", "churn_rate"] == pytest.approx(0.2)
+    assert card.loc["Ben", "churn_rate"] == 0.0
+    assert card.loc["Ben", "expansion_mrr"] == 30.0
+    assert card.loc["(unassigned)", "mrr"] == 20.0
+
+
+def test_small_books_carry_wide_intervals(books):
+    card = csm_scorecard(books, as_of="2024-04-30", window_months=3).set_index("csm")
+    # Wilson 95% for 1 of 5: [0.036, 0.624]
+    assert card.loc["Ana", "churn_ci_low"] == pytest.approx(0.0362, abs=1e-3)
+    assert card.loc["Ana", "churn_ci_high"] == pytest.approx(0.6245, abs=1e-3)
+
+
+def test_renewals_due_in_the_window_are_pooled(books):
+    # Ana: R1 renewed 1200 -> 1500, R2 lost 600; R3 (2023) is outside the window.
+    # logo 1 / 2 = 50%; net dollar 1500 / 1800 = 83.3%
+    card = csm_scorecard(books, as_of="2024-04-30", window_months=3).set_index("csm")
+    assert card.loc["Ana", "renewals_due"] == 2
+    assert card.loc["Ana", "logo_renewal_rate"] == pytest.approx(0.5)
+    assert card.loc["Ana", "net_dollar_renewal"] == pytest.approx(1500 / 1800)
+
+
+def test_satisfaction_of_the_book_in_the_window(books):
+    # Ana's NPS answers in the window: 10 (promoter), 3 (detractor) -> 50% - 50% = 0, n = 2;
+    # the 2023 answer is outside the window. Ben: one 9 -> 100. Ana's CSAT: one 5 -> 100%.
+    card = csm_scorecard(books, as_of="2024-04-30", window_months=3).set_index("csm")
+    assert card.loc["Ana", "nps"] == 0 and card.loc["Ana", "nps_n"] == 2
+    assert card.loc["Ben", "nps"] == 100 and card.loc["Ben", "nps_ci_low"] < 0
+    assert card.loc["Ana", "csat"] == 1.0
+
+
+def test_the_health_mix_is_shares_of_each_book(books):
+    health = pd.DataFrame({"customer_id": ["A", "C", "D"], "band": ["red", "green", "yellow"]})
+    card = csm_scorecard(books, as_of="2024-04-30", window_months=3, health=health).set_index("csm")
+    assert card.loc["Ana", ["red_share", "yellow_share", "green_share"]].tolist() == [1.0, 0.0, 0.0]
