@@ -7,7 +7,7 @@ the data-quality checks — so a notebook's first cell after the parameters is o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -45,6 +45,7 @@ class ReportContext:
     segment: str | None
     targets: dict
     quality: pd.DataFrame
+    _noted: set = field(default_factory=set, repr=False)
 
     @property
     def as_of_end(self) -> pd.Timestamp:
@@ -69,6 +70,21 @@ class ReportContext:
     def missing(self, table: str) -> str:
         """The one-line note a section shows when its table is absent."""
         return f"No {table} table in this dataset, so this section is skipped."
+
+    def section(self, *tables: str) -> bool:
+        """True when every table is present; otherwise show the one-line note (once) and
+        return False, so a notebook cell reads ``if ctx.section("surveys"): ...``."""
+        absent = [t for t in tables if not self.has(t)]
+        for table in absent:
+            if table not in self._noted:
+                self._noted.add(table)
+                _display_note(self.missing(table))
+        return not absent
+
+    def target(self, metric: str) -> float | None:
+        """The target of ``metric`` from the targets file, or None."""
+        goal = self.targets.get(metric)
+        return None if goal is None else goal["target"]
 
     def recent(self, frame: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
         """Keep the rows of ``frame`` whose month (or period) lies in the history window."""
@@ -116,6 +132,14 @@ def open_report(
         dataset = filter_segment(dataset, segment)
     return ReportContext(dataset=dataset, as_of=month, months=months, segment=segment,
                          targets=load_targets(targets), quality=quality)
+
+
+def _display_note(text: str) -> None:
+    from IPython.display import display
+
+    from csm_kit.display import note
+
+    display(note(text))
 
 
 def filter_segment(dataset: Dataset, segment: str) -> Dataset:

@@ -127,3 +127,11 @@ def note(text: str):
     from IPython.display import HTML
 
     return HTML(f'<p class="csm-note"><em>{html.escape(text)}</em></p>')
+
+
+def show_findings(findings: pd.DataFrame):
+    """Display data-quality findings as a table, or one line saying there are none."""
+    if findings.empty:
+        return note("No data-quality problems found.")
+    return show_table(findings[["severity", "table", "column", "rows", "message"]],
+                      caption="Data quality (not blocking)")

@@ -15,8 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from csm_kit import adoption, churn, purchases, renewals, revenue, revenue_retention
-from csm_kit import satisfaction, support
+from csm_kit.adoption import adoption_rate
+from csm_kit.churn import logo_churn_rate
+from csm_kit.purchases import average_order_value, purchase_frequency, repeat_purchase_rate
+from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
+from csm_kit.revenue import mrr_summary
+from csm_kit.revenue_retention import (
+    gross_mrr_churn,
+    gross_revenue_retention,
+    net_mrr_churn,
+    net_revenue_retention,
+    quick_ratio,
+)
+from csm_kit.satisfaction import ces, csat, nps
+from csm_kit.support import first_contact_resolution, time_to_close
 from csm_kit.errors import ConfigError
 from csm_kit.loading import Dataset
 from csm_kit.ltv import lifetime_value
@@ -69,67 +81,69 @@ def _ltv(ds: Dataset, *, as_of, by):
 
 
 def _referrals(ds: Dataset, *, as_of, by):
-    return renewals.referral_rate(ds.referrals, ds.subscriptions, as_of=as_of)
+    return referral_rate(ds.referrals, ds.subscriptions, as_of=as_of)
 
 
 def _trials(ds: Dataset, *, as_of, by):
-    return renewals.trial_conversion(ds.trials, as_of=as_of)
+    return trial_conversion(ds.trials, as_of=as_of)
 
 
 S, T = ("subscriptions",), ("transactions",)
+_MRR = _subs(mrr_summary)  # shared by four KPIs: computed once per table call
+_RENEWALS = _with_customers("renewals", renewal_rates)  # shared by three
 KPIS: list[Kpi] = [
-    Kpi("mrr", "MRR", "money", S, _subs(revenue.mrr_summary), "mrr", "customers"),
-    Kpi("arr", "ARR", "money", S, _subs(revenue.mrr_summary), "arr", "customers"),
-    Kpi("active_customers", "Active customers", "count", S, _subs(revenue.mrr_summary),
+    Kpi("mrr", "MRR", "money", S, _MRR, "mrr", "customers"),
+    Kpi("arr", "ARR", "money", S, _MRR, "arr", "customers"),
+    Kpi("active_customers", "Active customers", "count", S, _MRR,
         "customers"),
-    Kpi("arpa", "ARPA", "money", S, _subs(revenue.mrr_summary), "arpa", "customers"),
-    Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S, _subs(churn.logo_churn_rate),
+    Kpi("arpa", "ARPA", "money", S, _MRR, "arpa", "customers"),
+    Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S, _subs(logo_churn_rate),
         "rate", "customers_start", ci=True),
     Kpi("net_revenue_retention", "NRR (12 months)", "share", S,
-        _subs(revenue_retention.net_revenue_retention, window_months=12), "rate", "customers"),
+        _subs(net_revenue_retention, window_months=12), "rate", "customers"),
     Kpi("gross_revenue_retention", "GRR (12 months)", "share", S,
-        _subs(revenue_retention.gross_revenue_retention, window_months=12), "rate", "customers"),
-    Kpi("net_mrr_churn", "Net MRR churn", "share", S, _subs(revenue_retention.net_mrr_churn),
+        _subs(gross_revenue_retention, window_months=12), "rate", "customers"),
+    Kpi("net_mrr_churn", "Net MRR churn", "share", S, _subs(net_mrr_churn),
         "rate"),
     Kpi("gross_mrr_churn", "Gross MRR churn", "share", S,
-        _subs(revenue_retention.gross_mrr_churn), "rate"),
-    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(revenue_retention.quick_ratio), "rate"),
+        _subs(gross_mrr_churn), "rate"),
+    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(quick_ratio), "rate"),
     Kpi("ltv", "LTV (smoothed)", "money", S, _ltv, "ltv", groupable=False),
     Kpi("repeat_purchase_rate", "Repeat purchase rate", "share", T,
-        _plain("transactions", purchases.repeat_purchase_rate), "rate", "customers", ci=True,
+        _plain("transactions", repeat_purchase_rate), "rate", "customers", ci=True,
         groupable=False),
     Kpi("purchase_frequency", "Purchase frequency", "ratio", T,
-        _plain("transactions", purchases.purchase_frequency), "value", "customers",
+        _plain("transactions", purchase_frequency), "value", "customers",
         groupable=False),
     Kpi("average_order_value", "Average order value", "money", T,
-        _plain("transactions", purchases.average_order_value), "value", "orders",
+        _plain("transactions", average_order_value), "value", "orders",
         groupable=False),
-    Kpi("nps", "NPS", "points", ("surveys",), _with_customers("surveys", satisfaction.nps),
+    Kpi("nps", "NPS", "points", ("surveys",), _with_customers("surveys", nps),
         "value", "n", ci=True),
     Kpi("csat", "CSAT (top-two-box)", "share", ("surveys",),
-        _with_customers("surveys", satisfaction.csat), "value", "n", ci=True),
-    Kpi("ces", "CES (mean)", "score", ("surveys",), _with_customers("surveys", satisfaction.ces),
+        _with_customers("surveys", csat), "value", "n", ci=True),
+    Kpi("ces", "CES (mean)", "score", ("surveys",), _with_customers("surveys", ces),
         "value", "n", ci=True),
     Kpi("first_contact_resolution_rate", "First contact resolution", "share", ("tickets",),
-        _with_customers("tickets", support.first_contact_resolution), "value", "resolved",
+        _with_customers("tickets", first_contact_resolution), "value", "resolved",
         ci=True),
     Kpi("median_hours_to_close", "Median hours to close", "hours", ("tickets",),
-        _with_customers("tickets", support.time_to_close), "median", "closed"),
+        _with_customers("tickets", time_to_close), "median", "closed"),
     Kpi("logo_renewal_rate", "Logo renewal rate", "share", ("renewals",),
-        _with_customers("renewals", renewals.renewal_rates), "logo_renewal_rate",
+        _RENEWALS, "logo_renewal_rate",
         "contracts_due", ci=True),
     Kpi("gross_dollar_renewal", "Gross dollar renewal", "share", ("renewals",),
-        _with_customers("renewals", renewals.renewal_rates), "gross_dollar_renewal",
+        _RENEWALS, "gross_dollar_renewal",
         "contracts_due"),
     Kpi("net_dollar_renewal", "Net dollar renewal", "share", ("renewals",),
-        _with_customers("renewals", renewals.renewal_rates), "net_dollar_renewal",
+        _RENEWALS, "net_dollar_renewal",
         "contracts_due"),
     Kpi("trial_conversion_rate", "Trial conversion", "share", ("trials",), _trials, "rate",
         "trials", ci=True, groupable=False),
     Kpi("referral_rate", "Referral rate", "share", ("referrals", "subscriptions"), _referrals,
         "rate", "active_customers", groupable=False),
     Kpi("adoption_rate", "Customers above 50% seat adoption", "share", ("usage",),
-        _with_customers("usage", adoption.adoption_rate), "share", "customers"),
+        _with_customers("usage", adoption_rate), "share", "customers"),
 ]
 KPI_BY_NAME = {k.metric: k for k in KPIS}
 

@@ -17,6 +17,7 @@ plot_mrr_movements        every month of ``revenue.mrr_bridge``, as stacked bars
 plot_survival             ``survival.survival_curve`` (optionally by segment)
 plot_health_bands         ``health.health_scores``
 plot_distribution         survey or health scores
+plot_intervals            rates per CSM or segment with their intervals, ranked
 ========================  ====================================================================
 
 Examples
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 from csm_kit.plotting_cohorts import plot_cohort_heatmap, plot_survival
 from csm_kit.plotting_revenue import plot_mrr_bridge, plot_mrr_movements
-from csm_kit.plotting_scores import plot_distribution, plot_health_bands
+from csm_kit.plotting_scores import plot_distribution, plot_health_bands, plot_intervals
 from csm_kit.plotting_style import (
     BAND_COLOURS,
     CHART_STYLE,
@@ -50,5 +51,5 @@ from csm_kit.plotting_trends import plot_trend
 __all__ = [
     "BAND_COLOURS", "CHART_STYLE", "MOVEMENT_COLOURS", "NPS_COLOURS", "PALETTE",
     "plot_cohort_heatmap", "plot_distribution", "plot_health_bands", "plot_mrr_bridge",
-    "plot_mrr_movements", "plot_survival", "plot_trend", "safe_label",
+    "plot_intervals", "plot_mrr_movements", "plot_survival", "plot_trend", "safe_label",
 ]

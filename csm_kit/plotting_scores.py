@@ -16,6 +16,7 @@ from csm_kit.plotting_style import (
     NPS_COLOURS,
     PALETTE,
     no_data,
+    percent_axis,
     require_columns,
     safe_label,
     safe_labels,
@@ -172,3 +173,46 @@ def _nps_bars(ax: Axes, scores: pd.Series) -> None:
     ax.set_xticks(levels)
     ax.legend(handles=[Patch(color=NPS_COLOURS[key], label=name) for key, name, _ in NPS_GROUPS],
               loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def plot_intervals(frame: pd.DataFrame, *, label: str, value: str, ci: tuple[str, str],
+                   n: str | None = None, percent: bool = True, title: str | None = None,
+                   ax: Axes | None = None) -> Axes:
+    """Draw one dot per row with its interval as a horizontal line, sorted by value.
+
+    Used for rates per CSM (or segment), so a five-account book's wide interval is visible
+    next to its rate instead of a bare ranking.
+
+    Parameters
+    ----------
+    frame : one row per group: the ``label`` column, the ``value`` and its ``ci`` bounds.
+    n : optional count column, shown as "name (n=…)" on the axis.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> card = pd.DataFrame({"csm": ["Ana", "Ben"], "rate": [0.02, 0.05],
+    ...                      "lo": [0.01, 0.0], "hi": [0.04, 0.3], "n": [400, 5]})
+    >>> ax = plot_intervals(card, label="csm", value="rate", ci=("lo", "hi"), n="n")
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['Ana (n=400)', 'Ben (n=5)']
+    >>> plt.close(ax.figure)
+    """
+    require_columns(frame, [label, value, *ci, *([n] if n else [])], name="frame")
+    shown = frame.dropna(subset=[value]).sort_values(value, kind="stable")
+    names = safe_labels(shown[label])
+    if n is not None:
+        names = [f"{name} (n={count:,.0f})" for name, count in zip(names, shown[n], strict=True)]
+    with styled_axes(ax, grid="x") as ax:
+        if shown.empty:
+            return no_data(ax, "values")
+        where = np.arange(len(shown))
+        ax.hlines(where, shown[ci[0]], shown[ci[1]], color=GREY, linewidth=2)
+        ax.plot(shown[value], where, "o", color=PALETTE[0])
+        ax.set_yticks(where, names)
+        ax.invert_yaxis()
+        if percent:
+            percent_axis(ax.xaxis)
+        if title:
+            ax.set_title(safe_label(title, 80))
+    return ax

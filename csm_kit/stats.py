@@ -34,13 +34,19 @@ def wilson_interval(successes, n, *, confidence: float = DEFAULT_CONFIDENCE):
     >>> low, high = wilson_interval(8, 10)
     >>> round(float(low), 3), round(float(high), 3)
     (0.49, 0.943)
+
+    None of 20 gives a lower bound of exactly 0:
+
+    >>> float(wilson_interval(0, 20)[0])
+    0.0
     """
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
     safe_n = np.where(n > 0, n, 1.0)
     low, high = proportion_confint(successes, safe_n, alpha=1 - confidence, method="wilson")
-    low = np.where(n > 0, low, np.nan)
-    high = np.where(n > 0, high, np.nan)
+    # statsmodels leaves float noise at the edges (5.6e-17 for 0 of n): clamp to [0, 1]
+    low = np.where(n > 0, np.clip(low, 0.0, 1.0), np.nan)
+    high = np.where(n > 0, np.clip(high, 0.0, 1.0), np.nan)
     return low, high
 
 

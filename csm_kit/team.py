@@ -13,7 +13,7 @@ import pandas as pd
 from csm_kit.churn import logo_churn_rate
 from csm_kit.loading import Dataset
 from csm_kit.renewals import renewal_rates
-from csm_kit.revenue import mrr_summary
+from csm_kit.revenue import customer_months, mrr_summary
 from csm_kit.revenue_retention import (
     expansion_mrr,
     gross_revenue_retention,
@@ -142,3 +142,37 @@ def _health_mix(health: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
     mix = mix.reindex(columns=["red", "yellow", "green"], fill_value=0.0)
     mix.columns = [f"{band}_share" for band in mix.columns]
     return mix.reset_index()
+
+
+def at_risk_accounts(
+    scores: pd.DataFrame, dataset: Dataset, *, as_of=None, band: str = "red", top: int = 20
+) -> pd.DataFrame:
+    """List the largest accounts (by MRR at the as-of month end) in one health band.
+
+    Parameters
+    ----------
+    scores : output of :func:`csm_kit.health.health_scores`.
+    dataset : the dataset the scores came from (for names, CSMs and MRR).
+    band : which band to list ('red' by default).
+    top : how many accounts.
+
+    Returns
+    -------
+    DataFrame: customer_id, name, segment, csm, mrr, score, change (points since last
+    month), weakest_component — sorted by MRR, largest first.
+    """
+    as_of = dataset.default_as_of() if as_of is None else pd.Timestamp(as_of).to_period("M").start_time
+    mrr = customer_mrr(dataset.subscriptions, as_of=as_of)
+    listed = scores.loc[scores["band"] == band, ["customer_id", "score", "change", "weakest_component"]]
+    extra = [c for c in ("name", "segment", "csm") if c in dataset.customers.columns]
+    listed = listed.merge(dataset.customers[["customer_id", *extra]], on="customer_id", how="left")
+    listed = listed.merge(mrr, on="customer_id", how="left")
+    listed["mrr"] = listed["mrr"].fillna(0.0)
+    columns = ["customer_id", *extra, "mrr", "score", "change", "weakest_component"]
+    return listed.sort_values("mrr", ascending=False, kind="stable").head(top)[columns].reset_index(drop=True)
+
+
+def customer_mrr(subscriptions: pd.DataFrame, *, as_of) -> pd.DataFrame:
+    """MRR of each customer at the end of the as-of month: customer_id, mrr (active customers only)."""
+    months = customer_months(subscriptions, as_of=as_of)
+    return months.loc[months["month"] == as_of, ["customer_id", "mrr"]].reset_index(drop=True)
