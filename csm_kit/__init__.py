@@ -1,9 +1,15 @@
 """csm-kit: customer-success analytics you can explain.
 
 Load a dataset (``load_dataset`` / ``load_sample``), then call the metric functions; every
-one documents its formula and edge rules. See README.md and data/README.md.
+one documents its formula and edge rules. Charts live in :mod:`csm_kit.plotting`. See
+README.md and data/README.md.
 """
 
+from csm_kit.adoption import adoption, adoption_rate
+from csm_kit.backtest import BacktestResult, backtest
+from csm_kit.churn import logo_churn_rate
+from csm_kit.cohorts import average_retention_curve, cohort_retention, cohort_table
+from csm_kit.context import ReportContext, open_report
 from csm_kit.errors import (
     ConfigError,
     CsmKitError,
@@ -11,12 +17,48 @@ from csm_kit.errors import (
     DataSourceError,
     ReportError,
 )
+from csm_kit.health import distress_scores, health_scores, load_health_config
+from csm_kit.health_signals import customer_signals
+from csm_kit.kpis import KPIS, headline, kpi_table
 from csm_kit.loading import Dataset, load_dataset, load_sample, read_mapping
+from csm_kit.ltv import lifetime_value
+from csm_kit.purchases import (
+    average_customer_value,
+    average_order_value,
+    purchase_frequency,
+    repeat_purchase_rate,
+)
 from csm_kit.quality import data_quality
+from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
+from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements, mrr_summary
+from csm_kit.revenue_retention import (
+    expansion_mrr,
+    gross_mrr_churn,
+    gross_revenue_retention,
+    net_mrr_churn,
+    net_revenue_retention,
+    quick_ratio,
+)
+from csm_kit.satisfaction import ces, churn_by_nps_category, csat, nps, nps_categories, nps_change
+from csm_kit.support import first_contact_resolution, ticket_backlog, time_to_close
+from csm_kit.survival import logrank_test, median_lifetime, survival_curve
+from csm_kit.targets import load_targets, target_status
+from csm_kit.team import at_risk_accounts, csm_scorecard
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "CsmKitError", "DataContractError", "DataSourceError", "ReportError",
-    "Dataset", "load_dataset", "load_sample", "read_mapping", "data_quality",
+    "KPIS", "BacktestResult", "ConfigError", "CsmKitError", "DataContractError",
+    "DataSourceError", "Dataset", "ReportContext", "ReportError",
+    "adoption", "adoption_rate", "at_risk_accounts", "average_customer_value",
+    "average_order_value", "average_retention_curve", "backtest", "ces", "churn_by_nps_category",
+    "cohort_retention", "cohort_table", "csat", "csm_scorecard", "customer_months",
+    "customer_signals", "data_quality", "distress_scores", "expansion_mrr",
+    "first_contact_resolution", "gross_mrr_churn", "gross_revenue_retention", "headline",
+    "health_scores", "kpi_table", "lifetime_value", "load_dataset", "load_health_config",
+    "load_sample", "load_targets", "logo_churn_rate", "logrank_test", "median_lifetime",
+    "mrr_bridge", "mrr_movements", "mrr_summary", "net_mrr_churn", "net_revenue_retention",
+    "nps", "nps_categories", "nps_change", "open_report", "purchase_frequency", "quick_ratio",
+    "read_mapping", "referral_rate", "renewal_rates", "repeat_purchase_rate", "survival_curve",
+    "target_status", "ticket_backlog", "time_to_close", "trial_conversion",
 ]

@@ -71,15 +71,29 @@ class ReportContext:
         """The one-line note a section shows when its table is absent."""
         return f"No {table} table in this dataset, so this section is skipped."
 
-    def section(self, *tables: str) -> bool:
-        """True when every table is present; otherwise show the one-line note (once) and
-        return False, so a notebook cell reads ``if ctx.section("surveys"): ...``."""
-        absent = [t for t in tables if not self.has(t)]
-        for table in absent:
-            if table not in self._noted:
-                self._noted.add(table)
-                _display_note(self.missing(table))
-        return not absent
+    def section(self, *tables: str, column: str | None = None) -> bool:
+        """True when every table (and the customers ``column``, if given) is present;
+        otherwise show a one-line note (once per missing piece) and return False, so a
+        notebook cell reads ``if ctx.section("surveys"): ...``."""
+        notes = {t: self.missing(t) for t in tables if not self.has(t)}
+        if column is not None and not self.has_column(column):
+            notes[f"customers.{column}"] = (f"The customers table has no {column} values, "
+                                            "so this section is skipped.")
+        for key, text in notes.items():
+            if key not in self._noted:
+                self._noted.add(key)
+                _display_note(text)
+        return not notes
+
+    def has_column(self, column: str) -> bool:
+        """True when the customers table has ``column`` with at least one value."""
+        customers = self.dataset.customers
+        return column in customers.columns and customers[column].notna().any()
+
+    @property
+    def segment_column(self) -> str | None:
+        """'segment' when customers have segments (for ``by=``), else None (company-wide)."""
+        return "segment" if self.has_column("segment") else None
 
     def target(self, metric: str) -> float | None:
         """The target of ``metric`` from the targets file, or None."""

@@ -46,3 +46,21 @@ def test_recent_keeps_the_history_window(good_folder):
 def test_months_must_be_a_positive_whole_number(good_folder):
     with pytest.raises(ConfigError, match="months must be a whole number"):
         open_report(str(good_folder), months=0)
+
+
+def test_a_section_whose_table_is_absent_says_so_once(good_folder, monkeypatch):
+    shown = []
+    monkeypatch.setattr("csm_kit.context._display_note", shown.append)
+    ctx = open_report(str(good_folder))
+    assert ctx.section("subscriptions") is True
+    assert ctx.section("renewals") is False
+    assert ctx.section("renewals") is False
+    assert shown == ["No renewals table in this dataset, so this section is skipped."]
+
+
+def test_a_section_needing_a_customers_column_checks_it(good_folder, monkeypatch):
+    monkeypatch.setattr("csm_kit.context._display_note", lambda text: None)
+    ctx = open_report(str(good_folder))
+    assert ctx.section("subscriptions", column="csm") is True
+    assert ctx.section("subscriptions", column="industry") is False
+    assert ctx.segment_column == "segment"
