@@ -26,7 +26,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+stdout = Console(highlight=False)
 
 DataOpt = Annotated[
     str | None,
@@ -96,14 +96,14 @@ def validate(
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
     findings = data_quality(dataset, as_of=as_of)
     counts = {name: len(df) for name, df in dataset.tables().items()}
-    out.print(f"Loaded {dataset.source}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    stdout.print(f"Loaded {dataset.source}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     month = dataset.default_as_of() if as_of is None else as_of
-    out.print(f"As-of month: {month:%Y-%m}" if hasattr(month, "strftime") else f"As-of: {month}")
+    stdout.print(f"As-of month: {month:%Y-%m}" if hasattr(month, "strftime") else f"As-of: {month}")
     if findings.empty:
-        out.print("[green]No problems found.")
+        stdout.print("[green]No problems found.")
     else:
-        print_findings(findings, console=out, title="Data quality (not blocking)")
-    out.print("[green]The data meets the contract.")
+        print_findings(findings, console=stdout, title="Data quality (not blocking)")
+    stdout.print("[green]The data meets the contract.")
 
 
 @app.command()
@@ -129,7 +129,7 @@ def sample(
     paths = write_sample(out_dir, customers=customers, months=months, seed=seed, end=end,
                          tables=chosen, file_format=file_format,
                          progress=lambda line: err.print(line))
-    out.print(f"Wrote {len(paths)} tables to {out_dir}")
+    stdout.print(f"Wrote {len(paths)} tables to {out_dir}")
 
 
 @app.command()
@@ -216,7 +216,7 @@ def report(
                       data_fingerprint=ctx.dataset.fingerprint())
     index = Path(run.folder) / "index.html"
     if run.ok:
-        out.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")
+        stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")
         return
     failed = ", ".join(r.name for r in run.failed)
     err.print(Text(f"{len(run.failed)} report(s) failed: {failed}. "

@@ -13,10 +13,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import contextlib
+import warnings
+
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+
+
+@contextlib.contextmanager
+def _quiet_pyspark():
+    """Hide one warning: pandera loads pyspark's pandas API (on import and on its first
+    validation) when pyspark is installed, and pyspark warns that it dislikes pandas 3."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
+                                category=FutureWarning)
+        yield
+
+
+with _quiet_pyspark():
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
 
 FAILURE_COLUMNS = ["table", "column", "check", "severity", "rows", "examples", "message"]
 MAX_EXAMPLES = 3
@@ -385,7 +401,8 @@ def check_table(
     if spec.name == "usage":
         failures += _duplicate_customer_months(df, spec)
     try:
-        table_schema(spec, scales=scales).validate(df, lazy=True)
+        with _quiet_pyspark():
+            table_schema(spec, scales=scales).validate(df, lazy=True)
     except SchemaErrors as err:
         failures += _translate(err.failure_cases, df, spec)
     return failures

@@ -79,7 +79,7 @@ def html_table(
               .set_table_attributes('class="csm-table"'))
     if caption:
         styler = styler.set_caption(html.escape(clean_text(caption)))
-    out = styler.to_html()
+    out = styler.to_html(exclude_styles=True)  # report pages allow no <style> from outputs
     if len(frame) > max_rows:
         out += f"<p><em>{len(frame) - max_rows:,} more rows not shown.</em></p>"
     return out

@@ -197,7 +197,8 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
 
     Notes
     -----
-    Churn 0 makes ``simple``/``smoothed`` LTV infinite: it is NaN with a warning. Months with
+    Churn 0 makes ``simple``/``smoothed`` LTV infinite: it is NaN (with a warning when it is the
+    latest month; zero churn in early history is common and stays quiet). Months with
     no customers at the start (the first month) have no churn rate and NaN LTV; ``smoothed``
     is NaN until ``window`` monthly rates exist. ``survival`` uses one curve (all history up
     to as_of) for every month, so its month-to-month changes come from ARPA alone.
@@ -228,7 +229,13 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
     rate = frame["rate"].astype("float64")
     if method == "smoothed":
         rate = rate.rolling(window, min_periods=window).mean()
-    lifetime = ltv_from_arpa_and_churn(pd.Series(1.0, index=rate.index), rate)
+    with warnings.catch_warnings():
+        # zero churn in early history is common; only the latest month's figure is read
+        warnings.simplefilter("ignore")
+        lifetime = ltv_from_arpa_and_churn(pd.Series(1.0, index=rate.index), rate)
+    if len(rate) and rate.iloc[-1] == 0:
+        warnings.warn("churn is 0 in the latest month: lifetime value is infinite there and "
+                      "shown as NaN", stacklevel=2)
     return pd.DataFrame({
         "month": frame["month"], "arpa": frame["arpa"], "churn_rate": rate,
         "lifetime_months": lifetime, "ltv": frame["arpa"] * gross_margin * lifetime,

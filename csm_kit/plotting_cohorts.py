@@ -49,7 +49,8 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, kind: str = "logo", ax: Axes | 
     Notes
     -----
     NaN cells are masked, so they show the background rather than the colour of 0%: a young
-    cohort is not a cohort that lost everyone. Cohorts are labelled "2024-03".
+    cohort is not a cohort that lost everyone. Trailing ages that no cohort shown has reached
+    are left off the chart. Cohorts are labelled "2024-03".
 
     Examples
     --------
@@ -68,6 +69,10 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, kind: str = "logo", ax: Axes | 
         raise ConfigError(f"`kind` must be one of {list(KINDS)}, got {kind!r}")
     shown = matrix if max_months is None else matrix.loc[:, matrix.columns <= max_months]
     shown = shown.astype("float64")
+    # ages no cohort shown has reached yet (e.g. after filtering to recent cohorts) add nothing
+    reached = np.flatnonzero(shown.notna().any(axis=0).to_numpy())
+    if len(reached):
+        shown = shown.iloc[:, : reached[-1] + 1]
     size = (9.0, min(2.0 + 0.28 * len(shown), 12.0))
     with styled_axes(ax, grid=None, figsize=size) as ax:
         if shown.empty:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import bleach
 import jinja2
 import nbformat
 import pandas as pd
@@ -25,6 +26,23 @@ NOTEBOOK_TEMPLATE = TEMPLATES / "notebook.html.j2"
 
 #: Cell tags whose cells never reach a report page (papermill tags the cell it injects).
 HIDDEN_CELL_TAGS = frozenset({"injected-parameters", "remove-cell", "remove_cell"})
+
+#: What HTML in Markdown cells and outputs may contain once sanitised: text structure and
+#: tables. Anything else (script, style, iframe, on* attributes, javascript: links) is
+#: escaped, so it shows as text instead of running. nbconvert's own ``clean_html`` allows
+#: too little (no headings, paragraphs or table headers) and escapes the whole report.
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+    "details", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "kbd",
+    "li", "ol", "p", "pre", "s", "small", "span", "strong", "sub", "summary", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+})
+ALLOWED_ATTRIBUTES = {
+    "*": ["class", "id", "title"],
+    "a": ["href", "title", "class"],
+    "td": ["class", "id", "colspan", "rowspan"],
+    "th": ["class", "id", "colspan", "rowspan", "scope"],
+}
 
 HEADLINE_COLUMNS = ["metric", "label", "value_display", "target_display", "status"]
 QUALITY_COLUMNS = ["table", "check", "severity", "rows", "message"]
@@ -52,8 +70,8 @@ def notebook_to_html(
     failure : str, optional
         Error text of a failed run; the page then opens with a red "FAILED" banner.
     sanitize : bool, default True
-        Pass HTML from outputs and Markdown through nbconvert's sanitiser (drops
-        ``<script>`` and ``<style>`` from outputs, e.g. a pandas Styler's colours).
+        Pass HTML from outputs and Markdown through :func:`clean_report_html` (escapes
+        ``<script>``, ``<style>``, event attributes and ``javascript:`` links).
 
     Returns
     -------
@@ -72,8 +90,24 @@ def notebook_to_html(
         TagRemovePreprocessor(remove_cell_tags=set(HIDDEN_CELL_TAGS), enabled=True),
         enabled=True,
     )
+    exporter.register_filter("clean_html", clean_report_html)
     body, _ = exporter.from_notebook_node(nb, resources={"csm_failure": failure})
     return body
+
+
+def clean_report_html(element) -> str:
+    """Sanitise HTML from a notebook for a report page (the exporter's ``clean_html`` filter).
+
+    Allowed: :data:`ALLOWED_TAGS` with :data:`ALLOWED_ATTRIBUTES`, links only to http(s)
+    and mailto. Anything else is escaped, so it shows as text; comments are dropped.
+
+    >>> clean_report_html('<h2>Churn</h2><script>alert(1)</script><a href="javascript:x()">y</a>')
+    '<h2>Churn</h2>&lt;script&gt;alert(1)&lt;/script&gt;<a>y</a>'
+    """
+    element = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(element, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                        protocols={"http", "https", "mailto"}, strip=False,
+                        strip_comments=True)
 
 
 def render_index(

@@ -119,7 +119,8 @@ def four_customers():
 
 def test_simple_ltv_is_arpa_over_that_months_churn():
     # Mar: 100 / (1/4) = 400; May: 100 / (1/3) = 300; months with churn 0 are NaN.
-    with pytest.warns(UserWarning, match=r"churn is 0 in 3 period\(s\)"):
+    # June, the latest month, has churn 0: its LTV is NaN and a warning says so.
+    with pytest.warns(UserWarning, match=r"churn is 0 in the latest month"):
         out = lifetime_value(four_customers(), as_of="2024-06-30")
     assert out["month"].dt.strftime("%Y-%m").tolist() == [
         "2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
@@ -127,6 +128,16 @@ def test_simple_ltv_is_arpa_over_that_months_churn():
     assert out["ltv"].tolist() == pytest.approx([np.nan, np.nan, 400, np.nan, 300, np.nan],
                                                  nan_ok=True)
     assert (out["method"] == "simple").all()
+
+
+def test_zero_churn_only_in_earlier_months_does_not_warn():
+    import warnings
+
+    # May (the as-of month) has churn 1/3; Jan, Feb and Apr have churn 0 and are NaN quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = lifetime_value(four_customers(), as_of="2024-05-31")
+    assert out["ltv"].iloc[-1] == pytest.approx(300)
 
 
 def test_smoothed_ltv_uses_the_trailing_mean_of_monthly_churn():

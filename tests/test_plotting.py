@@ -517,3 +517,13 @@ def test_empty_inputs_draw_a_calm_no_data_chart(draw, what):
         ax = draw()
     ax.figure.canvas.draw()
     assert [t.get_text() for t in ax.texts] == [what]
+
+
+def test_heatmap_leaves_off_ages_no_shown_cohort_has_reached():
+    # Two young cohorts cut from a longer matrix: ages 2-3 are NaN for both and add nothing.
+    matrix = pd.DataFrame([[1.0, 0.5, np.nan, np.nan], [1.0, np.nan, np.nan, np.nan]],
+                          index=pd.DatetimeIndex(["2024-01-01", "2024-02-01"], name="cohort"),
+                          columns=pd.Index([0, 1, 2, 3], name="months_since_start"))
+    ax = plot_cohort_heatmap(matrix)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1"]
+    plt.close(ax.figure)
