@@ -1,0 +1,90 @@
+"""The KPI export: one long table of every headline metric the data supports."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from csm_kit.errors import ConfigError
+from csm_kit.kpis import KPI_COLUMNS, KPIS, format_value, headline, kpi_table
+from csm_kit.loading import Dataset
+
+
+@pytest.fixture
+def small():
+    # A, B, C from January at 100 each; B leaves at the end of February (end 2024-03-01).
+    # End of Jan: 3 customers, MRR 300. End of Feb: 3, 300. End of Mar: 2, 200.
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C"],
+                              "signup_date": pd.to_datetime(["2024-01-01"] * 3),
+                              "segment": ["SMB", "SMB", "Enterprise"]})
+    subscriptions = pd.DataFrame({
+        "subscription_id": ["S1", "S2", "S3"], "customer_id": ["A", "B", "C"],
+        "start_date": pd.to_datetime(["2024-01-01"] * 3),
+        "end_date": pd.to_datetime([None, "2024-03-01", None]), "mrr": [100.0] * 3})
+    return Dataset(customers=customers, subscriptions=subscriptions)
+
+
+def rows(table, metric, group=None):
+    picked = table[table["metric"] == metric]
+    picked = picked[picked["group"].isna()] if group is None else picked[picked["group"] == group]
+    return picked.set_index("period")
+
+
+def test_the_table_is_long_with_the_agreed_columns(small):
+    table = kpi_table(small, as_of="2024-03-31")
+    assert list(table.columns) == KPI_COLUMNS
+
+
+def test_subscription_metrics_match_the_hand_worked_months(small):
+    table = kpi_table(small, as_of="2024-03-31")
+    assert rows(table, "mrr")["value"].to_dict() == {"2024-01": 300.0, "2024-02": 300.0, "2024-03": 200.0}
+    assert rows(table, "arr").loc["2024-03", "value"] == 2400.0
+    assert rows(table, "active_customers").loc["2024-03", "value"] == 2
+    assert rows(table, "arpa").loc["2024-03", "value"] == 100.0
+    churn = rows(table, "logo_churn_rate").loc["2024-03"]
+    assert churn["value"] == pytest.approx(1 / 3) and churn["n"] == 3  # 1 of 3 left in March
+    assert 0 < churn["ci_low"] < 1 / 3 < churn["ci_high"] < 1
+
+
+def test_metrics_whose_table_is_absent_are_left_out(small):
+    metrics = set(kpi_table(small, as_of="2024-03-31")["metric"])
+    assert "nps" not in metrics and "repeat_purchase_rate" not in metrics
+    assert {"mrr", "logo_churn_rate", "quick_ratio"} <= metrics
+
+
+def test_by_segment_adds_group_rows_next_to_the_company_rows(small):
+    table = kpi_table(small, as_of="2024-03-31", by="segment")
+    assert rows(table, "mrr", "SMB").loc["2024-03", "value"] == 100.0  # only A left in SMB
+    assert rows(table, "mrr", "Enterprise").loc["2024-03", "value"] == 100.0
+    assert rows(table, "mrr").loc["2024-03", "value"] == 200.0
+
+
+@pytest.mark.parametrize(("by", "message"), [("colour", "must be one of"), ("csm", "has no 'csm' column")])
+def test_an_unusable_by_says_why(small, by, message):
+    with pytest.raises(ConfigError, match=message):
+        kpi_table(small, by=by)
+
+
+def test_unknown_metric_names_are_rejected(small):
+    with pytest.raises(ConfigError, match="metrics must be among"):
+        kpi_table(small, metrics=["churn"])
+
+
+def test_headline_takes_the_latest_month_and_formats_it_in_its_unit(small):
+    head = headline(kpi_table(small, as_of="2024-03-31")).set_index("metric")
+    assert head.loc["logo_churn_rate", "value_display"] == "33.3%"
+    assert head.loc["logo_churn_rate", "target_display"] == "≤ 5.0%"
+    assert head.loc["logo_churn_rate", "status"] == "missed"
+    assert head.loc["mrr", "value_display"] == "200"
+
+
+def test_format_value_writes_missing_values_as_a_dash():
+    assert format_value(np.nan, "share") == "–"
+
+
+def test_the_readme_lists_every_metric_name():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    listed = set(re.findall(r"`([a-z_]+)`", readme.split("## Metric names", 1)[1].split("\n## ", 1)[0]))
+    assert {k.metric for k in KPIS} <= listed
