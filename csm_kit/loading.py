@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from csm_kit.config_files import read_yaml
 from csm_kit.contract import (
     ACTIVITY_DATES,
     TABLES,
@@ -188,16 +188,7 @@ def read_mapping(mapping: str | Path | dict | None) -> dict[str, dict[str, Any]]
     >>> read_mapping({"customers": {"columns": {"customer_id": "account_id"}}})
     {'customers': {'columns': {'customer_id': 'account_id'}}}
     """
-    if mapping is None:
-        return {}
-    if not isinstance(mapping, dict):
-        path = Path(mapping)
-        if not path.exists():
-            raise ConfigError(f"mapping file {path} does not exist")
-        try:
-            mapping = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"mapping file {path} is not valid YAML: {exc}") from exc
+    mapping, _ = read_yaml(mapping, what="mapping file")
     if not isinstance(mapping, dict):
         raise ConfigError("a mapping must be a YAML dictionary of table names")
     for table, entry in mapping.items():

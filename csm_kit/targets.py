@@ -7,13 +7,12 @@ company's own trailing 12-month median, not an industry average.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from csm_kit.config_files import read_yaml
 from csm_kit.errors import ConfigError
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
@@ -28,18 +27,7 @@ def load_targets(path: str | Path | dict | None = None) -> dict[str, dict]:
     >>> load_targets({"nps": {"target": 30, "direction": "higher_is_better"}})["nps"]["near"]
     0.1
     """
-    if path is None:
-        raw = yaml.safe_load(resources.files("csm_kit.config").joinpath("targets.yaml").read_text())
-    elif isinstance(path, dict):
-        raw = path
-    else:
-        path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"targets file {path} does not exist")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"targets file {path} is not valid YAML: {exc}") from exc
+    raw, _ = read_yaml(path, what="targets file", default="targets.yaml")
     targets = {}
     for metric, entry in (raw or {}).items():
         if not isinstance(entry, dict) or "target" not in entry:
