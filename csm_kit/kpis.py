@@ -28,8 +28,10 @@ from csm_kit.revenue_retention import (
     quick_ratio,
 )
 from csm_kit.satisfaction import ces, csat, nps
+from csm_kit.stats import wilson_interval
 from csm_kit.support import first_contact_resolution, time_to_close
 from csm_kit.errors import ConfigError
+from csm_kit.health import health_scores
 from csm_kit.loading import Dataset
 from csm_kit.ltv import lifetime_value
 
@@ -82,6 +84,22 @@ def _ltv(ds: Dataset, *, as_of, by):
 
 def _referrals(ds: Dataset, *, as_of, by):
     return referral_rate(ds.referrals, ds.subscriptions, as_of=as_of)
+
+
+def _health(ds: Dataset, *, as_of, by):
+    """Share of scored customers in the red health band at the as-of month end (one period)."""
+    scores = health_scores(ds, as_of=as_of + pd.offsets.MonthEnd(0)).dropna(subset=["band"])
+    if by is not None:
+        scores = scores.drop(columns=by, errors="ignore").merge(
+            ds.customers[["customer_id", by]], on="customer_id", how="left")
+    keys = [by] if by else []
+    scores = scores.assign(red=scores["band"].eq("red"))
+    grouped = (scores.groupby(keys, dropna=False)["red"].agg(["size", "sum"]).reset_index()
+               if keys else pd.DataFrame({"size": [len(scores)], "sum": [scores["red"].sum()]}))
+    grouped = grouped.rename(columns={"size": "customers", "sum": "red"})
+    grouped["share"] = grouped["red"] / grouped["customers"].replace(0, np.nan)
+    grouped["ci_low"], grouped["ci_high"] = wilson_interval(grouped["red"], grouped["customers"])
+    return grouped.assign(month=as_of)
 
 
 def _trials(ds: Dataset, *, as_of, by):
@@ -144,6 +162,8 @@ KPIS: list[Kpi] = [
         "rate", "active_customers", groupable=False),
     Kpi("adoption_rate", "Customers above 50% seat adoption", "share", ("usage",),
         _with_customers("usage", adoption_rate), "share", "customers"),
+    Kpi("red_health_share", "Customers in the red health band", "share", S, _health, "share",
+        "customers", ci=True),
 ]
 KPI_BY_NAME = {k.metric: k for k in KPIS}
 

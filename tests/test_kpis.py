@@ -88,3 +88,18 @@ def test_the_readme_lists_every_metric_name():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     listed = set(re.findall(r"`([a-z_]+)`", readme.split("## Metric names", 1)[1].split("\n## ", 1)[0]))
     assert {k.metric for k in KPIS} <= listed
+
+
+def test_red_health_share_is_the_red_band_count_over_scored_customers():
+    from csm_kit.health import health_scores
+
+    sample = __import__("csm_kit").load_sample()
+    table = kpi_table(sample, metrics=["red_health_share"], by="segment")
+    scores = health_scores(sample, as_of="2026-10-31").dropna(subset=["band"])
+    company = rows(table, "red_health_share").loc["2026-10"]
+    assert company["n"] == len(scores)
+    assert company["value"] == pytest.approx((scores["band"] == "red").mean())
+    smb = scores.merge(sample.customers[["customer_id", "segment"]], on="customer_id",
+                       suffixes=("_scored", ""))
+    smb = smb[smb["segment"] == "SMB"]
+    assert rows(table, "red_health_share", "SMB").loc["2026-10", "n"] == len(smb)
