@@ -254,7 +254,7 @@ def _labelled_signals(dataset, day, active: pd.DataFrame, horizon_days: int) -> 
 
 def _split(customer_ids: pd.Series, test_size: float, seed: int) -> np.ndarray:
     """'test' for a random ``test_size`` share of customers (all their dates), else 'train'."""
-    ids = pd.Index(customer_ids.unique()).sort_values().to_numpy()
+    ids = pd.Index(customer_ids.unique()).sort_values().to_numpy(copy=True)  # writable
     held = np.random.default_rng(seed).permutation(ids)[: round(test_size * len(ids))]
     return np.where(customer_ids.isin(held), "test", "train")
 
@@ -291,6 +291,11 @@ def _suggest_weights(train: pd.DataFrame, config: HealthConfig) -> pd.Series:
     risk = _risk(train, config).drop(columns="score")
     mean, sd = risk.mean(), risk.std()
     varying = sd.index[sd > 0]
+    if len(train) < 2 or train["churned"].nunique() < 2 or len(varying) == 0:
+        warnings.warn("too few customer-dates, outcomes or varying components to fit weights; "
+                      "suggested weights are the configured ones", stacklevel=3)
+        raw = config.weights(None)
+        return (raw / raw.sum()).rename("weight")
     z = ((risk[varying] - mean[varying]) / sd[varying]).fillna(0.0)
     model = sm.Logit(train["churned"].astype(float).to_numpy(),
                      sm.add_constant(z.to_numpy(), has_constant="add"))

@@ -188,32 +188,43 @@ def report(
     notebooks_dir: Annotated[Path, typer.Option(
         "--notebooks-dir", help="Where the report notebooks are.")] = NOTEBOOKS_DIR,
     timezone: TimezoneOpt = "UTC",
+    privacy: Annotated[str, typer.Option(
+        "--privacy", help="off; pseudonymised (customer names as keyed hashes, key in "
+        "CSM_KIT_PRIVACY_KEY; e-mails and phones in comments redacted); aggregate (no "
+        "customer-level tables, groups smaller than --min-group-size hidden).")] = "off",
+    min_group_size: Annotated[int, typer.Option(
+        "--min-group-size", min=1, help="With --privacy aggregate: hide smaller groups.")] = 5,
 ) -> None:
-    """Execute every notebook and write reports/<as-of>/: HTML reports, index.html, manifest.json.
+    """Execute every notebook and write reports/<as-of>/: HTML reports, index.html, manifest.json,
+    and the at-risk list and CSM scorecard as CSV (and XLSX when openpyxl is installed).
 
-    The data is validated first (errors: exit 2, nothing written). A notebook that fails makes
-    the run exit 1; the others are still written and a good earlier report of the same month
-    is kept.
+    Options and data are checked first (errors: exit 2, nothing written). A notebook that
+    fails makes the run exit 1; the others are still written and a good earlier report of
+    the same month is kept.
     """
     import logging
 
     from csm_kit.context import open_report
     from csm_kit.kpis import headline, kpi_table
-    from csm_kit.reporting import run_reports
+    from csm_kit.reporting import check_parameters, run_reports
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     paths = select_notebooks(notebooks_dir, notebooks)
+    parameters = {"data": _absolute(data), "mapping": _absolute(mapping), "as_of": as_of,
+                  "months": months, "segment": segment, "targets": _absolute(targets),
+                  "include_code": include_code, "privacy": privacy,
+                  "min_group_size": min_group_size}
+    check_parameters(parameters, paths)
     ctx = open_report(_absolute(data), mapping=_absolute(mapping), as_of=as_of, months=months,
-                      segment=segment, targets=_absolute(targets), timezone=timezone)
-    err.print(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}")
+                      segment=segment, targets=_absolute(targets), timezone=timezone,
+                      privacy=privacy, min_group_size=min_group_size)
+    err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
     kpis = kpi_table(ctx.dataset, as_of=ctx.as_of)
-    parameters = {"data": _absolute(data), "mapping": _absolute(mapping),
-                  "as_of": f"{ctx.as_of_end:%Y-%m-%d}", "months": months, "segment": segment,
-                  "targets": _absolute(targets), "include_code": include_code}
+    parameters["as_of"] = f"{ctx.as_of_end:%Y-%m-%d}"
     run = run_reports(paths, out_dir=out, as_of=f"{ctx.as_of_end:%Y-%m-%d}", parameters=parameters,
                       jobs=jobs, include_code=include_code,
                       headline=headline(kpis, targets=ctx.targets), quality=ctx.quality,
-                      data_fingerprint=ctx.dataset.fingerprint())
+                      data_fingerprint=ctx.dataset.fingerprint(), exports=report_exports(ctx))
     index = Path(run.folder) / "index.html"
     if run.ok:
         stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")
@@ -222,6 +233,28 @@ def report(
     err.print(Text(f"{len(run.failed)} report(s) failed: {failed}. "
                    f"{getattr(run, 'note', '') or ''} See {index}", style="bold red"), soft_wrap=True)
     raise typer.Exit(1)
+
+
+def report_exports(ctx) -> dict:
+    """The tables ``report`` writes for spreadsheets: the at-risk list and the CSM scorecard.
+
+    With privacy "aggregate" the at-risk list (customer-level) is left out and books smaller
+    than the minimum group size are dropped from the scorecard.
+    """
+    from csm_kit.health import health_scores
+    from csm_kit.team import at_risk_accounts, csm_scorecard
+
+    if not ctx.has("subscriptions"):
+        return {}
+    health = health_scores(ctx.dataset, as_of=ctx.as_of_end)
+    tables = {}
+    if ctx.privacy != "aggregate":
+        tables["at_risk_accounts"] = at_risk_accounts(health, ctx.dataset, as_of=ctx.as_of,
+                                                      top=len(health) or 1)
+    if ctx.has_column("csm"):
+        card = csm_scorecard(ctx.dataset, as_of=ctx.as_of, health=health)
+        tables["csm_scorecard"] = ctx.small_groups_hidden(card, n="accounts")
+    return tables
 
 
 def select_notebooks(folder: Path, subset: str | None) -> list[Path]:

@@ -14,6 +14,12 @@ import pandas as pd
 from csm_kit.errors import ConfigError
 from csm_kit.loading import Dataset, load_dataset
 from csm_kit.periods import parse_as_of
+from csm_kit.privacy import (
+    check_privacy,
+    privacy_key,
+    pseudonymise_dataset,
+    suppress_small_groups,
+)
 from csm_kit.quality import data_quality
 from csm_kit.targets import load_targets
 
@@ -37,6 +43,8 @@ class ReportContext:
     segment : the segment filter, or ``None`` for every customer.
     targets : goals per metric (see :func:`csm_kit.targets.load_targets`).
     quality : soft data-quality findings (see :func:`csm_kit.quality.data_quality`).
+    privacy : "off", "pseudonymised" or "aggregate" (see :mod:`csm_kit.privacy`).
+    min_group_size : with "aggregate", groups with fewer members than this are hidden.
     """
 
     dataset: Dataset
@@ -45,6 +53,8 @@ class ReportContext:
     segment: str | None
     targets: dict
     quality: pd.DataFrame
+    privacy: str = "off"
+    min_group_size: int = 5
     _noted: set = field(default_factory=set, repr=False)
 
     @property
@@ -106,6 +116,21 @@ class ReportContext:
         keep = (frame[column] >= self.first_month) & (frame[column] <= self.as_of)
         return frame.loc[keep]
 
+    def customer_table(self, frame: pd.DataFrame, **options):
+        """Show a customer-level table, or with privacy "aggregate" a one-line note instead."""
+        from csm_kit.display import note, show_table
+
+        if self.privacy == "aggregate":
+            return note(f"{len(frame):,} customer-level rows are left out of this report "
+                        "(privacy: aggregate).")
+        return show_table(frame, **options)
+
+    def small_groups_hidden(self, frame: pd.DataFrame, *, n: str) -> pd.DataFrame:
+        """With privacy "aggregate", drop the groups whose ``n`` is below ``min_group_size``."""
+        if self.privacy != "aggregate":
+            return frame
+        return suppress_small_groups(frame, n=n, k=self.min_group_size)
+
     @property
     def events(self) -> pd.DataFrame | None:
         """Events in the history window, for chart annotations."""
@@ -125,19 +150,26 @@ def open_report(
     segment: str | None = None,
     targets: str | None = None,
     timezone: str = "UTC",
+    privacy: str = "off",
+    min_group_size: int = 5,
 ) -> ReportContext:
     """Load, filter and settle everything a report notebook needs (see :class:`ReportContext`).
 
     Raises
     ------
     ConfigError
-        For an unknown segment (the message lists the segments there are) or a bad option.
+        For an unknown segment (the message lists the segments there are) or a bad option,
+        e.g. privacy "pseudonymised" without a key in ``CSM_KIT_PRIVACY_KEY``.
     DataContractError
         When the data breaks the contract.
     """
     if not isinstance(months, int) or months < 1:
         raise ConfigError(f"months must be a whole number of at least 1, got {months!r}")
+    check_privacy(privacy, min_group_size)
+    key = privacy_key() if privacy == "pseudonymised" else None
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    if key is not None:
+        dataset = pseudonymise_dataset(dataset, key=key)
     month = parse_as_of(as_of) if as_of is not None else dataset.default_as_of()
     if month is None:
         raise ConfigError("the data has no dates to take an as-of month from; pass as_of")
@@ -145,7 +177,8 @@ def open_report(
     if segment is not None:
         dataset = filter_segment(dataset, segment)
     return ReportContext(dataset=dataset, as_of=month, months=months, segment=segment,
-                         targets=load_targets(targets), quality=quality)
+                         targets=load_targets(targets), quality=quality, privacy=privacy,
+                         min_group_size=min_group_size)
 
 
 def _display_note(text: str) -> None:

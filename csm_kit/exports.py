@@ -3,7 +3,9 @@
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a
 formula by Excel, LibreOffice and Google Sheets (``=HYPERLINK(...)``, ``+cmd|' /C calc'!A0``).
 Text cells like that are prefixed with an apostrophe so spreadsheets show them as text;
-numeric columns are never touched.
+numeric columns are never touched. NUL and other control characters, bidirectional
+overrides and zero-width characters are removed from text cells (they would hide or
+reorder what a reader sees); text is never cut.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from csm_kit.display import _INVISIBLE
 from csm_kit.errors import ConfigError
 
 FORMATS = ("csv", "json", "xlsx")
@@ -29,10 +32,21 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         series = out[column]
         if series.dtype == object or pd.api.types.is_string_dtype(series):
+            series = series.map(_visible, na_action="ignore")
             text = series.astype("str")
             risky = series.notna() & text.str.startswith(_TRIGGERS)
             out[column] = series.where(~risky, "'" + text)
     return out
+
+
+def _visible(value):
+    if not isinstance(value, str):
+        return value
+    return value.translate(_HIDDEN)
+
+
+#: What ``clean_text`` removes, except tab and carriage return (kept, then neutralised).
+_HIDDEN = {c: None for c in _INVISIBLE if c not in (9, 10, 13)}
 
 
 def write_table(frame: pd.DataFrame, path: str | Path | None, *, file_format: str = "csv") -> str | None:
@@ -54,9 +68,9 @@ def write_table(frame: pd.DataFrame, path: str | Path | None, *, file_format: st
         return None
     if file_format == "json":
         text = safe.to_json(orient="records", date_format="iso", indent=1)
-    else:
-        text = safe.to_csv(index=False)
+    else:  # CRLF rows (RFC 4180): a carriage return inside a cell is then quoted, never a new row
+        text = safe.to_csv(index=False, lineterminator="\r\n")
     if path is None:
         return text
-    Path(path).write_text(text, encoding="utf-8")
+    Path(path).write_text(text, encoding="utf-8", newline="")
     return None

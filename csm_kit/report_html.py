@@ -121,6 +121,7 @@ def render_index(
     quality: pd.DataFrame | None = None,
     data_fingerprint: str | None = None,
     note: str | None = None,
+    exports: Sequence[Mapping[str, str]] = (),
 ) -> str:
     """Render ``index.html``: headline KPIs, links to the reports, data quality, run time.
 
@@ -146,6 +147,8 @@ def render_index(
         Shown in the header line.
     note : str, optional
         A highlighted remark (e.g. that a previous good report was kept).
+    exports : sequence of mappings
+        Exported tables to link: ``name`` (file name) and ``href``.
 
     Returns
     -------
@@ -172,6 +175,7 @@ def render_index(
         quality=quality_rows,
         data_fingerprint=data_fingerprint,
         note=note,
+        exports=list(exports),
     )
 
 

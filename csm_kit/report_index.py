@@ -35,18 +35,33 @@ VERSIONED_PACKAGES = ("csm-kit", "pandas", "papermill", "nbconvert", "matplotlib
 
 
 def mask_notebook_secrets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Mask secrets in an executed notebook's injected-parameters cell and papermill metadata.
+    """Mask secrets in an executed notebook: the injected parameters, every output's text
+    (printed values, error messages and tracebacks) and papermill's metadata.
 
-    The kernel needed the real values; the ``.ipynb`` published beside the HTML does not.
+    The kernel needed the real values; the ``.ipynb`` and HTML published do not.
     Modifies ``nb`` in place and returns it.
     """
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = mask_secrets(cell.source)
+        for output in cell.get("outputs", []):
+            _mask_output(output)
     papermill = nb.metadata.get("papermill", {})
     if "parameters" in papermill:
         papermill["parameters"] = mask_secrets(papermill["parameters"])
     return nb
+
+
+def _mask_output(output) -> None:
+    for key in ("text", "evalue"):
+        if key in output:
+            output[key] = mask_secrets(output[key])
+    if "traceback" in output:
+        output["traceback"] = [mask_secrets(line) for line in output["traceback"]]
+    data = output.get("data", {})
+    for mime, value in data.items():
+        if mime.startswith("text/") or mime.endswith("json"):
+            data[mime] = mask_secrets(value)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -78,13 +93,15 @@ def write_run_summary(
     quality: pd.DataFrame | None = None,
     data_fingerprint: str | None = None,
     note: str | None = None,
+    exports: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write ``index.html`` and ``manifest.json`` into ``folder``; return the manifest.
 
     The manifest holds: as_of, ok, started, finished, seconds (total), parameters (secrets
     masked), options (jobs, include_code, kernel_name), data_fingerprint, versions, note,
-    and notebooks — one entry per notebook with name, status, error, seconds, started,
-    finished, html and ipynb (file names inside the folder).
+    exports (file names of the exported tables), and notebooks — one entry per notebook
+    with name, status, error, seconds, started, finished, html and ipynb (file names
+    inside the folder).
     """
     ok = all(r.status == "ok" for r in results)
     finished = now_iso()
@@ -111,7 +128,8 @@ def write_run_summary(
         "options": dict(options),
         "data_fingerprint": data_fingerprint,
         "versions": package_versions(),
-        "note": note,
+        "note": mask_secrets(note),
+        "exports": list(exports),
         "notebooks": notebooks,
     }
     (folder / "manifest.json").write_text(
@@ -127,6 +145,7 @@ def write_run_summary(
         quality=quality,
         data_fingerprint=data_fingerprint,
         note=note,
+        exports=[{"name": e, "href": quote(e)} for e in exports],
     )
     (folder / "index.html").write_text(page, encoding="utf-8")
     return manifest

@@ -12,12 +12,13 @@ Validating the data and computing the headline KPIs are the caller's job (the CL
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,7 @@ from rich.progress import (
 )
 
 from csm_kit.errors import ConfigError
+from csm_kit.exports import write_table
 from csm_kit.report_html import notebook_to_html
 from csm_kit.report_index import (
     check_target,
@@ -136,6 +138,7 @@ def run_reports(
     progress: bool | None = None,
     kernel_name: str = "python3",
     timeout: float | None = None,
+    exports: Mapping[str, pd.DataFrame] | None = None,
 ) -> ReportRun:
     """Execute the notebooks and publish ``<out_dir>/<as_of>/`` with one HTML page each.
 
@@ -171,6 +174,9 @@ def run_reports(
         The Jupyter kernel to run the notebooks in.
     timeout : float, optional
         Seconds a single cell may run before the notebook fails; default no limit.
+    exports : mapping of name to DataFrame, optional
+        Tables written beside the reports as ``<name>.csv`` (and ``<name>.xlsx`` when
+        openpyxl is installed), with spreadsheet formulas neutralised; linked from the index.
 
     Returns
     -------
@@ -181,7 +187,8 @@ def run_reports(
     Raises
     ------
     ConfigError
-        Bad ``as_of``, ``jobs``, a missing notebook or duplicate notebook names.
+        Bad ``as_of``, ``jobs``, a missing notebook, duplicate notebook names, or
+        ``parameters`` the notebooks do not take or of the wrong type (nothing is run).
     ReportError
         ``<out_dir>/<as_of>`` exists but is not a csm-kit report folder (nothing is run).
 
@@ -192,6 +199,7 @@ def run_reports(
     successful run, or by a failed one when no good report was there before.
     """
     notebooks = _checked_notebooks(notebooks)
+    check_parameters(parameters, notebooks)
     _check_as_of(as_of)
     jobs = _checked_jobs(jobs, len(notebooks))
     target = Path(out_dir).resolve() / as_of
@@ -212,6 +220,7 @@ def run_reports(
             progress=progress,
             **options,
         )
+        written = write_exports(staging, exports or {})
         seconds = time.perf_counter() - t0
         folder, note = destination(target, ok=all(r.ok for r in results))
         manifest = write_run_summary(
@@ -226,6 +235,7 @@ def run_reports(
             quality=quality,
             data_fingerprint=data_fingerprint,
             note=note,
+            exports=written,
         )
         publish(staging, folder)
     except BaseException:
@@ -240,6 +250,87 @@ def run_reports(
         note=note,
         manifest=manifest,
     )
+
+
+def write_exports(folder: Path, tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Write each table as ``<name>.csv`` (and ``.xlsx`` with openpyxl); return the file names."""
+    try:
+        import openpyxl  # noqa: F401
+        formats = ("csv", "xlsx")
+    except ImportError:
+        formats = ("csv",)
+    written = []
+    for name, frame in tables.items():
+        if not name.replace("_", "").isalnum():
+            raise ConfigError(f"export names must be letters, digits and _, got {name!r}")
+        for file_format in formats:
+            write_table(frame, folder / f"{name}.{file_format}", file_format=file_format)
+            written.append(f"{name}.{file_format}")
+    return written
+
+
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    """The names and default values of a notebook's ``parameters`` cell (literals only)."""
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    defaults: dict[str, Any] = {}
+    for cell in cells[:1]:
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                defaults[node.targets[0].id] = ast.literal_eval(node.value)
+    return defaults
+
+
+def check_parameters(parameters: Mapping[str, Any], notebooks: Sequence[Path]) -> None:
+    """Reject parameters the notebooks do not take, or values of the wrong type, before anything runs.
+
+    Every name must appear in the ``parameters`` cell of every notebook. A value's type must
+    match the default's: a whole number for an int, True/False for a bool, a number for a
+    float, text for a str; a parameter whose default is None takes text (or a path) or None.
+    Ids and segments therefore stay text: "00123" is never read as the number 123.
+
+    Raises
+    ------
+    ConfigError
+        Naming each unknown parameter (with the accepted names) or each wrong value.
+    """
+    defaults = [notebook_parameters(Path(nb)) for nb in notebooks]
+    accepted = set.intersection(*(set(d) for d in defaults)) if defaults else set()
+    unknown = sorted(set(parameters) - accepted)
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {unknown}; the notebooks take {sorted(accepted)}")
+    problems = [
+        f"`{name}` must be {_expected_type(d[name])}, got {value!r} ({type(value).__name__})"
+        for name, value in parameters.items()
+        for d in defaults[:1]
+        if not _fits(value, d[name])
+    ]
+    if problems:
+        raise ConfigError("wrong parameter value(s): " + "; ".join(problems))
+
+
+def _fits(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if default is None or isinstance(default, str):
+        return (value is None and default is None) or isinstance(value, str | os.PathLike)
+    return isinstance(value, type(default))
+
+
+def _expected_type(default: Any) -> str:
+    if isinstance(default, bool):
+        return "True or False"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if default is None:
+        return "text (or None)"
+    return "text" if isinstance(default, str) else type(default).__name__
 
 
 def _execute_all(

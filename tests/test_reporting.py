@@ -34,7 +34,8 @@ NETWORK_ASSET = re.compile(
 def _notebook(path: Path, *sources: str) -> Path:
     """Write a notebook: a `parameters` cell, then markdown ("md:" prefix) or code cells."""
     params = nbformat.v4.new_code_cell(
-        "as_of = '2000-01-01'  # the report month\ndata = 'sample'  # data source"
+        "as_of = '2000-01-01'  # the report month\ndata = 'sample'  # data source\n"
+        "months = 24  # months of history"
     )
     params.metadata["tags"] = ["parameters"]
     cells = [params] + [
