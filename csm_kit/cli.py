@@ -109,8 +109,9 @@ def validate(
 @app.command()
 @friendly_errors
 def sample(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the tables into.")] = Path(
-        "data/sample"),
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Folder to write the tables into (required, so the bundled sample is "
+        "never overwritten by accident).")],
     customers: Annotated[int, typer.Option(help="Number of customers.", min=1)] = 2000,
     months: Annotated[int, typer.Option(help="Months of history.", min=1)] = 36,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,

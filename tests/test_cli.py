@@ -42,3 +42,16 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("validate", "sample", "metrics", "report"):
         assert command in result.output
+
+
+def test_sample_needs_an_explicit_out_folder_so_the_bundled_sample_is_safe():
+    result = runner.invoke(app, ["sample", "--customers", "5"])
+    assert result.exit_code == 2
+    assert "--out" in result.output
+
+
+def test_sample_writes_the_tables_it_is_asked_for(tmp_path):
+    result = runner.invoke(app, ["sample", "--customers", "20", "--months", "3", "--out",
+                                 str(tmp_path), "--tables", "customers,subscriptions"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv", "subscriptions.csv"]
