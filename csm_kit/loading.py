@@ -23,11 +23,11 @@ from csm_kit.contract import (
     ACTIVITY_DATES,
     TABLES,
     check_table,
-    coerce_table,
     failure_row,
     failures_frame,
 )
 from csm_kit.errors import ConfigError, DataContractError, DataSourceError
+from csm_kit.parsing import coerce_table
 from csm_kit.periods import last_complete_month
 from csm_kit.privacy import mask_secrets
 
