@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.errors import ConfigError
-from csm_kit.satisfaction import group_keys, in_periods, with_group
+from csm_kit.grouping import group_keys, in_periods, with_group
 from csm_kit.stats import wilson_interval
 
 

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.errors import ConfigError
+from csm_kit.grouping import group_keys, in_periods, with_group
 from csm_kit.periods import parse_as_of, period_start
 from csm_kit.revenue import customer_months
-from csm_kit.satisfaction import group_keys, in_periods, with_group
 from csm_kit.stats import wilson_interval
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.errors import ConfigError
+from csm_kit.grouping import group_keys, in_periods, with_group
 from csm_kit.periods import (
-    last_complete_month,
     month_index,
     month_start_from_index,
     parse_as_of,
@@ -32,47 +32,6 @@ from csm_kit.stats import mean_interval, nps_difference_test, nps_interval, wils
 
 NPS_CATEGORIES = ("promoter", "passive", "detractor")
 PROMOTER_MIN, PASSIVE_MIN = 9, 7  # 9–10 promoters, 7–8 passives, 0–6 detractors
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-
-def with_group(frame: pd.DataFrame, by: str | None, customers: pd.DataFrame | None,
-               *, table: str) -> pd.DataFrame:
-    """Return ``frame`` with its ``by`` column, joined from ``customers`` when it lacks one."""
-    if by is None:
-        return frame
-    if not isinstance(by, str):
-        raise ConfigError(f"`by` must be a column name or None, got {by!r}")
-    if by in frame.columns:
-        return frame
-    if customers is None:
-        raise ConfigError(f"`by={by!r}` is not a column of {table}; pass customers= "
-                          f"(a customers table with a {by!r} column) to group by it")
-    if by not in customers.columns:
-        raise ConfigError(f"`by={by!r}` is neither a column of {table} nor of customers; "
-                          f"customers has {sorted(customers.columns)}")
-    lookup = customers[["customer_id", by]].drop_duplicates("customer_id")
-    return frame.merge(lookup, on="customer_id", how="left")
-
-
-def in_periods(frame: pd.DataFrame, date_column: str, *, freq: str, as_of,
-               data_dates: pd.Series | None = None) -> pd.DataFrame:
-    """Keep rows dated up to the end of the as-of month and label each with its ``period``.
-
-    ``as_of=None`` is the last complete month of ``data_dates`` (default: the column itself).
-    """
-    dates = frame[date_column] if data_dates is None else data_dates
-    month = parse_as_of(as_of)
-    if month is None and dates.notna().any():
-        month = last_complete_month(dates.max())
-    kept = frame if month is None else frame[frame[date_column] < month + pd.DateOffset(months=1)]
-    return kept.assign(period=period_start(kept[date_column], freq))
-
-
-def group_keys(by: str | None) -> list[str]:
-    """The grouping columns of a per-period table: ``period`` and, when given, ``by``."""
-    return ["period"] if by is None else ["period", by]
 
 
 def _check_min_n(min_n) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.errors import ConfigError
+from csm_kit.grouping import group_keys, in_periods, with_group
 from csm_kit.periods import (
     last_complete_month,
     month_index,
@@ -21,7 +22,6 @@ from csm_kit.periods import (
     parse_as_of,
     period_start,
 )
-from csm_kit.satisfaction import group_keys, in_periods, with_group
 from csm_kit.stats import wilson_interval
 
 UNITS = {"hours": pd.Timedelta(hours=1), "days": pd.Timedelta(days=1)}

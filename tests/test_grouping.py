@@ -1,0 +1,47 @@
+"""Event tables by period and group: the join, the as-of cut and the period labels."""
+
+import pandas as pd
+import pytest
+
+from csm_kit.errors import ConfigError
+from csm_kit.grouping import group_keys, in_periods, with_group
+
+EVENTS = pd.DataFrame({"customer_id": ["A", "B", "Z"],
+                       "date": pd.to_datetime(["2024-01-31", "2024-02-15", "2024-03-02"]),
+                       "agent": ["Kim", "Lee", "Kim"]})
+CUSTOMERS = pd.DataFrame({"customer_id": ["A", "B"], "segment": ["SMB", "Enterprise"]})
+
+
+def test_a_column_the_table_has_is_used_as_it_is():
+    assert with_group(EVENTS, "agent", None, table="surveys") is EVENTS
+
+
+def test_a_customers_column_is_joined_and_unknown_customers_keep_a_missing_group():
+    grouped = with_group(EVENTS, "segment", CUSTOMERS, table="surveys")
+    assert grouped["segment"].tolist()[:2] == ["SMB", "Enterprise"]
+    assert pd.isna(grouped["segment"].iloc[2]) and len(grouped) == 3  # Z kept, not dropped
+
+
+@pytest.mark.parametrize(("by", "customers", "message"), [
+    ("segment", None, "pass customers="),
+    ("region", CUSTOMERS, "neither a column of surveys nor of customers"),
+    (["segment"], CUSTOMERS, "must be a column name or None"),
+])
+def test_a_group_that_cannot_be_found_says_how_to_fix_it(by, customers, message):
+    with pytest.raises(ConfigError, match=message):
+        with_group(EVENTS, by, customers, table="surveys")
+
+
+def test_rows_after_the_as_of_month_are_left_out_and_the_rest_get_their_period():
+    labelled = in_periods(EVENTS, "date", freq="M", as_of="2024-02-29")
+    assert labelled["customer_id"].tolist() == ["A", "B"]
+    assert labelled["period"].dt.strftime("%Y-%m").tolist() == ["2024-01", "2024-02"]
+
+
+def test_without_as_of_the_last_complete_month_of_the_data_is_used():
+    # latest date 2024-03-02: March is partial, so the data ends with February
+    assert in_periods(EVENTS, "date", freq="Q", as_of=None)["period"].nunique() == 1
+
+
+def test_group_keys_are_the_period_then_the_group():
+    assert group_keys(None) == ["period"] and group_keys("csm") == ["period", "csm"]
