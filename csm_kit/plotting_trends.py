@@ -30,7 +30,8 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
                ci: tuple[str, str] | None = ("ci_low", "ci_high"), target: float | None = None,
                events: pd.DataFrame | None = None, percent: bool = True,
                title: str | None = None, ylabel: str | None = None, by: str | None = None,
-               label: str | None = None, ax: Axes | None = None) -> Axes:
+               label: str | None = None, show_n: bool | None = None,
+               ax: Axes | None = None) -> Axes:
     """Draw a metric over time: one line per group, its interval, the target and events.
 
     Used for logo churn (month, rate, ci_low, ci_high), NRR/GRR (month, rate), NPS and CSAT
@@ -49,12 +50,15 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
     by : a column of ``frame``: one line per value, named in the legend.
     label : legend entry of the single line when ``by`` is None (e.g. "NRR" when NRR and GRR
         share an Axes: ``plot_trend(grr, ax=plot_trend(nrr, label="NRR"), label="GRR")``).
+    show_n : draw each period's ``n`` as faint bars along the bottom (on a twin axis using
+        the lowest fifth of the height), so every figure shows the count behind it. None =
+        whenever ``frame`` has an ``n`` column and there is one line.
     ax : draw here; None = a new figure.
 
     Returns
     -------
     Axes : lines with gid "series", the target line gid "target", event lines gid "events",
-    small-sample markers gid "small_sample".
+    small-sample markers gid "small_sample"; the n bars (gid "n") are on a twin Axes.
 
     Notes
     -----
@@ -91,6 +95,10 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
         for key, rows in groups:
             _draw_series(ax, rows.sort_values(x), x=x, y=y, band=band,
                          label=None if key is None else safe_label(key))
+        if show_n is None:
+            show_n = "n" in frame.columns and by is None
+        if show_n:
+            _draw_counts(ax, frame.sort_values(x), x=x)
         if target is not None:
             ax.axhline(target, color=INK, linestyle="--", linewidth=1, label="target",
                        gid="target")
@@ -116,6 +124,20 @@ def _draw_series(ax: Axes, rows: pd.DataFrame, *, x: str, y: str, band, label) -
                         alpha=0.18, linewidth=0)
     if {"n", "small_sample"} <= set(rows.columns):
         _mark_small_samples(ax, rows[rows["small_sample"].fillna(False).astype(bool)], x=x, y=y)
+
+
+def _draw_counts(ax: Axes, rows: pd.DataFrame, *, x: str) -> None:
+    counts = ax.twinx()
+    step = _period_step(rows[x]) if pd.api.types.is_datetime64_any_dtype(rows[x]) else None
+    width = step * 0.6 if step is not None and step > pd.Timedelta(0) else 0.6
+    counts.bar(rows[x], rows["n"], width=width, color=GREY, alpha=0.25, gid="n")
+    top = float(rows["n"].max()) if rows["n"].notna().any() else 0.0
+    counts.set_ylim(0, max(top, 1.0) * 5)  # the bars use the bottom fifth of the chart
+    counts.set_ylabel("n (count behind each point)", color=GREY, fontsize=8)
+    counts.tick_params(axis="y", colors=GREY, labelsize=7)
+    counts.grid(False)
+    ax.set_zorder(counts.get_zorder() + 1)  # the line stays above the bars
+    ax.patch.set_visible(False)
 
 
 def _mark_small_samples(ax: Axes, small: pd.DataFrame, *, x: str, y: str) -> None:

@@ -527,3 +527,27 @@ def test_heatmap_leaves_off_ages_no_shown_cohort_has_reached():
     ax = plot_cohort_heatmap(matrix)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1"]
     plt.close(ax.figure)
+
+
+def test_trend_shows_the_n_behind_every_point_as_faint_bars():
+    nps = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+                        "value": [30.0, 35.0, 20.0], "n": [120, 80, 12],
+                        "ci_low": [20.0, 25.0, -10.0], "ci_high": [40.0, 45.0, 50.0]})
+    ax = plot_trend(nps, x="period", y="value", percent=False)
+    twin = [other for other in ax.figure.axes if other is not ax and other.bbox.bounds == ax.bbox.bounds]
+    assert len(twin) == 1
+    bars = [p for p in twin[0].patches if p.get_gid() == "n"]
+    assert [b.get_height() for b in bars] == [120, 80, 12]
+    assert twin[0].get_ylim()[1] == 600  # bars stay in the bottom fifth
+    plt.close(ax.figure)
+
+
+def test_trend_draws_no_n_bars_for_several_groups_or_when_asked_not_to():
+    frame = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"] * 2),
+                          "rate": [0.1, 0.2, 0.3, 0.4], "n": [5, 6, 7, 8], "segment": ["a", "a", "b", "b"]})
+    ax = plot_trend(frame, by="segment", ci=None)
+    assert len(ax.figure.axes) == 1
+    plt.close(ax.figure)
+    ax = plot_trend(frame[frame["segment"] == "a"], ci=None, show_n=False)
+    assert len(ax.figure.axes) == 1
+    plt.close(ax.figure)
