@@ -29,6 +29,7 @@ import pandas as pd
 from csm_kit.adoption import adoption as adoption_ratio
 from csm_kit.errors import ConfigError
 from csm_kit.loading import Dataset
+from csm_kit.periods import parse_date
 from csm_kit.revenue import customer_months
 from csm_kit.support import _one_contact, ticket_backlog
 
@@ -69,13 +70,7 @@ def scoring_day(dataset: Dataset, as_of=None) -> pd.Timestamp:
             raise ConfigError("the dataset has no dates to take a default as_of from; "
                               "pass as_of= (e.g. '2024-03-31')")
         return month + pd.offsets.MonthEnd(0)
-    try:
-        day = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"`as_of` must be a date like 2024-03-31, got {as_of!r}") from exc
-    if pd.isna(day):
-        raise ConfigError(f"`as_of` must be a date like 2024-03-31, got {as_of!r}")
-    return day.normalize()
+    return parse_date(as_of).normalize()
 
 
 def customer_signals(dataset: Dataset, *, as_of=None) -> pd.DataFrame:

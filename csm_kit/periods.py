@@ -71,10 +71,23 @@ def parse_as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
     """
     if as_of is None:
         return None
+    return parse_date(as_of).to_period("M").start_time
+
+
+def parse_date(value) -> pd.Timestamp:
+    """Read one date given as text or timestamp; anything else is a ConfigError.
+
+    >>> parse_date("2024-03-15").date()
+    datetime.date(2024, 3, 15)
+    >>> parse_date("soon")
+    Traceback (most recent call last):
+    ...
+    csm_kit.errors.ConfigError: `as_of` must be a date like 2024-03-31, got 'soon'
+    """
     try:
-        ts = pd.Timestamp(as_of)
+        ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"as_of must be a date like 2024-03-31, got {as_of!r}") from exc
+        raise ConfigError(f"`as_of` must be a date like 2024-03-31, got {value!r}") from exc
     if pd.isna(ts):
-        raise ConfigError(f"as_of must be a date like 2024-03-31, got {as_of!r}")
-    return ts.to_period("M").start_time
+        raise ConfigError(f"`as_of` must be a date like 2024-03-31, got {value!r}")
+    return ts
