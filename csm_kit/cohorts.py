@@ -16,22 +16,31 @@ import pandas as pd
 from csm_kit import engine as eng
 from csm_kit.errors import ConfigError
 from csm_kit.periods import last_complete_month, parse_as_of
-from csm_kit.revenue import customer_month_frame, month_index_expr, prepare_subscriptions, share
+from csm_kit.revenue import (
+    customer_events,
+    month_index_expr,
+    month_intervals,
+    prepare_subscriptions,
+    share,
+    wall_time,
+)
 
 __all__ = ["cohort_table", "cohort_retention", "average_retention_curve", "KINDS"]
 
 KINDS = ("logo", "revenue")
 
 
-def _activity(table, as_of, engine):
-    """customer_id, month_index, value (cents) per active customer-month, and as_of's index."""
+def _cells(table, as_of, engine):
+    """Active customers and value (cents) per cohort and age (a small pandas frame), as_of's index."""
     names = set(nw.from_native(table).collect_schema().names())
     if {"start_date", "mrr"} <= names:
         frame, as_of_index = prepare_subscriptions(table, as_of=as_of, engine=engine)
-        months = customer_month_frame(frame, as_of_index)
-        return months.select("customer_id", "month_index", value=nw.col("mrr")), as_of_index
+        steps = eng.reuse(frame, f"cohort_steps:{as_of_index}",
+                          lambda f: _cohort_steps(f, as_of_index))
+        return _step_cells(eng.to_pandas(steps), as_of_index), as_of_index
     if {"date", "amount"} <= names:
-        return _transaction_activity(table, as_of, engine)
+        activity, as_of_index = _transaction_activity(table, as_of, engine)
+        return _cohort_cells(activity), as_of_index
     raise ConfigError(
         "cohorts need subscriptions (customer_id, start_date, mrr) or transactions "
         f"(customer_id, date, amount); got columns {sorted(names)}")
@@ -39,13 +48,13 @@ def _activity(table, as_of, engine):
 
 def _transaction_activity(table, as_of, engine):
     eng.require_columns(table, "transactions", ["customer_id", "date", "amount"])
-    frame = eng.to_engine(table, engine).select("customer_id", "date", "amount")
+    frame = eng.to_engine(table, engine, columns=["customer_id", "date", "amount"])
     month = parse_as_of(as_of)
     if month is None:
         latest = frame.select(nw.col("date").max())
         latest = (latest.collect(backend="pyarrow") if isinstance(latest, nw.LazyFrame)
                   else latest).to_arrow().to_pylist()[0]["date"]
-        month = None if latest is None else last_complete_month(pd.Timestamp(latest))
+        month = None if latest is None else last_complete_month(wall_time(latest))
     as_of_index = -1 if month is None else month.year * 12 + month.month - 1
     cents = ((nw.col("amount") * 100 + 0.5).floor()).cast(nw.Int64)
     orders = frame.with_columns(month_index=month_index_expr("date").cast(nw.Int64), value=cents)
@@ -61,6 +70,44 @@ def _cohort_cells(activity) -> pd.DataFrame:
         age=nw.col("month_index") - nw.col("cohort_index"))
     cells = aged.group_by("cohort_index", "age").agg(nw.col("value").sum(), active=nw.len())
     return eng.to_pandas(cells)
+
+
+def _cohort_steps(frame, as_of_index: int):
+    """Changes in active customers and MRR per cohort and age, from spans of constant MRR.
+
+    A span (first..last month, mrr) of a customer in cohort c adds one customer and its MRR
+    from age first−c to last−c: +1/+mrr at age first−c and −1/−mrr at age last−c+1. Summed per
+    (cohort, age) on the engine, this is a small table; running sums over age
+    (:func:`_step_cells`) give the same counts as grouping the expanded customer-months,
+    without expanding them. A customer's spans never overlap in time.
+    """
+    spans = eng.materialize(month_intervals(customer_events(frame, as_of_index), as_of_index))
+    first = spans.group_by("customer_id").agg(cohort_index=nw.col("first_index").min())
+    aged = spans.join(first, on="customer_id")
+    opens = aged.select("cohort_index", age=nw.col("first_index") - nw.col("cohort_index"),
+                        active=nw.lit(1, dtype=nw.Int64), value=nw.col("mrr"))
+    closes = aged.filter(nw.col("last_index") < as_of_index).select(
+        "cohort_index", age=nw.col("last_index") + 1 - nw.col("cohort_index"),
+        active=nw.lit(-1, dtype=nw.Int64), value=-nw.col("mrr"))
+    return nw.concat([opens, closes], how="vertical").group_by("cohort_index", "age").agg(
+        nw.col("active").sum(), nw.col("value").sum())
+
+
+def _step_cells(steps: pd.DataFrame, as_of_index: int) -> pd.DataFrame:
+    """Running sums of :func:`_cohort_steps` over age: one row per cohort and reached age."""
+    cohorts = np.unique(steps["cohort_index"].to_numpy(dtype="int64"))
+    width = int(as_of_index - cohorts[0] + 1) if len(cohorts) else 0
+    row = np.searchsorted(cohorts, steps["cohort_index"].to_numpy(dtype="int64"))
+    age = steps["age"].to_numpy(dtype="int64")
+    totals = {}
+    for column in ("active", "value"):
+        grid = np.zeros((len(cohorts), width), dtype="int64")
+        np.add.at(grid, (row, age), steps[column].to_numpy(dtype="int64"))
+        totals[column] = grid.cumsum(axis=1)
+    reached = np.arange(width)[None, :] <= (as_of_index - cohorts)[:, None]
+    cohort_row, cell_age = np.nonzero(reached)
+    return pd.DataFrame({"cohort_index": cohorts[cohort_row], "age": cell_age,
+                         "value": totals["value"][reached], "active": totals["active"][reached]})
 
 
 def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = None) -> pd.DataFrame:
@@ -81,7 +128,8 @@ def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = 
     kind : "logo" (share of customers) or "revenue" (share of month-0 revenue).
     as_of : date or None (None = last complete month of the data; for transactions the month
         of the latest date when it is the month's last day, else the month before).
-    engine : None, "pandas", "polars" or "duckdb".
+    engine : None, "auto", "pandas", "polars" or "duckdb" (None = automatic, see
+        :func:`csm_kit.engine.choose_engine`).
 
     Returns
     -------
@@ -114,8 +162,7 @@ def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = 
     """
     if kind not in KINDS:
         raise ConfigError(f"`kind` must be one of {list(KINDS)}, got {kind!r}")
-    activity, as_of_index = _activity(table, as_of, engine)
-    cells = _cohort_cells(activity)
+    cells, as_of_index = _cells(table, as_of, engine)
     base = cells[cells["age"] == 0].set_index("cohort_index")
     cohorts = base.index.to_numpy(dtype="int64")
     ages = np.clip(as_of_index - cohorts + 1, 0, None)
@@ -152,7 +199,8 @@ def cohort_retention(table, *, kind: str = "logo", as_of=None, engine: str | Non
         (customer_id, date, amount), pandas, Polars or DuckDB.
     kind : "logo" or "revenue".
     as_of : date or None (None = last complete month of the data).
-    engine : None, "pandas", "polars" or "duckdb".
+    engine : None, "auto", "pandas", "polars" or "duckdb" (None = automatic, see
+        :func:`csm_kit.engine.choose_engine`).
 
     Returns
     -------

@@ -23,9 +23,11 @@ Shared rules, stated once:
   (:func:`csm_kit.periods.last_complete_month`). An explicit ``as_of`` keeps its month and
   drops every change after it. Scheduled future end dates therefore move the default forward:
   pass ``as_of`` when the export contains them.
-- **Engines.** The row-level work runs on the input's backend (pandas, Polars, DuckDB) through
-  narwhals; ``engine=`` forces one (see :mod:`csm_kit.engine`). Row-level outputs come back in
-  the input's type; tables of months come back as pandas.
+- **Engines.** The row-level work runs through narwhals on the input's backend (pandas, Polars,
+  DuckDB, Spark), except that a large pandas frame runs on embedded DuckDB and comes back as
+  pandas; ``engine=`` forces one (see :mod:`csm_kit.engine`). Row-level outputs come back in
+  the input's type (pandas ones sorted by customer and month, whichever engine ran); tables
+  of months come back as pandas.
 """
 
 from __future__ import annotations
@@ -61,11 +63,10 @@ def _month_index_of(ts: pd.Timestamp) -> int:
 def prepare_subscriptions(subscriptions, *, as_of=None, engine=None):
     """Check columns, move to the chosen engine and settle as_of: ``(frame, as_of_index)``."""
     eng.require_columns(subscriptions, "subscriptions", ["customer_id", "start_date", "mrr"])
-    frame = eng.to_engine(subscriptions, engine)
-    has_end = "end_date" in frame.collect_schema().names()
+    has_end = "end_date" in nw.from_native(subscriptions).collect_schema().names()
     columns = ["customer_id", "start_date", "end_date", "mrr"] if has_end else [
         "customer_id", "start_date", "mrr"]
-    frame = frame.select(columns)
+    frame = eng.to_engine(subscriptions, engine, columns=columns)
     month = parse_as_of(as_of)
     if month is None:
         month = _default_as_of(frame, has_end)
@@ -77,19 +78,38 @@ def _default_as_of(frame, has_end: bool) -> pd.Timestamp | None:
     latest = frame.select(aggs)
     latest = (latest.collect(backend="pyarrow") if isinstance(latest, nw.LazyFrame)
               else latest).to_arrow().to_pylist()[0]
-    dates = [pd.Timestamp(latest["start_date"])] if latest["start_date"] is not None else []
+    dates = [wall_time(latest["start_date"])] if latest["start_date"] is not None else []
     if has_end and latest["end_date"] is not None:
-        dates.append(pd.Timestamp(latest["end_date"]) - pd.Timedelta(days=1))
+        dates.append(wall_time(latest["end_date"]) - pd.Timedelta(days=1))
     return last_complete_month(max(dates)) if dates else None
+
+
+def wall_time(value) -> pd.Timestamp:
+    """A naive timestamp of the wall-clock date and time of ``value``.
+
+    Spark hands timestamps over in its session time zone, time-zone aware; the month they
+    fall in there is the one the engine computed, so the zone is dropped, not converted.
+
+    >>> wall_time(pd.Timestamp("2024-03-31", tz="Europe/Berlin"))
+    Timestamp('2024-03-31 00:00:00')
+    """
+    value = pd.Timestamp(value)
+    return value.tz_localize(None) if value.tzinfo is not None else value
 
 
 def customer_events(frame, as_of_index: int):
     """Per-customer MRR at the months where it changes (integer cents, clipped at 0).
 
-    Returns a narwhals frame: customer_id, month_index, month, delta, mrr_before, mrr_after.
-    Every subscription adds its cents at ``month_index(start_date)`` and removes them at
-    ``month_index(end_date)``; months after ``as_of_index`` are dropped.
+    Returns a narwhals frame: customer_id, month_index, delta, mrr_before, mrr_after and
+    next_index (the customer's next change, null for the last). Every subscription adds its
+    cents at ``month_index(start_date)`` and removes them at ``month_index(end_date)``; months
+    after ``as_of_index`` are dropped. On DuckDB the result is computed once per distinct
+    input and as_of and shared by later calls (:func:`csm_kit.engine.reuse`).
     """
+    return eng.reuse(frame, f"events:{as_of_index}", lambda f: _events(f, as_of_index))
+
+
+def _events(frame, as_of_index: int):
     cents = ((nw.col("mrr") * 100 + 0.5).floor()).cast(nw.Int64)
     has_end = "end_date" in frame.collect_schema().names()
     subs = frame.with_columns(start_index=month_index_expr("start_date"), cents=cents)
@@ -98,22 +118,23 @@ def customer_events(frame, as_of_index: int):
         subs = subs.with_columns(end_index=month_index_expr("end_date")).filter(
             nw.col("end_index").is_null() | (nw.col("end_index") > nw.col("start_index")))
     changes = subs.select(
-        "customer_id", month_index=nw.col("start_index").cast(nw.Int64),
-        month=nw.col("start_date").dt.truncate("1mo"), delta=nw.col("cents"))
+        "customer_id", month_index=nw.col("start_index").cast(nw.Int64), delta=nw.col("cents"))
     if has_end:
         ends = subs.filter(~nw.col("end_index").is_null()).select(
-            "customer_id", month_index=nw.col("end_index").cast(nw.Int64),
-            month=nw.col("end_date").dt.truncate("1mo"), delta=-nw.col("cents"))
+            "customer_id", month_index=nw.col("end_index").cast(nw.Int64), delta=-nw.col("cents"))
         changes = nw.concat([changes, ends], how="vertical")
     events = (
         changes.filter(nw.col("month_index") <= as_of_index)
-        .group_by("customer_id", "month_index", "month")
+        .group_by("customer_id", "month_index")
         .agg(nw.col("delta").sum())
         .with_columns(nw.col("delta").cast(nw.Int64))
         .filter(nw.col("delta") != 0)
     )
-    total = nw.col("delta").cum_sum().over("customer_id", order_by="month_index").cast(nw.Int64)
-    events = events.with_columns(total=total).with_columns(
+    # Both windows share one partition and order, so a lazy engine sorts once.
+    events = events.with_columns(
+        total=nw.col("delta").cum_sum().over("customer_id", order_by="month_index").cast(nw.Int64),
+        next_index=nw.col("month_index").shift(-1).over("customer_id", order_by="month_index"),
+    ).with_columns(
         mrr_after=nw.col("total").clip(lower_bound=0),
         mrr_before=(nw.col("total") - nw.col("delta")).clip(lower_bound=0),
     )
@@ -123,7 +144,10 @@ def customer_events(frame, as_of_index: int):
 
 
 def movement_frame(events):
-    """Classify each change of a customer's month-end MRR (narwhals frame, integer cents)."""
+    """Classify each change of a customer's month-end MRR (narwhals frame, integer cents).
+
+    Returns customer_id, month_index, month, movement, mrr_before, mrr_after.
+    """
     changes = events.filter(nw.col("mrr_before") != nw.col("mrr_after"))
     first = (
         events.filter(nw.col("mrr_after") > 0)
@@ -141,22 +165,28 @@ def movement_frame(events):
     out = changes.join(first, on="customer_id", how="left").with_columns(movement=movement)
     if isinstance(out, nw.DataFrame):
         out = out.sort("customer_id", "month_index")
-    return out.select("customer_id", "month_index", "month", "movement", "mrr_before", "mrr_after")
+    out = out.select("customer_id", "month_index", "movement", "mrr_before", "mrr_after")
+    return eng.with_month(out).select(
+        "customer_id", "month_index", "month", "movement", "mrr_before", "mrr_after")
+
+
+def classified_movements(frame, as_of_index: int):
+    """:func:`movement_frame` of the customer events, shared between calls on DuckDB."""
+    return eng.reuse(frame, f"movements:{as_of_index}",
+                     lambda f: movement_frame(customer_events(f, as_of_index)))
 
 
 def month_intervals(events, as_of_index: int):
     """Spans of constant positive MRR: customer_id, first_index, last_index, mrr (cents)."""
-    following = nw.col("month_index").shift(-1).over("customer_id", order_by="month_index")
-    spans = events.with_columns(next_index=following).filter(nw.col("mrr_after") > 0)
     last = (nw.col("next_index") - 1).fill_null(as_of_index).cast(nw.Int64)
-    return spans.select(
+    return events.filter(nw.col("mrr_after") > 0).select(
         "customer_id", first_index=nw.col("month_index"), last_index=last,
         mrr=nw.col("mrr_after"))
 
 
 def customer_month_frame(frame, as_of_index: int):
     """Customer-months as a narwhals frame: customer_id, month_index, month, mrr (cents)."""
-    spans = month_intervals(customer_events(frame, as_of_index), as_of_index)
+    spans = eng.materialize(month_intervals(customer_events(frame, as_of_index), as_of_index))
     months = eng.expand_months(spans, "first_index", "last_index")
     return months.select("customer_id", "month_index", "month", "mrr")
 
@@ -179,7 +209,8 @@ def customer_months(subscriptions, *, as_of=None, engine: str | None = None):
     subscriptions : pandas, Polars or DuckDB frame with customer_id, start_date, mrr and
         optionally end_date (exclusive; empty = still active).
     as_of : date or None. Last month to include; None = last complete month of the data.
-    engine : None, "pandas", "polars" or "duckdb". Backend to run on; None = the input's.
+    engine : None, "auto", "pandas", "polars" or "duckdb". Backend to run on; None/"auto" =
+        the input's own (a pandas frame of ``engine.DUCKDB_MIN_ROWS`` rows or more: DuckDB).
 
     Returns
     -------
@@ -189,7 +220,8 @@ def customer_months(subscriptions, *, as_of=None, engine: str | None = None):
     Notes
     -----
     Subscriptions starting and ending inside one month never reach a month end and add
-    nothing. Months are sorted per customer on eager backends; lazy results are unordered.
+    nothing. A pandas result is sorted by customer and month whichever engine ran it; Polars
+    lazy, DuckDB and Spark results are unordered.
 
     Examples
     --------
@@ -211,9 +243,14 @@ def customer_months(subscriptions, *, as_of=None, engine: str | None = None):
     4           b 2024-03-01   80.0
     """
     frame, as_of_index = prepare_subscriptions(subscriptions, as_of=as_of, engine=engine)
-    months = customer_month_frame(frame, as_of_index)
-    out = months.select("customer_id", "month", *_to_currency("mrr"))
-    return eng.like_input(out, subscriptions)
+    spans = month_intervals(customer_events(frame, as_of_index), as_of_index)
+    spans = spans.with_columns(*_to_currency("mrr"))
+    if isinstance(spans, nw.LazyFrame) and eng.backend_of(subscriptions) == "pandas":
+        # A pandas caller gets pandas rows: collect the (10x fewer) spans sorted from the lazy
+        # engine and expand them with numpy, in the pandas engine's row order.
+        spans = eng.collect(spans, sort_by=["customer_id", "first_index"])
+    months = eng.expand_months(spans, "first_index", "last_index")
+    return eng.like_input(months.select("customer_id", "month", "mrr"), subscriptions)
 
 
 def mrr_movements(subscriptions, *, as_of=None, engine: str | None = None):
@@ -230,7 +267,8 @@ def mrr_movements(subscriptions, *, as_of=None, engine: str | None = None):
     ----------
     subscriptions : frame with customer_id, start_date, mrr, optional end_date.
     as_of : date or None (None = last complete month of the data).
-    engine : None, "pandas", "polars" or "duckdb".
+    engine : None, "auto", "pandas", "polars" or "duckdb" (None = automatic, see
+        :func:`csm_kit.engine.choose_engine`).
 
     Returns
     -------
@@ -255,11 +293,11 @@ def mrr_movements(subscriptions, *, as_of=None, engine: str | None = None):
     [['a', 'new', 100.0], ['a', 'expansion', 50.0], ['a', 'contraction', -50.0], ['b', 'new', 80.0], ['b', 'churn', -80.0]]
     """
     frame, as_of_index = prepare_subscriptions(subscriptions, as_of=as_of, engine=engine)
-    moves = movement_frame(customer_events(frame, as_of_index))
+    moves = classified_movements(frame, as_of_index)
     moves = moves.with_columns(mrr_change=nw.col("mrr_after") - nw.col("mrr_before"))
     out = moves.select(
         "customer_id", "month", "movement", *_to_currency("mrr_change", "mrr_before", "mrr_after"))
-    return eng.like_input(out, subscriptions)
+    return eng.like_input(out, subscriptions, sort_by=["customer_id", "month"])
 
 
 def movement_totals(subscriptions, *, by=None, customers=None, as_of=None, engine=None):
@@ -269,7 +307,7 @@ def movement_totals(subscriptions, *, by=None, customers=None, as_of=None, engin
     cents) and customers (count of customers with that movement).
     """
     frame, as_of_index = prepare_subscriptions(subscriptions, as_of=as_of, engine=engine)
-    moves = movement_frame(customer_events(frame, as_of_index))
+    moves = classified_movements(frame, as_of_index)
     moves = eng.attach_group(moves, customers, by)
     keys = ["month_index", "movement"] + ([by] if by else [])
     moves = moves.with_columns(mrr=nw.col("mrr_after") - nw.col("mrr_before"))
@@ -340,7 +378,8 @@ def mrr_bridge(subscriptions, *, by=None, customers=None, as_of=None, engine=Non
         by each customer's current value.
     customers : customers frame, required with ``by``.
     as_of : date or None (None = last complete month of the data).
-    engine : None, "pandas", "polars" or "duckdb".
+    engine : None, "auto", "pandas", "polars" or "duckdb" (None = automatic, see
+        :func:`csm_kit.engine.choose_engine`).
 
     Returns
     -------
@@ -385,7 +424,8 @@ def mrr_summary(subscriptions, *, by=None, customers=None, as_of=None, engine=No
     subscriptions : frame with customer_id, start_date, mrr, optional end_date.
     by, customers : optional grouping by a customers column (current value).
     as_of : date or None (None = last complete month of the data).
-    engine : None, "pandas", "polars" or "duckdb".
+    engine : None, "auto", "pandas", "polars" or "duckdb" (None = automatic, see
+        :func:`csm_kit.engine.choose_engine`).
 
     Returns
     -------
