@@ -43,9 +43,27 @@ AsOfOpt = Annotated[
     typer.Option("--as-of", help="Reporting month, any date in it (e.g. 2026-10-31). Default: "
                  "the last complete month in the data."),
 ]
+EngineOpt = Annotated[
+    str,
+    typer.Option("--engine", help="Where the heavy revenue transforms run: auto (pandas for "
+                 "small data, embedded DuckDB from 5,000 subscription rows), pandas, duckdb or polars."),
+]
 TimezoneOpt = Annotated[
     str, typer.Option("--timezone", help="Reporting time zone for timestamps (IANA name).")
 ]
+
+
+def use_engine(engine: str) -> None:
+    """Check the --engine choice and hand it to every transform (and notebook kernel) via
+    the CSM_KIT_ENGINE environment variable, which ``engine=None`` reads."""
+    import os
+
+    import pandas as pd
+
+    from csm_kit.engine import ENGINE_VARIABLE, choose_engine
+
+    choose_engine(pd.DataFrame(), engine)  # raises ConfigError for an unknown name
+    os.environ[ENGINE_VARIABLE] = engine
 
 
 def friendly_errors(func):
@@ -144,6 +162,7 @@ def metrics(
     file_format: Annotated[str, typer.Option("--format", help="csv, json or xlsx.")] = "csv",
     output: Annotated[Path | None, typer.Option(
         "--output", help="File to write; default prints to the terminal.")] = None,
+    engine: EngineOpt = "auto",
     timezone: TimezoneOpt = "UTC",
 ) -> None:
     """Write every headline metric as one long table: metric, period, group, value, n, ci_low, ci_high.
@@ -156,6 +175,7 @@ def metrics(
     from csm_kit.loading import load_dataset
     from csm_kit.periods import parse_as_of
 
+    use_engine(engine)
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
     table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
     text = write_table(table, output, file_format=file_format)
@@ -188,6 +208,7 @@ def report(
         "--targets", help="Targets YAML (default: logo churn <= 5%, CSAT >= 80%).")] = None,
     notebooks_dir: Annotated[Path, typer.Option(
         "--notebooks-dir", help="Where the report notebooks are.")] = NOTEBOOKS_DIR,
+    engine: EngineOpt = "auto",
     timezone: TimezoneOpt = "UTC",
     privacy: Annotated[str, typer.Option(
         "--privacy", help="off; pseudonymised (customer names as keyed hashes, key in "
@@ -209,6 +230,7 @@ def report(
     from csm_kit.kpis import headline, kpi_table
     from csm_kit.reporting import check_parameters, run_reports
 
+    use_engine(engine)
     logging.getLogger("papermill").setLevel(logging.ERROR)
     paths = select_notebooks(notebooks_dir, notebooks)
     parameters = {"data": _absolute(data), "mapping": _absolute(mapping), "as_of": as_of,

@@ -55,3 +55,16 @@ def test_sample_writes_the_tables_it_is_asked_for(tmp_path):
                                  str(tmp_path), "--tables", "customers,subscriptions"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv", "subscriptions.csv"]
+
+
+def test_engine_choice_reaches_the_transforms_and_an_unknown_engine_is_rejected(monkeypatch):
+    from csm_kit.engine import ENGINE_VARIABLE
+
+    monkeypatch.delenv(ENGINE_VARIABLE, raising=False)
+    result = runner.invoke(app, ["metrics", "--engine", "spreadsheet"])
+    assert result.exit_code == 2 and "spreadsheet" in result.output
+    result = runner.invoke(app, ["metrics", "--engine", "duckdb"])
+    assert result.exit_code == 0, result.output
+    import os
+
+    assert os.environ[ENGINE_VARIABLE] == "duckdb"
