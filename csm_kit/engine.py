@@ -127,7 +127,11 @@ def _to_arrow(frame) -> pa.Table:
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """An Arrow table as pandas with string ids and ``datetime64[ns]`` dates, without copies
     where Arrow allows (``split_blocks`` avoids consolidating columns into one block)."""
-    out = table.to_pandas(date_as_object=False, split_blocks=True)
+    return _canonical_dtypes(table.to_pandas(date_as_object=False, split_blocks=True))
+
+
+def _canonical_dtypes(out: pd.DataFrame) -> pd.DataFrame:
+    """Ids as strings and dates as ``datetime64[ns]``, whichever engine produced ``out``."""
     for col in out.columns:
         dtype = out[col].dtype
         if col.endswith("_id") and dtype != "str":
@@ -145,14 +149,7 @@ def to_pandas(frame) -> pd.DataFrame:
     """
     native = frame.to_native()
     if isinstance(native, pd.DataFrame):
-        out = native.reset_index(drop=True)
-        for col in out.columns:
-            dtype = out[col].dtype
-            if col.endswith("_id") and dtype != "str":
-                out[col] = out[col].astype("str")
-            elif pd.api.types.is_datetime64_any_dtype(dtype) and dtype != "datetime64[ns]":
-                out[col] = out[col].astype("datetime64[ns]")
-        return out
+        return _canonical_dtypes(native.reset_index(drop=True))
     return arrow_to_pandas(_to_arrow(frame))
 
 
