@@ -8,10 +8,12 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
 from csm_kit.cli import app
 from csm_kit.errors import ConfigError
+from csm_kit.loading import load_dataset
 from csm_kit.privacy import privacy_key, pseudonyms, redact_contacts, suppress_small_groups
 from csm_kit.reporting import run_reports
 from tests.hostile import EMAIL, PHONE, shared_reports
@@ -19,7 +21,7 @@ from tests.hostile import EMAIL, PHONE, shared_reports
 KEY = "test-key-0123456789"
 PRIVATE_RUNS = {
     "pseudonymised": ["--jobs", "2", "--notebooks", "03,04", "--privacy", "pseudonymised"],
-    "aggregate": ["--jobs", "2", "--notebooks", "04,05", "--privacy", "aggregate",
+    "aggregate": ["--jobs", "2", "--notebooks", "02,04,05", "--privacy", "aggregate",
                   "--min-group-size", "12"],
 }
 
@@ -84,6 +86,18 @@ def test_aggregate_reports_leave_out_customer_level_tables_and_small_groups(runs
     assert "customer-level rows are left out of this report (privacy: aggregate)" in health
     card = pd.read_csv(folder / "csm_scorecard.csv")
     assert (card["accounts"] >= 12).all()
+    # 02's expansion tables: only groups of at least 12 customers, though smaller ones exist
+    books = load_dataset(runs["data"]).customers.groupby("csm").size()
+    assert (books < 12).any() and (books >= 12).any()
+    page = BeautifulSoup((folder / "02_revenue_retention.html").read_text(), "html.parser")
+    tables = [t for t in page.find_all("table") if t.caption and "Expansion MRR per" in t.caption.text]
+    assert len(tables) == 2
+    for table in tables:
+        header = [th.get_text(strip=True) for th in table.find("thead").find_all("th")]
+        column = header.index("accounts")
+        sizes = [int(tr.find_all("td")[column].get_text(strip=True).replace(",", ""))
+                 for tr in table.find("tbody").find_all("tr")]
+        assert sizes and min(sizes) >= 12
     assert json.loads((folder / "manifest.json").read_text())["parameters"]["privacy"] == "aggregate"
 
 
