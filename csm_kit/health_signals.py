@@ -31,7 +31,7 @@ from csm_kit.errors import ConfigError
 from csm_kit.loading import Dataset
 from csm_kit.periods import parse_date
 from csm_kit.revenue import customer_months
-from csm_kit.support import _one_contact, ticket_backlog
+from csm_kit.support import one_contact, ticket_backlog
 
 #: Every signal a health or distress component may read, with what it measures.
 SIGNALS: dict[str, str] = {
@@ -200,7 +200,7 @@ def _ticket_signals(tickets: pd.DataFrame | None, day: pd.Timestamp) -> dict:
     if {"contacts", "first_contact_resolved"} & set(tickets.columns) \
             and "closed_at" in tickets.columns:
         closed = tickets[_last_90_days(tickets["closed_at"], day)]
-        out["fcr_failures_90d"] = closed[_one_contact(closed) == 0].groupby("customer_id").size()
+        out["fcr_failures_90d"] = closed[one_contact(closed) == 0].groupby("customer_id").size()
     return out
 
 

@@ -38,8 +38,17 @@ def _closed(tickets, *, freq, by, customers, as_of) -> pd.DataFrame:
     return with_group(closed, by, customers, table="tickets")
 
 
-def _one_contact(tickets: pd.DataFrame) -> np.ndarray:
-    """1.0 when resolved with one contact, 0.0 when not, NaN when unknown."""
+def one_contact(tickets: pd.DataFrame) -> np.ndarray:
+    """Per ticket: 1.0 when resolved with one contact, 0.0 when not, NaN when unknown.
+
+    ``contacts == 1`` decides where ``contacts`` is known; ``first_contact_resolved`` is used
+    only where it is missing (the rule behind :func:`first_contact_resolution`, shared with
+    the distress score's first-contact failures).
+
+    >>> one_contact(pd.DataFrame({"contacts": [1, 3, None],
+    ...                           "first_contact_resolved": [False, True, True]})).tolist()
+    [1.0, 0.0, 1.0]
+    """
     columns = {"contacts", "first_contact_resolved"} & set(tickets.columns)
     if not columns:
         raise ConfigError("tickets needs a contacts or first_contact_resolved column to measure "
@@ -95,7 +104,7 @@ def first_contact_resolution(tickets: pd.DataFrame, *, freq: str = "M", by: str 
     0         3              2  0.667
     """
     closed = _closed(tickets, freq=freq, by=by, customers=customers, as_of=as_of)
-    one = _one_contact(closed)
+    one = one_contact(closed)
     unknown = np.isnan(one)
     if unknown.any():
         warnings.warn(f"{int(unknown.sum())} closed tickets have neither contacts nor "
