@@ -6,10 +6,10 @@ README.md and data/README.md.
 """
 
 from csm_kit.adoption import adoption, adoption_rate
-from csm_kit.backtest import BacktestResult, backtest
 from csm_kit.churn import logo_churn_rate
 from csm_kit.cohorts import average_retention_curve, cohort_retention, cohort_table
-from csm_kit.context import ReportContext, open_report
+from csm_kit.data.loading import Dataset, load_dataset, load_sample, read_mapping
+from csm_kit.data.quality import data_quality
 from csm_kit.errors import (
     ConfigError,
     CsmKitError,
@@ -17,10 +17,10 @@ from csm_kit.errors import (
     DataSourceError,
     ReportError,
 )
-from csm_kit.health import distress_scores, health_scores, load_health_config
-from csm_kit.health_signals import customer_signals
+from csm_kit.health.backtest import BacktestResult, backtest
+from csm_kit.health.scores import distress_scores, health_scores, load_health_config
+from csm_kit.health.signals import customer_signals
 from csm_kit.kpis import KPIS, headline, kpi_table
-from csm_kit.loading import Dataset, load_dataset, load_sample, read_mapping
 from csm_kit.ltv import lifetime_value
 from csm_kit.purchases import (
     average_customer_value,
@@ -28,8 +28,8 @@ from csm_kit.purchases import (
     purchase_frequency,
     repeat_purchase_rate,
 )
-from csm_kit.quality import data_quality
 from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
+from csm_kit.report.context import ReportContext, open_report
 from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements, mrr_summary
 from csm_kit.revenue_retention import (
     expansion_mrr,

@@ -108,8 +108,8 @@ def validate(
 
     Exits 0 when there are no errors (warnings are printed), 2 when there are errors.
     """
-    from csm_kit.loading import load_dataset
-    from csm_kit.quality import data_quality
+    from csm_kit.data.loading import load_dataset
+    from csm_kit.data.quality import data_quality
 
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
     findings = data_quality(dataset, as_of=as_of)
@@ -140,7 +140,7 @@ def sample(
 ) -> None:
     """Generate a realistic synthetic B2B SaaS dataset of any size (for demos and benchmarks)."""
     from csm_kit.errors import ConfigError
-    from csm_kit.sample import write_sample
+    from csm_kit.sample.generator import write_sample
 
     if file_format not in ("csv", "parquet"):
         raise ConfigError(f"--format must be one of ['csv', 'parquet'], got {file_format!r}")
@@ -170,10 +170,10 @@ def metrics(
     Shares are fractions (0.031 = 3.1%), money is in the reporting currency, NPS in points.
     The metric names are listed in the README.
     """
-    from csm_kit.exports import write_table
+    from csm_kit.data.loading import load_dataset
     from csm_kit.kpis import kpi_table
-    from csm_kit.loading import load_dataset
     from csm_kit.periods import parse_as_of
+    from csm_kit.report.exports import write_table
 
     use_engine(engine)
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
@@ -226,9 +226,10 @@ def report(
     """
     import logging
 
-    from csm_kit.context import open_report
     from csm_kit.kpis import headline, kpi_table
-    from csm_kit.reporting import check_parameters, run_reports
+    from csm_kit.report.context import open_report
+    from csm_kit.report.parameters import check_parameters
+    from csm_kit.report.runner import run_reports
 
     use_engine(engine)
     logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -264,7 +265,7 @@ def report_exports(ctx) -> dict:
     With privacy "aggregate" the at-risk list (customer-level) is left out and books smaller
     than the minimum group size are dropped from the scorecard.
     """
-    from csm_kit.health import health_scores
+    from csm_kit.health.scores import health_scores
     from csm_kit.team import at_risk_accounts, csm_scorecard
 
     if not ctx.has("subscriptions"):

@@ -17,6 +17,10 @@ import pandas as pd
 
 from csm_kit.adoption import adoption_rate
 from csm_kit.churn import logo_churn_rate
+from csm_kit.data.loading import Dataset
+from csm_kit.errors import ConfigError
+from csm_kit.health.scores import health_scores
+from csm_kit.ltv import lifetime_value
 from csm_kit.purchases import average_order_value, purchase_frequency, repeat_purchase_rate
 from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
 from csm_kit.revenue import mrr_summary
@@ -30,10 +34,6 @@ from csm_kit.revenue_retention import (
 from csm_kit.satisfaction import ces, csat, nps
 from csm_kit.stats import wilson_interval
 from csm_kit.support import first_contact_resolution, time_to_close
-from csm_kit.errors import ConfigError
-from csm_kit.health import health_scores
-from csm_kit.loading import Dataset
-from csm_kit.ltv import lifetime_value
 
 KPI_COLUMNS = ["metric", "period", "group", "value", "n", "ci_low", "ci_high"]
 GROUPABLE = ("segment", "csm", "plan", "region", "industry")

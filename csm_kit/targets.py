@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from csm_kit.config_files import read_yaml
+from csm_kit.data.config_files import read_yaml
 from csm_kit.errors import ConfigError
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.churn import logo_churn_rate
-from csm_kit.loading import Dataset
+from csm_kit.data.loading import Dataset
 from csm_kit.renewals import renewal_rates
 from csm_kit.revenue import customer_months, mrr_summary
 from csm_kit.revenue_retention import (
@@ -49,7 +49,7 @@ def csm_scorecard(
     dataset : a loaded dataset with ``customers.csm`` and ``subscriptions``.
     as_of : the reporting month; ``None`` = the last complete month in the data.
     window_months : trailing months pooled for rates (including the as-of month).
-    health : optional output of :func:`csm_kit.health.health_scores` (customer_id, band).
+    health : optional output of :func:`csm_kit.health.scores.health_scores` (customer_id, band).
 
     Returns
     -------
@@ -151,7 +151,7 @@ def at_risk_accounts(
 
     Parameters
     ----------
-    scores : output of :func:`csm_kit.health.health_scores`.
+    scores : output of :func:`csm_kit.health.scores.health_scores`.
     dataset : the dataset the scores came from (for names, CSMs and MRR).
     band : which band to list ('red' by default).
     top : how many accounts.

@@ -1,6 +1,6 @@
 """A hostile dataset: the bundled sample generator's tables with attacks in every text field.
 
-``hostile_tables()`` starts from ``csm_kit.sample.generate_sample`` (never a hand-edited copy)
+``hostile_tables()`` starts from ``csm_kit.sample.generator.generate_sample`` (never a hand-edited copy)
 and injects :data:`HOSTILE_TEXTS` — script tags, event-handler attributes, table breakers,
 ``javascript:`` Markdown links, mathtext dollars, spreadsheet formulas, bidi and zero-width
 characters, NUL bytes — into every text column; ids get leading zeros; one survey comment is
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from csm_kit.sample import generate_sample
+from csm_kit.sample.generator import generate_sample
 
 CANARY = '<script>alert("canary")</script>'
 

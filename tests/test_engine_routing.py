@@ -22,7 +22,7 @@ from csm_kit.cohorts import cohort_retention, cohort_table
 from csm_kit.errors import ConfigError
 from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements, mrr_summary
 from csm_kit.revenue_retention import gross_revenue_retention, net_revenue_retention
-from csm_kit.sample import generate_sample
+from csm_kit.sample.generator import generate_sample
 from tests.test_revenue import five_customer_history, subscriptions
 
 

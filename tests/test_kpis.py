@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.kpis import KPI_COLUMNS, KPIS, format_value, headline, kpi_table
-from csm_kit.loading import Dataset
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_the_readme_lists_every_metric_name():
 
 
 def test_red_health_share_is_the_red_band_count_over_scored_customers():
-    from csm_kit.health import health_scores
+    from csm_kit.health.scores import health_scores
 
     sample = __import__("csm_kit").load_sample()
     table = kpi_table(sample, metrics=["red_health_share"], by="segment")

@@ -12,10 +12,10 @@ from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
 from csm_kit.cli import app
+from csm_kit.data.loading import load_dataset
 from csm_kit.errors import ConfigError
-from csm_kit.loading import load_dataset
 from csm_kit.privacy import privacy_key, pseudonyms, redact_contacts, suppress_small_groups
-from csm_kit.reporting import run_reports
+from csm_kit.report.runner import run_reports
 from tests.hostile import EMAIL, PHONE, shared_reports
 
 KEY = "test-key-0123456789"

@@ -23,8 +23,8 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 from csm_kit.churn import logo_churn_rate  # noqa: E402
 from csm_kit.cohorts import cohort_retention  # noqa: E402
+from csm_kit.data.loading import load_sample  # noqa: E402
 from csm_kit.engine import to_pandas  # noqa: E402
-from csm_kit.loading import load_sample  # noqa: E402
 from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements  # noqa: E402
 from csm_kit.revenue_retention import net_revenue_retention  # noqa: E402
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from csm_kit.loading import Dataset
+from csm_kit.data.loading import Dataset
 from csm_kit.team import csm_scorecard
 
 

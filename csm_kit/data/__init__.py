@@ -1,0 +1,11 @@
+"""Data in: the contract every table must meet, reading sources, parsing text to types, quality checks.
+
+- :mod:`~csm_kit.data.contract` — the canonical tables, their columns and rules (pandera);
+- :mod:`~csm_kit.data.parsing` — raw text to the contract's types, every unparseable value reported;
+- :mod:`~csm_kit.data.loading` — folders of CSV/Parquet, DuckDB files and SQL URLs, the YAML
+  mapping, and the :class:`~csm_kit.data.loading.Dataset` every metric reads;
+- :mod:`~csm_kit.data.quality` — soft problems (orphan ids, stale tables, partial months...);
+- :mod:`~csm_kit.data.config_files` — the one YAML reader for mappings, targets and health configs.
+
+May import the shared base (errors, periods, privacy) and the sample generator; never a metric.
+"""

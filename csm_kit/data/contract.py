@@ -1,0 +1,331 @@
+"""The data contract: the ten canonical tables, their columns, types and rules.
+
+A dataset is a set of tidy tables (DESIGN §3). Only ``customers`` is required. Each table is
+described once here by a :class:`TableSpec` — its key, required and optional columns and
+their kinds — and checked by a pandera schema built from that spec. Parsing text into types
+(:func:`csm_kit.data.parsing.coerce_table`) and checking rules (:func:`check_table`) both *report* bad rows as
+failures instead of turning them into NaN or dropping them.
+
+Failures are tidy rows: table, column, check, severity, rows, examples, message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@contextlib.contextmanager
+def _quiet_pyspark():
+    """Hide one warning: pandera loads pyspark's pandas API (on import and on its first
+    validation) when pyspark is installed, and pyspark warns that it dislikes pandas 3."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
+                                category=FutureWarning)
+        yield
+
+
+with _quiet_pyspark():
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
+FAILURE_COLUMNS = ["table", "column", "check", "severity", "rows", "examples", "message"]
+MAX_EXAMPLES = 3
+
+#: Survey scales: (lowest score, highest score). CSAT and CES are configurable.
+DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One canonical table: its key and the kind of every column it may have."""
+
+    name: str
+    key: str | None
+    required: tuple[str, ...]
+    ids: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    timestamps: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    integers: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
+    non_negative: tuple[str, ...] = ()
+    ordered: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every canonical column of the table, required first."""
+        kinds = (self.ids, self.dates, self.timestamps, self.numbers, self.integers,
+                 self.booleans, self.texts)
+        rest = [c for kind in kinds for c in kind if c not in self.required]
+        return self.required + tuple(rest)
+
+    def kind(self, column: str) -> str:
+        """Return 'id', 'date', 'timestamp', 'number', 'integer', 'boolean' or 'text'."""
+        for kind in ("ids", "dates", "timestamps", "numbers", "integers", "booleans"):
+            if column in getattr(self, kind):
+                return kind.rstrip("s") if kind != "ids" else "id"
+        return "text"
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in [
+        TableSpec(
+            "customers", "customer_id", ("customer_id", "signup_date"),
+            ids=("customer_id",), dates=("signup_date",),
+            texts=("name", "segment", "plan", "region", "csm", "industry"),
+        ),
+        TableSpec(
+            "subscriptions", "subscription_id",
+            ("subscription_id", "customer_id", "start_date", "mrr"),
+            ids=("subscription_id", "customer_id"), dates=("start_date", "end_date"),
+            numbers=("mrr",), integers=("billing_interval_months",),
+            texts=("plan", "currency"), non_negative=("mrr",),
+            ordered=(("start_date", "end_date"),),
+        ),
+        TableSpec(
+            "transactions", "transaction_id", ("transaction_id", "customer_id", "date", "amount"),
+            ids=("transaction_id", "customer_id"), dates=("date",), numbers=("amount",),
+            texts=("currency",),
+        ),
+        TableSpec(
+            "surveys", "response_id", ("response_id", "customer_id", "date", "survey", "score"),
+            ids=("response_id", "customer_id"), dates=("date",), numbers=("score",),
+            texts=("survey", "comment", "respondent", "csm", "agent"),
+        ),
+        TableSpec(
+            "tickets", "ticket_id", ("ticket_id", "customer_id", "opened_at"),
+            ids=("ticket_id", "customer_id"), timestamps=("opened_at", "closed_at"),
+            integers=("contacts",), booleans=("first_contact_resolved",),
+            texts=("channel", "agent", "priority"), non_negative=("contacts",),
+            ordered=(("opened_at", "closed_at"),),
+        ),
+        TableSpec(
+            "usage", None, ("customer_id", "month", "active_users"),
+            ids=("customer_id",), dates=("month",),
+            integers=("active_users", "licensed_seats", "key_feature_users"),
+            non_negative=("active_users", "licensed_seats", "key_feature_users"),
+        ),
+        TableSpec(
+            "renewals", "contract_id", ("contract_id", "customer_id", "due_date", "arr_due"),
+            ids=("contract_id", "customer_id"), dates=("due_date", "renewed_on"),
+            numbers=("arr_due", "arr_renewed"), non_negative=("arr_due", "arr_renewed"),
+        ),
+        TableSpec(
+            "trials", "trial_id", ("trial_id", "started_at"),
+            ids=("trial_id", "customer_id"), timestamps=("started_at", "converted_at"),
+            ordered=(("started_at", "converted_at"),),
+        ),
+        TableSpec(
+            "referrals", "referral_id", ("referral_id", "referrer_customer_id", "date"),
+            ids=("referral_id", "referrer_customer_id", "referred_customer_id"), dates=("date",),
+        ),
+        TableSpec("events", None, ("date", "label"), dates=("date",), texts=("label", "segment")),
+    ]
+}
+
+#: The columns that say how recent a table's data is (for freshness and the default as-of).
+#: Forward-looking dates (subscription end dates, renewal due dates, events) are left out.
+ACTIVITY_DATES: dict[str, tuple[str, ...]] = {
+    "customers": ("signup_date",), "subscriptions": ("start_date",),
+    "transactions": ("date",), "surveys": ("date",), "tickets": ("opened_at", "closed_at"),
+    "usage": ("month",), "trials": ("started_at", "converted_at"), "referrals": ("date",),
+}
+
+#: Checks about a whole table or column, whose message gives no row count.
+WHOLE_TABLE_CHECKS = {"missing_table", "missing_column"}
+
+#: How to fix each kind of failure, in customer-success words.
+FIXES = {
+    "missing_table": "export this table into the data folder, or map it in the mapping file",
+    "missing_column": "add the column to the export, or map your column name to it in the mapping file",
+    "unparseable_date": "use ISO dates such as 2024-03-31 (timestamps: 2024-03-31T14:05:00Z)",
+    "unparseable_number": "use plain numbers such as 1250.50 (no currency symbols or thousands separators)",
+    "not_whole_number": "use whole numbers of users, seats or contacts",
+    "unparseable_boolean": "use true/false (also accepted: yes/no, 1/0)",
+    "not_nullable": "fill in the missing values or drop those rows in the export",
+    "field_uniqueness": "make the ids unique (one row per entity) or drop the duplicated rows",
+    "duplicate_rows": "keep one row per customer and month",
+    "not_negative": "negative values are not allowed here; fix the export (refunds belong in transactions)",
+    "score_on_scale": "fix the scores, or configure the survey's scale if yours differs",
+    "unknown_survey": "use one of nps, csat, ces in the survey column",
+    "end_before_start": "fix the export or drop those rows: the end must not be before the start",
+}
+
+
+def failure_row(table, column, check, rows, examples, detail, *, severity="error") -> dict:
+    """Build one failure record with a readable message that names table, column and fix."""
+    where = f"{table}.{column}" if column else table
+    examples = list(dict.fromkeys(str(e) for e in examples))[:MAX_EXAMPLES]
+    shown = ", ".join(examples)
+    example_text = f" (e.g. {shown})" if shown else ""
+    fix = FIXES.get(check, "")
+    count = "" if check in WHOLE_TABLE_CHECKS else f" in {rows} row{'s' if rows != 1 else ''}"
+    message = f"{where}: {detail}{count}{example_text}"
+    if fix:
+        message += f"; {fix}"
+    return {"table": table, "column": column, "check": check, "severity": severity,
+            "rows": int(rows), "examples": examples,
+            "message": message}
+
+
+def failures_frame(rows: list[dict]) -> pd.DataFrame:
+    """Turn failure records into the tidy failures frame (empty frame with the columns if none)."""
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+
+
+def row_labels(df: pd.DataFrame, spec: TableSpec, mask) -> list[str]:
+    """Name a few rows by their key (or 'row N' counted from 1 after the header)."""
+    positions = np.flatnonzero(np.asarray(mask))[:MAX_EXAMPLES]
+    if spec.key and spec.key in df.columns:
+        return [str(v) for v in df[spec.key].iloc[positions]]
+    if "customer_id" in df.columns:
+        return [f"customer {v}" for v in df["customer_id"].iloc[positions]]
+    return [f"row {p + 1}" for p in positions]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def table_schema(spec: TableSpec, *, scales: dict[str, tuple[int, int]] | None = None):
+    """Build the pandera schema that checks a parsed table's rules.
+
+    Rules: required columns have no missing values; the key is unique; money, counts and
+    seats are not negative; ordered pairs (start/end) are not reversed; survey scores lie on
+    their survey's scale.
+    """
+    columns = {}
+    for column in spec.columns:
+        checks = []
+        if column in spec.non_negative:
+            checks.append(pa.Check(lambda s: s.isna() | (s >= 0), name="not_negative"))
+        columns[column] = pa.Column(
+            nullable=column not in spec.required,
+            unique=column == spec.key,
+            required=False,  # presence is checked (and explained) by the loader
+            checks=checks,
+        )
+    frame_checks = [
+        pa.Check(_ordered_check(first, second), name="end_before_start")
+        for first, second in spec.ordered
+    ]
+    if spec.name == "surveys":
+        all_scales = {**DEFAULT_SCALES, **(scales or {})}
+        frame_checks.append(pa.Check(_scale_check(all_scales), name="score_on_scale"))
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False)
+
+
+def _ordered_check(first: str, second: str):
+    def check(df: pd.DataFrame) -> pd.Series:
+        if second not in df.columns:
+            return pd.Series(True, index=df.index)
+        return ~(df[second] < df[first]).fillna(False)
+
+    return check
+
+
+def _scale_check(scales: dict[str, tuple[int, int]]):
+    def check(df: pd.DataFrame) -> pd.Series:
+        survey = df["survey"].str.lower()
+        low = survey.map({k: v[0] for k, v in scales.items()})
+        high = survey.map({k: v[1] for k, v in scales.items()})
+        on_scale = (df["score"] >= low) & (df["score"] <= high)
+        return on_scale.fillna(False) | df["score"].isna() | low.isna()
+
+    return check
+
+
+def check_table(
+    df: pd.DataFrame, spec: TableSpec, *, scales: dict[str, tuple[int, int]] | None = None
+) -> list[dict]:
+    """Check a parsed table against its rules; return one failure record per broken rule.
+
+    Examples
+    --------
+    >>> subs = pd.DataFrame({"subscription_id": ["S1", "S1"], "customer_id": ["C1", "C2"],
+    ...                      "start_date": pd.to_datetime(["2024-01-01", "2024-03-01"]),
+    ...                      "end_date": pd.to_datetime([None, "2024-02-01"]),
+    ...                      "mrr": [100.0, 50.0]})
+    >>> sorted(f["check"] for f in check_table(subs, TABLES["subscriptions"]))
+    ['end_before_start', 'field_uniqueness']
+    """
+    failures = _unknown_surveys(df, spec, scales) if spec.name == "surveys" else []
+    if spec.name == "usage":
+        failures += _duplicate_customer_months(df, spec)
+    try:
+        with _quiet_pyspark():
+            table_schema(spec, scales=scales).validate(df, lazy=True)
+    except SchemaErrors as err:
+        failures += _translate(err.failure_cases, df, spec)
+    return failures
+
+
+_DETAILS = {
+    "not_nullable": "missing values in a required column",
+    "field_uniqueness": "duplicated ids",
+    "not_negative": "negative values",
+    "end_before_start": "an end before its start",
+    "score_on_scale": "scores outside the survey's scale",
+}
+
+
+def _translate(cases: pd.DataFrame, df: pd.DataFrame, spec: TableSpec) -> list[dict]:
+    out = []
+    cases = cases.dropna(subset=["index"])
+    for check_name, group in cases.groupby("check", sort=False):
+        columns = group["column"].dropna().unique().tolist()
+        column = _frame_check_column(check_name, spec) or (columns[0] if columns else None)
+        mask = df.index.isin(group["index"].astype("int64").unique())
+        if check_name == "not_nullable" and column in df.attrs.get("unparsed", {}):
+            mask &= ~np.asarray(df.attrs["unparsed"][column])
+            if not mask.any():
+                continue
+        detail = _DETAILS.get(check_name, f"rows failing {check_name}")
+        if check_name == "score_on_scale":
+            detail = _scale_detail(df, mask)
+        out.append(failure_row(spec.name, column, check_name, int(mask.sum()),
+                               row_labels(df, spec, mask), detail))
+    return out
+
+
+def _frame_check_column(check_name, spec) -> str | None:
+    if check_name == "end_before_start" and spec.ordered:
+        return spec.ordered[0][1]
+    if check_name == "score_on_scale":
+        return "score"
+    return None
+
+
+def _scale_detail(df: pd.DataFrame, mask) -> str:
+    bad = df.loc[mask]
+    parts = [f"{survey} score {score:g}" for survey, score in
+             bad[["survey", "score"]].drop_duplicates().head(MAX_EXAMPLES).itertuples(index=False)]
+    return "scores outside the survey's scale (" + ", ".join(parts) + ")"
+
+
+def _unknown_surveys(df, spec, scales) -> list[dict]:
+    if "survey" not in df.columns:
+        return []
+    known = set(DEFAULT_SCALES) | set(scales or {})
+    bad = df["survey"].notna() & ~df["survey"].str.lower().isin(known)
+    if not bad.any():
+        return []
+    values = sorted(df.loc[bad, "survey"].unique().tolist())[:MAX_EXAMPLES]
+    return [failure_row(spec.name, "survey", "unknown_survey", int(bad.sum()),
+                        [repr(v) for v in values], "survey types the kit does not know")]
+
+
+def _duplicate_customer_months(df, spec) -> list[dict]:
+    if not {"customer_id", "month"} <= set(df.columns):
+        return []
+    dup = df.duplicated(["customer_id", "month"], keep=False)
+    if not dup.any():
+        return []
+    return [failure_row(spec.name, "month", "duplicate_rows", int(dup.sum()),
+                        row_labels(df, spec, dup), "more than one row for the same customer and month")]

@@ -1,0 +1,316 @@
+"""Loading a dataset: read the tables, map column names, parse types, check the contract.
+
+``load_dataset(source)`` reads a folder of CSV or Parquet files named after the tables, a
+DuckDB database file, or a SQLAlchemy database URL. A small YAML mapping renames a user's
+tables and columns to the canonical ones once, here, so metric functions never take column
+arguments. Every problem in every table is collected and raised together as one
+:class:`~csm_kit.errors.DataContractError`; nothing is silently coerced or dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zoneinfo
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from csm_kit.data.config_files import read_yaml
+from csm_kit.data.contract import (
+    ACTIVITY_DATES,
+    TABLES,
+    check_table,
+    failure_row,
+    failures_frame,
+)
+from csm_kit.data.parsing import coerce_table
+from csm_kit.errors import ConfigError, DataContractError, DataSourceError
+from csm_kit.periods import last_complete_month
+from csm_kit.privacy import mask_secrets
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
+DUCKDB_SUFFIXES = {".duckdb", ".ddb", ".db"}
+
+
+@dataclass
+class Dataset:
+    """The canonical tables of one company's data; an absent table is ``None``.
+
+    Attributes are the ten tables of the data contract (see ``data/README.md``), plus
+    ``source`` (where it was read from, secrets masked) and ``timezone`` (reporting zone).
+    """
+
+    customers: pd.DataFrame
+    subscriptions: pd.DataFrame | None = None
+    transactions: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    tickets: pd.DataFrame | None = None
+    usage: pd.DataFrame | None = None
+    renewals: pd.DataFrame | None = None
+    trials: pd.DataFrame | None = None
+    referrals: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    source: str = ""
+    timezone: str = "UTC"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Return the tables that are present, by canonical name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name in TABLES and getattr(self, f.name) is not None}
+
+    def latest_date(self) -> pd.Timestamp | None:
+        """Return the most recent activity date in any table (usage months count to their end)."""
+        latest = []
+        for name, df in self.tables().items():
+            for column in ACTIVITY_DATES.get(name, ()):
+                if column in df.columns and df[column].notna().any():
+                    value = df[column].max()
+                    if name == "usage":
+                        value = value + pd.offsets.MonthEnd(0)
+                    latest.append(value)
+        return max(latest) if latest else None
+
+    def default_as_of(self) -> pd.Timestamp | None:
+        """Return the first day of the last complete month in the data (the default as-of)."""
+        latest = self.latest_date()
+        return None if latest is None else last_complete_month(latest)
+
+    def fingerprint(self) -> str:
+        """Return a short SHA-256 of every table's content, to tell datasets apart in a manifest."""
+        digest = hashlib.sha256()
+        for name, df in sorted(self.tables().items()):
+            digest.update(name.encode())
+            digest.update(",".join(df.columns).encode())
+            digest.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
+        return digest.hexdigest()[:16]
+
+
+def load_dataset(
+    source: str | Path | None = None,
+    *,
+    mapping: str | Path | dict | None = None,
+    timezone: str = "UTC",
+    scales: dict[str, tuple[int, int]] | None = None,
+) -> Dataset:
+    """Read, map, parse and validate a dataset; raise one error listing every problem.
+
+    Parameters
+    ----------
+    source : folder of ``<table>.csv`` / ``<table>.parquet`` files, a DuckDB file
+        (``.duckdb``/``.ddb``/``.db``), or a SQLAlchemy URL such as
+        ``postgresql://user@host/db``. ``None`` means the bundled sample.
+    mapping : YAML file (or the same structure as a dict) renaming tables and columns::
+
+            customers:
+              table: accounts.csv        # file or database table holding it
+              columns:
+                customer_id: account_id  # canonical name: your name
+            subscriptions:
+              query: SELECT * FROM billing.subscriptions   # databases only
+
+    timezone : reporting time zone; timestamps with an offset are converted to it and made
+        naive, timestamps without one are taken as already in it.
+    scales : survey scales overriding the defaults, e.g. ``{"ces": (1, 5)}``.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataContractError
+        With ``failures`` holding every hard problem (missing table or column, unparseable
+        value, duplicate id, end before start, score off its scale, negative MRR).
+    DataSourceError
+        When the source cannot be found or opened.
+    """
+    _check_timezone(timezone)
+    maps = read_mapping(mapping)
+    reader = _reader_for(SAMPLE_DIR if source is None else source)
+    tables: dict[str, pd.DataFrame | None] = {}
+    failures: list[dict] = []
+    for name, spec in TABLES.items():
+        raw = reader(name, maps.get(name, {}))
+        if raw is None:
+            if name == "customers":
+                failures.append(failure_row(name, None, "missing_table", 0, [],
+                                            "the required table is missing"))
+            tables[name] = None
+            continue
+        df, table_failures = _prepare(raw, spec, maps.get(name, {}), timezone, scales)
+        failures += table_failures
+        tables[name] = df
+    if failures:
+        raise DataContractError(failures_frame(failures))
+    return Dataset(**tables, source=mask_secrets(str(source or SAMPLE_DIR)), timezone=timezone)
+
+
+def load_sample() -> Dataset:
+    """Return the bundled sample dataset (``data/sample/``): a B2B SaaS company, 36 months.
+
+    Falls back to regenerating it from its seed when the package is installed without the
+    repository's ``data/`` folder.
+    """
+    if (SAMPLE_DIR / "customers.csv").exists():
+        return load_dataset(SAMPLE_DIR)
+    from csm_kit.sample.generator import generate_sample  # only needed without the repository
+
+    tables = generate_sample()
+    return load_dataset(_FrameSource(tables), mapping=None)
+
+
+def _prepare(raw, spec, table_map, timezone, scales):
+    df = raw.rename(columns={v: k for k, v in (table_map.get("columns") or {}).items()})
+    failures = [
+        failure_row(spec.name, column, "missing_column", len(df), [],
+                    "the required column is missing (every row affected)")
+        for column in spec.required if column not in df.columns
+    ]
+    df, parse_failures = coerce_table(df, spec, timezone=timezone)
+    failures += parse_failures
+    if "month" in df.columns and spec.name == "usage":
+        df["month"] = df["month"].dt.to_period("M").dt.start_time.astype("datetime64[ns]")
+    if "survey" in df.columns:
+        df["survey"] = df["survey"].str.strip().str.lower()
+    failures += check_table(df, spec, scales=scales)
+    return df.reset_index(drop=True), failures
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def read_mapping(mapping: str | Path | dict | None) -> dict[str, dict[str, Any]]:
+    """Read and check a mapping (YAML path or dict); unknown names raise ConfigError.
+
+    >>> read_mapping({"customers": {"columns": {"customer_id": "account_id"}}})
+    {'customers': {'columns': {'customer_id': 'account_id'}}}
+    """
+    mapping, _ = read_yaml(mapping, what="mapping file")
+    if not isinstance(mapping, dict):
+        raise ConfigError("a mapping must be a YAML dictionary of table names")
+    for table, entry in mapping.items():
+        if table not in TABLES:
+            raise ConfigError(f"mapping table must be one of {sorted(TABLES)}, got {table!r}")
+        entry = entry or {}
+        unknown = set(entry) - {"table", "query", "columns"}
+        if unknown:
+            raise ConfigError(f"mapping for {table} may have table, query and columns, "
+                              f"got {sorted(unknown)}")
+        bad = set(entry.get("columns") or {}) - set(TABLES[table].columns)
+        if bad:
+            raise ConfigError(f"mapping for {table} names unknown canonical columns {sorted(bad)}; "
+                              f"they must be among {list(TABLES[table].columns)}")
+        mapping[table] = entry
+    return mapping
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _reader_for(source):
+    if isinstance(source, _FrameSource):
+        return source
+    text = str(source)
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+]*://", text):
+        return _SqlSource(text)
+    path = Path(source)
+    if path.is_dir():
+        return _FolderSource(path)
+    if path.suffix.lower() in DUCKDB_SUFFIXES and path.is_file():
+        return _DuckDBSource(path)
+    if not path.exists():
+        raise DataSourceError(
+            f"data source {path} does not exist; pass a folder of CSV/Parquet files, "
+            "a DuckDB file or a database URL")
+    raise DataSourceError(
+        f"data source {path} is not a folder, a DuckDB file ({', '.join(sorted(DUCKDB_SUFFIXES))}) "
+        "or a database URL")
+
+
+class _FrameSource(dict):
+    """In-memory tables (e.g. the generated sample), read like any other source."""
+
+    def __call__(self, name, table_map):
+        df = self.get(table_map.get("table", name))
+        return None if df is None else df.copy()
+
+
+class _FolderSource:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __call__(self, name, table_map):
+        candidates = ([self.folder / table_map["table"]] if "table" in table_map else
+                      [self.folder / f"{name}{ext}" for ext in (".csv", ".csv.gz", ".parquet")])
+        for path in candidates:
+            if path.exists():
+                return _read_file(path)
+        if "table" in table_map:
+            raise DataSourceError(f"mapping says {name} is in {candidates[0]}, which does not exist")
+        return None
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pandas(date_as_object=False)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataSourceError(f"{path} is not a readable UTF-8 CSV file: {exc}") from exc
+
+
+class _DuckDBSource:
+    def __init__(self, path: Path):
+        import duckdb
+
+        self.con = duckdb.connect(str(path), read_only=True)
+        rows = self.con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+        self.names = {row[0] for row in rows}
+
+    def __call__(self, name, table_map):
+        if "query" in table_map:
+            sql = table_map["query"]
+        else:
+            table = table_map.get("table", name)
+            if table not in self.names:
+                return None
+            sql = f'SELECT * FROM "{table}"'
+        return self.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
+
+
+class _SqlSource:
+    def __init__(self, url: str):
+        import sqlalchemy
+
+        try:
+            self.engine = sqlalchemy.create_engine(url)
+            self.inspector = sqlalchemy.inspect(self.engine)
+        except Exception as exc:  # driver errors vary by database
+            raise DataSourceError(f"cannot open database {mask_secrets(url)}: {exc}") from exc
+
+    def __call__(self, name, table_map):
+        import sqlalchemy
+
+        if "query" in table_map:
+            sql = table_map["query"]
+        else:
+            table = table_map.get("table", name)
+            if not self.inspector.has_table(table):
+                return None
+            sql = f'SELECT * FROM "{table}"'
+        with self.engine.connect() as conn:
+            return pd.read_sql(sqlalchemy.text(sql), conn)
+
+
+def _check_timezone(timezone: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"timezone must be an IANA name such as 'UTC' or "
+                          f"'Europe/Berlin', got {timezone!r}") from exc

@@ -1,0 +1,250 @@
+r"""Customer health and distress: a transparent, configurable weighted score from 0 to 100.
+
+A YAML configuration declares the **components**. Each reads one signal of
+:mod:`csm_kit.health.signals` (adoption, latest NPS, open tickets, MRR trend, …) and maps it to
+a component score from 0 (worst) to 100 (best):
+
+- ``method: linear`` with ``low`` < ``high``: for ``higher_is_better`` a value at or below
+  ``low`` scores 0, at or above ``high`` 100, straight line between; ``lower_is_better`` is the
+  mirror image (at or below ``low`` scores 100, at or above ``high`` 0).
+- ``method: thresholds`` with ``[[value, score], ...]`` in increasing value order: a value scores
+  the score of the highest threshold at or below it (below the first: the first's score). The
+  scores must rise along the list for ``higher_is_better`` and fall for ``lower_is_better``.
+
+The customer's score is the weighted mean of its component scores,
+
+.. math:: \mathrm{score}_c = \sum_{i \in U_c} \frac{w_{s(c),i}}{\sum_{j \in U_c} w_{s(c),j}}
+          \; \mathrm{score}_{c,i}
+
+where :math:`w_{s,i}` is component i's weight in the customer's segment s (``segment_weights``
+override the default ``weight`` of the components they name) and :math:`U_c` the components
+used for the customer. The **missing-data rule** (``missing:``) decides :math:`U_c`:
+``redistribute`` (default) leaves out a component whose signal is missing, so the others'
+weights are scaled up to sum to 1 (0.5/0.3/0.2 with the 0.2 missing becomes 0.625/0.375);
+``zero`` keeps it with a score of 0; ``fail`` raises :class:`MissingSignalError`. A customer
+with no usable component has no score (NaN) and no band.
+
+**Distress** (``kind: distress``) is the same engine read the other way round: components keep
+their plain-language direction (more open tickets is worse), every component score is reported
+as *pain* = 100 − its health-style score, and the score is the weighted mean pain — 100 is the
+most distress. Bands therefore read upwards for distress (see :class:`HealthConfig`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from csm_kit.data.loading import Dataset
+from csm_kit.errors import ConfigError, CsmKitError
+from csm_kit.health.config import (  # re-exported: the config half of the health API
+    BANDS,
+    DECIMALS,
+    Component,
+    HealthConfig,
+    load_distress_config,
+    load_health_config,
+)
+from csm_kit.health.signals import customer_signals, scoring_day
+
+__all__ = [
+    "BANDS", "Component", "HealthConfig", "MissingSignalError", "distress_scores",
+    "health_scores", "load_distress_config", "load_health_config", "score_signals",
+]
+
+
+class MissingSignalError(CsmKitError, ValueError):
+    """A score was asked for with ``missing: fail`` and a customer lacks a component's signal."""
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score_signals(signals: pd.DataFrame, *, config: HealthConfig | str | Path | dict | None = None
+                  ) -> pd.DataFrame:
+    r"""Score customers from their signals: the engine behind every health and distress score.
+
+    Parameters
+    ----------
+    signals : one row per customer: customer_id, segment (optional) and the signal columns the
+        components read (as :func:`csm_kit.health.signals.customer_signals` returns).
+    config : a :class:`HealthConfig`, a YAML path or dict; None = the packaged health config.
+
+    Returns
+    -------
+    DataFrame customer_id, segment, score (0–100), band (red/yellow/green; None without a
+    score), one ``<component>_score`` column per component (0–100; for distress the component's
+    pain), weakest_component and components_used (how many components entered the score).
+
+    Notes
+    -----
+    ``weakest_component`` is the used component whose weighted gap to the ideal is largest,
+    :math:`\tilde w_{c,i} (100 - \mathrm{score}_{c,i})` for health and
+    :math:`\tilde w_{c,i} \, \mathrm{score}_{c,i}` for distress, with :math:`\tilde w` the
+    normalised weights: the number of points that component costs the customer. Ties go to the
+    component listed first; a customer at the ideal on every component has none (None).
+
+    Examples
+    --------
+    Weights 0.5/0.3/0.2; b has no NPS, so its weights become 0.625/0.375 (redistribution):
+    a = 0.5·100 + 0.3·50 + 0.2·0 = 65, and NPS costs it the most (0.2·100 = 20 points against
+    0.3·50 = 15 for tickets); b = 0.625·40 + 0.375·100 = 62.5, adoption costs 0.625·60.
+
+    >>> cfg = load_health_config({"components": {
+    ...     "adoption": {"signal": "adoption", "method": "linear", "low": 0, "high": 1,
+    ...                  "direction": "higher_is_better", "weight": 0.5},
+    ...     "tickets": {"signal": "tickets_90d", "method": "linear", "low": 0, "high": 10,
+    ...                 "direction": "lower_is_better", "weight": 0.3},
+    ...     "nps": {"signal": "nps_latest", "method": "thresholds", "weight": 0.2,
+    ...             "thresholds": [[0, 0], [7, 50], [9, 100]], "direction": "higher_is_better"}}})
+    >>> sig = pd.DataFrame({"customer_id": ["a", "b"], "adoption": [1.0, 0.4],
+    ...                     "tickets_90d": [5, 0], "nps_latest": [3, None]})
+    >>> out = score_signals(sig, config=cfg)
+    >>> print(out[["customer_id", "score", "band", "weakest_component", "components_used"]]
+    ...       .to_string(index=False))
+    customer_id  score   band weakest_component  components_used
+              a   65.0 yellow               nps                3
+              b   62.5 yellow          adoption                2
+    """
+    config = _resolve(config, load_health_config)
+    absent = sorted({c.signal for c in config.components} - set(signals.columns))
+    if absent:
+        raise ConfigError(f"signals has no column for {absent}; compute them with customer_signals")
+    healthy = np.column_stack([c.score(signals[c.signal]) for c in config.components])
+    segments = signals["segment"] if "segment" in signals.columns else pd.Series(
+        pd.NA, index=signals.index, dtype="str")
+    weights = _weight_matrix(config, segments)
+    _check_complete(signals, config, np.isnan(healthy) & (weights > 0))
+    points = (healthy if config.kind == "health" else 100 - healthy).round(DECIMALS)
+    if config.missing == "zero":
+        points = np.nan_to_num(points, nan=0.0)
+    used = ~np.isnan(points) & (weights > 0)
+    w = np.where(used, weights, 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    share = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    filled = np.where(used, points, 0.0)
+    score = np.where(total[:, 0] > 0, (share * filled).sum(axis=1), np.nan).round(DECIMALS)
+    gap = share * (100 - filled if config.kind == "health" else filled)
+    gap = np.where(used, gap, -1.0)
+    best = gap.argmax(axis=1) if len(gap) else np.zeros(0, dtype=int)
+    has_gap = gap.max(axis=1, initial=-1.0) > 0
+    out = pd.DataFrame({"customer_id": signals["customer_id"].to_numpy(),
+                        "segment": segments.to_numpy(), "score": score,
+                        "band": pd.array(config.band(score), dtype="str")})
+    for i, name in enumerate(config.names):
+        out[f"{name}_score"] = points[:, i]
+    out["weakest_component"] = pd.array(
+        np.where(has_gap, np.array(config.names, dtype=object)[best], None), dtype="str")
+    out["components_used"] = used.sum(axis=1)
+    return out
+
+
+def _resolve(config, loader) -> HealthConfig:
+    return config if isinstance(config, HealthConfig) else loader(config)
+
+
+def _weight_matrix(config: HealthConfig, segments: pd.Series) -> np.ndarray:
+    """Raw weights per customer × component: the segment's set, else the default weights."""
+    own = list(config.segment_weights)
+    table = pd.DataFrame([config.weights(s) for s in own], index=own, columns=config.names)
+    rows = table.reindex(segments.to_numpy()).fillna(config.weights(None))
+    return rows.to_numpy(dtype="float64")
+
+
+def _check_complete(signals: pd.DataFrame, config: HealthConfig, missing: np.ndarray) -> None:
+    if config.missing != "fail" or not missing.any():
+        return
+    i = int(missing.any(axis=0).argmax())
+    comp = config.components[i]
+    example = signals["customer_id"].to_numpy()[missing[:, i]][0]
+    raise MissingSignalError(
+        f"missing: fail, and {int(missing[:, i].sum())} customers have no {comp.signal} for "
+        f"component {comp.name!r} (e.g. customer {example}); fill the data or use "
+        "missing: redistribute")
+
+
+def health_scores(dataset: Dataset, *, as_of=None,
+                  config: HealthConfig | str | Path | dict | None = None) -> pd.DataFrame:
+    """Score every active customer's health as of a day, with its change since last month.
+
+    Parameters
+    ----------
+    dataset : the loaded tables.
+    as_of : the day to score at (its end); None = last day of the last complete month.
+    config : a :class:`HealthConfig`, YAML path or dict; None = ``csm_kit/config/health.yaml``.
+
+    Returns
+    -------
+    DataFrame as :func:`score_signals` plus score_last_month (the score at the end of the
+    previous calendar month, NaN when the customer was not scored then) and change (score −
+    score_last_month, points), after ``band``. One row per customer active at the as-of day.
+
+    Notes
+    -----
+    Signals use only data dated on or before each scoring day (see
+    :mod:`csm_kit.health.signals`), so last month's score is what it was then.
+
+    Examples
+    --------
+    Only surveys exist, so the default config's other components are missing and NPS carries
+    all the weight: a promoter (10) at the end of February, a detractor (2) at the end of March.
+
+    >>> ds = Dataset(
+    ...     customers=pd.DataFrame({"customer_id": ["a"], "signup_date": pd.Timestamp("2023-06-01")}),
+    ...     surveys=pd.DataFrame({"customer_id": ["a", "a"], "survey": "nps", "score": [10.0, 2.0],
+    ...                           "date": pd.to_datetime(["2024-01-10", "2024-03-15"])}))
+    >>> out = health_scores(ds, as_of="2024-03-31")
+    >>> print(out[["score", "band", "score_last_month", "change", "weakest_component"]]
+    ...       .to_string(index=False))
+     score band  score_last_month  change weakest_component
+       0.0  red             100.0  -100.0               nps
+    """
+    return _with_last_month(dataset, as_of, _resolve(config, load_health_config))
+
+
+def distress_scores(dataset: Dataset, *, as_of=None,
+                    config: HealthConfig | str | Path | dict | None = None) -> pd.DataFrame:
+    """Score every active customer's support distress (100 = most pain) as of a day.
+
+    The same engine and columns as :func:`health_scores`, with a ``kind: distress``
+    configuration (default ``csm_kit/config/distress.yaml``: tickets open longer than 7 days,
+    ticket volume, low CSAT, first-contact failures). Component scores are pains (100 = worst),
+    ``weakest_component`` is the component adding the most distress, and bands read upwards:
+    red at or above ``bands.red``, yellow at or above ``bands.yellow``, else green.
+
+    Examples
+    --------
+    a has two tickets open since 1 March (open tickets: pain 70; volume 2 of 1–10: pain 11.1;
+    no repeat contacts: pain 0; no CSAT, so weights 0.4/0.2/0.2 become 0.5/0.25/0.25):
+    0.5·70 + 0.25·11.1 = 37.8, yellow. b has no ticket: no distress.
+
+    >>> ds = Dataset(
+    ...     customers=pd.DataFrame({"customer_id": ["a", "b"],
+    ...                             "signup_date": pd.Timestamp("2023-06-01")}),
+    ...     tickets=pd.DataFrame({"customer_id": ["a", "a"], "contacts": [1, 1],
+    ...                           "opened_at": pd.Timestamp("2024-03-01"), "closed_at": pd.NaT}))
+    >>> out = distress_scores(ds, as_of="2024-03-31")
+    >>> print(out[["customer_id", "score", "band", "weakest_component"]].round(1)
+    ...       .to_string(index=False))
+    customer_id  score  band weakest_component
+              a   37.8 yellow      open_tickets
+              b    0.0 green               NaN
+    """
+    config = _resolve(config, load_distress_config)
+    if config.kind != "distress":
+        raise ConfigError("distress_scores needs `kind: distress` in its configuration, got "
+                          f"{config.kind!r}; use health_scores for a health configuration")
+    return _with_last_month(dataset, as_of, config)
+
+
+def _with_last_month(dataset: Dataset, as_of, config: HealthConfig) -> pd.DataFrame:
+    day = scoring_day(dataset, as_of)
+    now = score_signals(customer_signals(dataset, as_of=day), config=config)
+    month_before = day.to_period("M").start_time - pd.Timedelta(days=1)
+    before = score_signals(customer_signals(dataset, as_of=month_before), config=config)
+    last = before.set_index("customer_id")["score"].reindex(now["customer_id"]).to_numpy()
+    now.insert(4, "score_last_month", last)
+    now.insert(5, "change", now["score"] - last)
+    return now

@@ -1,0 +1,211 @@
+"""Per-customer signals as of a date: the raw inputs of the health and distress scores.
+
+``customer_signals(dataset, as_of=...)`` gives one row per customer active at the end of the
+as-of day, with one column per signal, computed from data dated on or before that day only —
+so a score rebuilt for a past date (the backtest) sees exactly what a CSM could have seen then.
+
+Shared rules, stated once:
+
+- **The scoring point is the end of the as-of day.** For a month, pass its last day
+  (``"2024-03-31"``); ``as_of=None`` is the last day of the last complete month in the data.
+- **Windows end on the as-of day.** "Last 90 days" is the 90 calendar days ending on it
+  (as-of day − 89 days to as-of day, both included); "last 12 months" is after the same day
+  12 months earlier, up to the as-of day.
+- **Later data is invisible.** Survey answers, tickets, usage months and subscription starts
+  dated after the as-of day are ignored; a ticket closed later is still open; a subscription
+  ending later is still running; a usage month counts once its last day has passed.
+- **Segment is today's.** ``segment`` comes from the customers table as it is now; the kit
+  keeps no history of segment changes.
+- **Missing table, missing signal.** When a table (or the column a signal needs) is absent, its
+  signals are NaN for everyone, and the score's missing-data rule decides. When the table is
+  present, counts are 0 for customers with nothing in it and other signals are NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from csm_kit.adoption import adoption as adoption_ratio
+from csm_kit.data.loading import Dataset
+from csm_kit.errors import ConfigError
+from csm_kit.periods import parse_date
+from csm_kit.revenue import customer_months
+from csm_kit.support import one_contact, ticket_backlog
+
+#: Every signal a health or distress component may read, with what it measures.
+SIGNALS: dict[str, str] = {
+    "adoption": "latest complete usage month's active_users ÷ licensed_seats (ratio; 1 = all seats used)",
+    "nps_latest": "NPS answer (0–10) on the customer's latest NPS date in the last 12 months "
+                  "(mean when several people answered that day)",
+    "csat_recent": "mean CSAT score (survey scale, e.g. 1–5) over the last 90 days",
+    "tickets_open_over_7d": "tickets open at the end of the as-of day and opened more than 7 "
+                            "calendar days before it (support.ticket_backlog's rule)",
+    "tickets_90d": "tickets opened in the last 90 days (count)",
+    "fcr_failures_90d": "tickets closed in the last 90 days that needed more than one contact (count)",
+    "mrr_trend_3m": "MRR on the as-of day ÷ MRR at the end of the month three months before "
+                    "the as-of month − 1 (−0.2 = shrank by a fifth; NaN without MRR then)",
+    "days_to_renewal": "days from the as-of day to the next renewal due date after it (contracts "
+                       "in the renewals table are taken as known in advance)",
+}
+
+#: Signals that count events: 0, not missing, for a customer with no rows in a present table.
+COUNT_SIGNALS = ("tickets_open_over_7d", "tickets_90d", "fcr_failures_90d")
+WINDOW_DAYS = 90
+NPS_MONTHS = 12
+OPEN_TICKET_DAYS = 7
+
+
+def scoring_day(dataset: Dataset, as_of=None) -> pd.Timestamp:
+    """Return the as-of day (midnight; the score is taken at its end).
+
+    ``None`` is the last day of the dataset's last complete month.
+
+    >>> scoring_day(Dataset(customers=pd.DataFrame()), "2024-03-31 17:45").date()
+    datetime.date(2024, 3, 31)
+    """
+    if as_of is None:
+        month = dataset.default_as_of()
+        if month is None:
+            raise ConfigError("the dataset has no dates to take a default as_of from; "
+                              "pass as_of= (e.g. '2024-03-31')")
+        return month + pd.offsets.MonthEnd(0)
+    return parse_date(as_of).normalize()
+
+
+def customer_signals(dataset: Dataset, *, as_of=None) -> pd.DataFrame:
+    """Compute every health signal per customer active at the end of the as-of day.
+
+    A customer is active when its subscriptions active on the as-of day (start ≤ day < end)
+    add up to MRR above zero; without a subscriptions table every customer signed up by the
+    as-of day is scored.
+
+    Parameters
+    ----------
+    dataset : the loaded tables (only ``customers`` is required).
+    as_of : the day to score at (its end); None = last day of the last complete month.
+
+    Returns
+    -------
+    DataFrame customer_id, segment, then one float column per signal in :data:`SIGNALS`
+    (units there), one row per active customer, sorted by customer_id.
+
+    Notes
+    -----
+    Only data dated on or before the as-of day is read (see the module notes); signals of a
+    missing table are NaN for everyone.
+
+    Examples
+    --------
+    Customer a answered NPS 9 in February and 3 in April; scored at the end of March, only
+    the February answer exists yet. b signed up but has no subscription: not scored.
+
+    >>> ds = Dataset(
+    ...     customers=pd.DataFrame({"customer_id": ["a", "b"], "segment": ["SMB", "SMB"],
+    ...                             "signup_date": pd.to_datetime(["2023-01-01"] * 2)}),
+    ...     subscriptions=pd.DataFrame({"customer_id": ["a"], "mrr": [100.0],
+    ...                                 "start_date": pd.to_datetime(["2023-01-01"]),
+    ...                                 "end_date": pd.to_datetime([None])}),
+    ...     surveys=pd.DataFrame({"customer_id": ["a", "a"], "survey": ["nps", "nps"],
+    ...                           "date": pd.to_datetime(["2024-02-10", "2024-04-02"]),
+    ...                           "score": [9.0, 3.0]}))
+    >>> sig = customer_signals(ds, as_of="2024-03-31")
+    >>> print(sig[["customer_id", "nps_latest", "mrr_trend_3m", "tickets_90d"]].to_string(index=False))
+    customer_id  nps_latest  mrr_trend_3m  tickets_90d
+              a         9.0           0.0          NaN
+    """
+    day = scoring_day(dataset, as_of)
+    base = _active_customers(dataset, day)
+    found = {
+        "adoption": _adoption(dataset.usage, day),
+        **_survey_signals(dataset.surveys, day),
+        **_ticket_signals(dataset.tickets, day),
+        "days_to_renewal": _days_to_renewal(dataset.renewals, day),
+    }
+    out = base.copy()
+    for name in SIGNALS:
+        if found.get(name) is not None:
+            fill = 0 if name in COUNT_SIGNALS else np.nan
+            out[name] = found[name].reindex(out["customer_id"], fill_value=fill).to_numpy(
+                dtype="float64")
+        elif name not in out.columns:
+            out[name] = np.nan
+    return out[["customer_id", "segment", *SIGNALS]].sort_values(
+        "customer_id", ignore_index=True)
+
+
+def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:
+    """customer_id, segment, mrr_trend_3m of the customers active on ``day``."""
+    customers = dataset.customers
+    segments = customers.set_index("customer_id")["segment"] if "segment" in customers.columns \
+        else pd.Series(pd.NA, index=customers["customer_id"], dtype="str")
+    segments = segments[~segments.index.duplicated()]
+    subs = dataset.subscriptions
+    if subs is None:
+        ids = customers.loc[customers["signup_date"] <= day, "customer_id"]
+        return pd.DataFrame({"customer_id": ids.to_numpy(),
+                             "segment": segments.reindex(ids).to_numpy(),
+                             "mrr_trend_3m": np.nan})
+    known = subs[subs["start_date"] <= day]
+    if "end_date" in known.columns:  # an end after the day is not known on the day
+        known = known.assign(end_date=known["end_date"].where(known["end_date"] <= day))
+    months = customer_months(known, as_of=day)
+    month = day.to_period("M").start_time
+    now = months[months["month"] == month].set_index("customer_id")["mrr"]
+    before = months[months["month"] == month - pd.DateOffset(months=3)].set_index(
+        "customer_id")["mrr"]
+    return pd.DataFrame({"customer_id": now.index.to_numpy(),
+                         "segment": segments.reindex(now.index).to_numpy(),
+                         "mrr_trend_3m": (now / before.reindex(now.index) - 1).to_numpy()})
+
+
+def _between(dates: pd.Series, first_day: pd.Timestamp, day: pd.Timestamp) -> pd.Series:
+    """True for dates and timestamps from the start of ``first_day`` to the end of ``day``."""
+    return (dates >= first_day) & (dates < day + pd.Timedelta(days=1))
+
+
+def _last_90_days(dates: pd.Series, day: pd.Timestamp) -> pd.Series:
+    return _between(dates, day - pd.Timedelta(days=WINDOW_DAYS - 1), day)
+
+
+def _adoption(usage: pd.DataFrame | None, day: pd.Timestamp) -> pd.Series | None:
+    if usage is None or "licensed_seats" not in usage.columns:
+        return None
+    complete = usage[usage["month"] + pd.offsets.MonthEnd(0) <= day]
+    ratios = adoption_ratio(complete).sort_values("month", kind="stable")
+    return ratios.drop_duplicates("customer_id", keep="last").set_index("customer_id")["adoption"]
+
+
+def _survey_signals(surveys: pd.DataFrame | None, day: pd.Timestamp) -> dict:
+    if surveys is None:
+        return {}
+    answered = surveys[surveys["score"].notna()]
+    kind = answered["survey"].str.lower()
+    year_ago = day - pd.DateOffset(months=NPS_MONTHS) + pd.Timedelta(days=1)
+    nps = answered[(kind == "nps") & _between(answered["date"], year_ago, day)]
+    latest = nps["date"] == nps.groupby("customer_id")["date"].transform("max")
+    csat = answered[(kind == "csat") & _last_90_days(answered["date"], day)]
+    return {"nps_latest": nps[latest].groupby("customer_id")["score"].mean(),
+            "csat_recent": csat.groupby("customer_id")["score"].mean()}
+
+
+def _ticket_signals(tickets: pd.DataFrame | None, day: pd.Timestamp) -> dict:
+    if tickets is None:
+        return {}
+    backlog = ticket_backlog(tickets, as_of=day, older_than_days=OPEN_TICKET_DAYS,
+                             by="customer_id").set_index("customer_id")["open_longer_than"]
+    recent = _last_90_days(tickets["opened_at"], day)
+    out = {"tickets_open_over_7d": backlog,
+           "tickets_90d": tickets[recent].groupby("customer_id").size()}
+    if {"contacts", "first_contact_resolved"} & set(tickets.columns) \
+            and "closed_at" in tickets.columns:
+        closed = tickets[_last_90_days(tickets["closed_at"], day)]
+        out["fcr_failures_90d"] = closed[one_contact(closed) == 0].groupby("customer_id").size()
+    return out
+
+
+def _days_to_renewal(renewals: pd.DataFrame | None, day: pd.Timestamp) -> pd.Series | None:
+    if renewals is None:
+        return None
+    upcoming = renewals[renewals["due_date"] > day]
+    return (upcoming.groupby("customer_id")["due_date"].min() - day).dt.days.astype("float64")

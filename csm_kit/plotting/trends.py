@@ -1,0 +1,186 @@
+"""Trend charts: a rate or score over time with its interval, target, events and small samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import dates as mdates
+from matplotlib.axes import Axes
+
+from csm_kit.errors import ConfigError
+from csm_kit.plotting.style import (
+    GREY,
+    INK,
+    no_data,
+    percent_axis,
+    require_columns,
+    safe_label,
+    safe_labels,
+    styled_axes,
+    tick_every,
+    tidy_legend,
+)
+
+#: Event labels are drawn vertically beside their line; longer ones are cut.
+EVENT_LABEL_LEN = 40
+SMALL_SAMPLE_LABEL = "small sample (n shown)"
+
+
+def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
+               ci: tuple[str, str] | None = ("ci_low", "ci_high"), target: float | None = None,
+               events: pd.DataFrame | None = None, percent: bool = True,
+               title: str | None = None, ylabel: str | None = None, by: str | None = None,
+               label: str | None = None, show_n: bool | None = None,
+               ax: Axes | None = None) -> Axes:
+    """Draw a metric over time: one line per group, its interval, the target and events.
+
+    Used for logo churn (month, rate, ci_low, ci_high), NRR/GRR (month, rate), NPS and CSAT
+    (period, value, ci_low, ci_high, n, small_sample) and any tidy per-period table.
+
+    Parameters
+    ----------
+    frame : tidy metric output, one row per period (and group).
+    x, y : the time column and the value column.
+    ci : the interval's (low, high) columns, shaded when both are in ``frame``; None = no band.
+    target : a goal in the units of ``y``, drawn as a dashed line labelled "target".
+    events : the events table (date, label[, segment]); each event inside the charted period
+        is a dotted vertical line with its label (and segment) beside it.
+    percent : ``y`` holds shares (0.05 = 5%); False for points (NPS) or counts.
+    title, ylabel : plain text (a ``$`` is drawn as a dollar sign).
+    by : a column of ``frame``: one line per value, named in the legend.
+    label : legend entry of the single line when ``by`` is None (e.g. "NRR" when NRR and GRR
+        share an Axes: ``plot_trend(grr, ax=plot_trend(nrr, label="NRR"), label="GRR")``).
+    show_n : draw each period's ``n`` as faint bars along the bottom (on a twin axis using
+        the lowest fifth of the height), so every figure shows the count behind it. None =
+        whenever ``frame`` has an ``n`` column and there is one line.
+    ax : draw here; None = a new figure.
+
+    Returns
+    -------
+    Axes : lines with gid "series", the target line gid "target", event lines gid "events",
+    small-sample markers gid "small_sample"; the n bars (gid "n") are on a twin Axes.
+
+    Notes
+    -----
+    When ``frame`` has ``n`` and ``small_sample`` columns, points flagged small are drawn
+    hollow and grey with "n=…" beside them. An event counts as inside the charted period from
+    the first ``x`` up to one period step after the last (an outage on 15 June belongs to the
+    June point). Nothing is computed: rows are only sorted by ``x`` for drawing.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> churn = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+    ...                       "rate": [0.04, 0.06, 0.05]})
+    >>> events = pd.DataFrame({"date": pd.to_datetime(["2024-02-10"]), "label": ["Price $ up"]})
+    >>> ax = plot_trend(churn, target=0.05, events=events, title="Logo churn")
+    >>> [line.get_gid() for line in ax.lines]
+    ['series', 'target']
+    >>> [t.get_text() for t in ax.texts], type(ax.yaxis.get_major_formatter()).__name__
+    (['Price \\\\$ up'], 'PercentFormatter')
+    >>> plt.close(ax.figure)
+    """
+    require_columns(frame, [x, y] + ([by] if by is not None else []), name="frame")
+    if events is not None:
+        require_columns(events, ["date", "label"], name="events")
+        if not pd.api.types.is_datetime64_any_dtype(frame[x]):
+            raise ConfigError(f"`events` can only be drawn on a date axis; column {x!r} holds "
+                              f"{frame[x].dtype}")
+    band = ci if ci is not None and set(ci) <= set(frame.columns) else None
+    with styled_axes(ax) as ax:
+        if frame.empty:
+            return no_data(ax, "data")
+        groups = (frame.groupby(by, sort=True, observed=True) if by is not None
+                  else [(label, frame)])
+        for key, rows in groups:
+            _draw_series(ax, rows.sort_values(x), x=x, y=y, band=band,
+                         label=None if key is None else safe_label(key))
+        if show_n is None:
+            show_n = "n" in frame.columns and by is None
+        if show_n:
+            _draw_counts(ax, frame.sort_values(x), x=x)
+        if target is not None:
+            ax.axhline(target, color=INK, linestyle="--", linewidth=1, label="target",
+                       gid="target")
+        if events is not None:
+            _draw_events(ax, events, frame[x])
+        if pd.api.types.is_datetime64_any_dtype(frame[x]):
+            _date_axis(ax, frame[x])
+        if percent:
+            percent_axis(ax.yaxis)
+        if title is not None:
+            ax.set_title(safe_label(title, 120))
+        if ylabel is not None:
+            ax.set_ylabel(safe_label(ylabel, 80))
+        tidy_legend(ax, loc="best")
+    return ax
+
+
+def _draw_series(ax: Axes, rows: pd.DataFrame, *, x: str, y: str, band, label) -> None:
+    (line,) = ax.plot(rows[x], rows[y], marker="o", markersize=3.5, linewidth=1.8,
+                      label=label, gid="series")
+    if band is not None:
+        ax.fill_between(rows[x], rows[band[0]], rows[band[1]], color=line.get_color(),
+                        alpha=0.18, linewidth=0)
+    if {"n", "small_sample"} <= set(rows.columns):
+        _mark_small_samples(ax, rows[rows["small_sample"].fillna(False).astype(bool)], x=x, y=y)
+
+
+def _draw_counts(ax: Axes, rows: pd.DataFrame, *, x: str) -> None:
+    counts = ax.twinx()
+    step = _period_step(rows[x]) if pd.api.types.is_datetime64_any_dtype(rows[x]) else None
+    width = step * 0.6 if step is not None and step > pd.Timedelta(0) else 0.6
+    counts.bar(rows[x], rows["n"], width=width, color=GREY, alpha=0.25, gid="n")
+    top = float(rows["n"].max()) if rows["n"].notna().any() else 0.0
+    counts.set_ylim(0, max(top, 1.0) * 5)  # the bars use the bottom fifth of the chart
+    counts.set_ylabel("n (count behind each point)", color=GREY, fontsize=8)
+    counts.tick_params(axis="y", colors=GREY, labelsize=7)
+    counts.grid(False)
+    ax.set_zorder(counts.get_zorder() + 1)  # the line stays above the bars
+    ax.patch.set_visible(False)
+
+
+def _mark_small_samples(ax: Axes, small: pd.DataFrame, *, x: str, y: str) -> None:
+    if small.empty:
+        return
+    ax.plot(small[x], small[y], linestyle="none", marker="o", markersize=6,
+            markerfacecolor="white", markeredgecolor=GREY, label=SMALL_SAMPLE_LABEL,
+            gid="small_sample")
+    # Matplotlib has no vectorised text: one annotation per flagged point (a handful).
+    for at, value, n in zip(small[x], small[y], small["n"], strict=True):
+        ax.annotate(f"n={n:g}", (at, value), xytext=(4, 4), textcoords="offset points",
+                    fontsize=7, color=GREY)
+
+
+def _draw_events(ax: Axes, events: pd.DataFrame, xs: pd.Series) -> None:
+    dates = pd.to_datetime(events["date"])
+    low, high = xs.min(), xs.max() + _period_step(xs)
+    shown = events[dates.between(low, high)]
+    if shown.empty:
+        return
+    when = pd.to_datetime(shown["date"])
+    text = shown["label"].astype("string").fillna("")
+    if "segment" in shown.columns:
+        segment = shown["segment"].astype("string")
+        text = text.where(segment.isna(), text + " (" + segment + ")")
+    ax.vlines(when, 0, 1, transform=ax.get_xaxis_transform(), colors=GREY, linestyles=":",
+              linewidth=1, gid="events")
+    for at, words in zip(when, safe_labels(text, EVENT_LABEL_LEN), strict=True):
+        ax.text(at, 0.98, words, transform=ax.get_xaxis_transform(), rotation=90,
+                ha="right", va="top", fontsize=7.5, color=GREY)
+
+
+def _period_step(xs: pd.Series) -> pd.Timedelta:
+    """The usual distance between consecutive periods (0 for a single period)."""
+    steps = np.diff(np.sort(xs.dropna().unique()))
+    return pd.Timedelta(np.median(steps)) if len(steps) else pd.Timedelta(0)
+
+
+def _date_axis(ax: Axes, xs: pd.Series) -> None:
+    """Concise date ticks; for monthly or coarser data, ticks on the first of a month only."""
+    locator = mdates.AutoDateLocator(maxticks=12)
+    if _period_step(xs) >= pd.Timedelta(days=28):
+        months = (xs.max().year - xs.min().year) * 12 + xs.max().month - xs.min().month + 1
+        locator = mdates.MonthLocator(interval=tick_every(months, most=12))
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -1,0 +1,355 @@
+"""Run the report notebooks with papermill and publish a dated folder of HTML reports.
+
+``run_reports`` executes every notebook (``jobs`` at a time, each in its own kernel
+process), exports each one to a self-contained HTML page beside the executed ``.ipynb``,
+writes ``index.html`` and ``manifest.json``, and publishes the folder atomically:
+everything is written to a hidden sibling ``.tmp-<as_of>-*`` folder first and then moved
+to ``<out_dir>/<as_of>``. A run with a failed notebook never replaces a previous good report:
+it is kept beside it in ``<as_of>.failed-<timestamp>``.
+
+Validating the data and computing the headline KPIs are the caller's job (the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
+from papermill.exceptions import PapermillExecutionError
+
+from csm_kit.errors import ConfigError
+from csm_kit.privacy import mask_secrets
+from csm_kit.report.exports import write_table
+from csm_kit.report.html import notebook_to_html
+from csm_kit.report.manifest import mask_notebook_secrets, now_iso, write_run_summary
+from csm_kit.report.parameters import check_parameters, kernel_parameters
+from csm_kit.report.progress import progress_reporter
+from csm_kit.report.publish import check_target, destination, publish
+from csm_kit.report.results import NotebookResult, ReportRun
+
+
+class _ReportKernelManager(AsyncKernelManager):
+    """Starts each report kernel without ``MPLBACKEND`` in its environment.
+
+    ``MPLBACKEND=Agg`` (common in CI and cron) silently drops every inline figure from a
+    papermill-executed notebook; without it ipykernel uses its inline backend. Transport
+    encryption is switched to "auto" (CurveZMQ when the kernelspec supports it), which also
+    silences jupyter_client's "running over TCP without encryption" warning. jupyter_client
+    interrupts every kernel before shutting it down; a report kernel has finished its notebook
+    by then, and the interrupt only made ipykernel log a "KeyboardInterrupt caught in kernel"
+    ERROR line after a perfectly good report — so it is skipped during shutdown (a kernel
+    that does not exit is still killed by jupyter_client's usual shutdown path).
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+    async def start_kernel(self, **kw: Any) -> None:
+        env = dict(kw.pop("env", None) or os.environ)
+        env.pop("MPLBACKEND", None)
+        if self.has_trait("transport_encryption"):
+            kw.setdefault("transport_encryption", "auto")
+        await super().start_kernel(env=env, **kw)
+
+
+def run_reports(
+    notebooks: Sequence[Path],
+    *,
+    out_dir: Path,
+    as_of: str,
+    parameters: dict[str, Any],
+    jobs: int | None = None,
+    include_code: bool = False,
+    headline: pd.DataFrame | None = None,
+    quality: pd.DataFrame | None = None,
+    data_fingerprint: str | None = None,
+    progress: bool | None = None,
+    kernel_name: str = "python3",
+    timeout: float | None = None,
+    exports: Mapping[str, pd.DataFrame] | None = None,
+) -> ReportRun:
+    """Execute the notebooks and publish ``<out_dir>/<as_of>/`` with one HTML page each.
+
+    The folder holds ``<name>.html`` and the executed ``<name>.ipynb`` per notebook,
+    ``index.html`` (headline KPIs, links, status and errors, data quality, run time) and
+    ``manifest.json`` (parameters with secrets masked, data fingerprint, package versions,
+    per-notebook status and timings).
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        The notebooks to run; their file names (without ``.ipynb``) must be unique.
+    out_dir : Path
+        The reports root, e.g. ``reports/``; created if missing.
+    as_of : str
+        The reports' as-of date, "YYYY-MM-DD"; names the folder.
+    parameters : dict
+        Injected into every notebook by papermill (data, mapping, as_of, segment, ...).
+        ``Path`` values are passed as absolute path strings; each kernel runs in its
+        notebook's folder, as in JupyterLab.
+    jobs : int, optional
+        Notebooks executed at a time; default the number of CPUs.
+    include_code : bool, default False
+        Show code cells in the HTML pages.
+    headline, quality : DataFrame, optional
+        Tables for the index page (see ``csm_kit.report.html.render_index``).
+    data_fingerprint : str, optional
+        Recorded in the manifest and shown on the index page.
+    progress : bool, optional
+        True for a rich progress bar, False for one plain line per finished notebook on
+        stderr; None picks the bar when stderr is a terminal.
+    kernel_name : str, default "python3"
+        The Jupyter kernel to run the notebooks in.
+    timeout : float, optional
+        Seconds a single cell may run before the notebook fails; default no limit.
+    exports : mapping of name to DataFrame, optional
+        Tables written beside the reports as ``<name>.csv`` (and ``<name>.xlsx`` when
+        openpyxl is installed), with spreadsheet formulas neutralised; linked from the index.
+
+    Returns
+    -------
+    ReportRun
+        ``folder``, ``results`` (one ``NotebookResult`` per notebook, in input order),
+        ``seconds``, ``kept_previous``, ``note`` and ``ok``.
+
+    Raises
+    ------
+    ConfigError
+        Bad ``as_of``, ``jobs``, a missing notebook, duplicate notebook names, or
+        ``parameters`` the notebooks do not take or of the wrong type (nothing is run).
+    ReportError
+        ``<out_dir>/<as_of>`` exists but is not a csm-kit report folder (nothing is run).
+
+    Notes
+    -----
+    A notebook that fails does not stop the others; its page opens with a red banner and
+    the index lists its error. The published folder is replaced only by a fully
+    successful run, or by a failed one when no good report was there before.
+    """
+    notebooks = _checked_notebooks(notebooks)
+    check_parameters(parameters, notebooks)
+    _check_as_of(as_of)
+    jobs = _checked_jobs(jobs, len(notebooks))
+    target = Path(out_dir).resolve() / as_of
+    check_target(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    started, t0 = now_iso(), time.perf_counter()
+    staging = target.with_name(f".tmp-{as_of}-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()  # not tempfile.mkdtemp: its 0700 mode would be published with the folder
+    try:
+        run_parameters = kernel_parameters(parameters)
+        options = {"jobs": jobs, "include_code": include_code, "kernel_name": kernel_name}
+        results = _execute_all(
+            notebooks,
+            staging,
+            parameters=run_parameters,
+            timeout=timeout,
+            progress=progress,
+            **options,
+        )
+        written = write_exports(staging, exports or {})
+        seconds = time.perf_counter() - t0
+        folder, note = destination(target, ok=all(r.ok for r in results))
+        manifest = write_run_summary(
+            staging,
+            as_of=as_of,
+            results=results,
+            parameters=run_parameters,
+            started=started,
+            seconds=seconds,
+            options=options,
+            headline=headline,
+            quality=quality,
+            data_fingerprint=data_fingerprint,
+            note=note,
+            exports=written,
+        )
+        publish(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ReportRun(
+        folder=folder,
+        as_of=as_of,
+        results=[_moved(r, folder) for r in results],
+        seconds=round(seconds, 2),
+        kept_previous=folder != target,
+        note=note,
+        manifest=manifest,
+    )
+
+
+def write_exports(folder: Path, tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Write each table as ``<name>.csv`` (and ``.xlsx`` with openpyxl); return the file names."""
+    try:
+        import openpyxl  # noqa: F401
+        formats = ("csv", "xlsx")
+    except ImportError:
+        formats = ("csv",)
+    written = []
+    for name, frame in tables.items():
+        if not name.replace("_", "").isalnum():
+            raise ConfigError(f"export names must be letters, digits and _, got {name!r}")
+        for file_format in formats:
+            write_table(frame, folder / f"{name}.{file_format}", file_format=file_format)
+            written.append(f"{name}.{file_format}")
+    return written
+
+
+def _execute_all(
+    notebooks: list[Path], staging: Path, *, jobs: int, progress: bool | None, **options: Any
+) -> list[NotebookResult]:
+    """Run the notebooks ``jobs`` at a time; results in input order."""
+    with progress_reporter(len(notebooks), interactive=progress) as report:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="csm-report") as pool:
+            futures = {
+                pool.submit(_execute_one, nb, staging, **options): i
+                for i, nb in enumerate(notebooks)
+            }
+            results: list[NotebookResult | None] = [None] * len(notebooks)
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    results[futures[future]] = result
+                    report(result.name, result.status, result.seconds, result.error)
+            except BaseException:  # e.g. Ctrl-C: do not start the notebooks still queued
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    return [r for r in results if r is not None]
+
+
+def _execute_one(
+    notebook: Path,
+    staging: Path,
+    *,
+    parameters: dict[str, Any],
+    include_code: bool,
+    kernel_name: str,
+    timeout: float | None,
+) -> NotebookResult:
+    """Execute one notebook into the staging folder and export its HTML; never raises."""
+    started, t0 = now_iso(), time.perf_counter()
+    ipynb, html = staging / f"{notebook.stem}.ipynb", staging / f"{notebook.stem}.html"
+    nb, error = _execute(notebook, ipynb, parameters, kernel_name=kernel_name, timeout=timeout)
+    try:
+        shown = nb if nb is not None else nbformat.v4.new_notebook()
+        page = notebook_to_html(shown, include_code=include_code, failure=error)
+    except Exception as exc:
+        error = "; ".join(filter(None, [error, f"HTML export failed: {type(exc).__name__}: {exc}"]))
+        page = notebook_to_html(nbformat.v4.new_notebook(), failure=error)
+    html.write_text(page, encoding="utf-8")
+    return NotebookResult(
+        name=notebook.stem,
+        status="ok" if error is None else "failed",
+        error=error,
+        seconds=round(time.perf_counter() - t0, 2),
+        html=html,
+        ipynb=ipynb if ipynb.exists() else None,
+        started=started,
+        finished=now_iso(),
+    )
+
+
+def _execute(
+    notebook: Path,
+    ipynb: Path,
+    parameters: dict[str, Any],
+    *,
+    kernel_name: str,
+    timeout: float | None,
+) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """Run papermill; return the executed notebook (saved, secrets masked) and the error text.
+
+    papermill raises ``PapermillExecutionError`` after saving a notebook whose cell failed;
+    the notebook is None when it never ran (no such kernel, unreadable file, ...).
+    """
+    error = None
+    try:
+        nb = pm.execute_notebook(
+            notebook,
+            ipynb,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            # the kernel's working folder, set per process; papermill's own `cwd=` would
+            # os.chdir the whole (multi-threaded) process
+            resources={"metadata": {"path": str(notebook.parent)}},
+            execution_timeout=timeout,
+            kernel_manager_class=_ReportKernelManager,
+        )
+    except PapermillExecutionError as exc:
+        error = f"{exc.ename}: {exc.evalue} (cell In [{exc.exec_count}])"
+        nb = _read_or_none(ipynb)
+    except Exception as exc:  # no kernel, kernel died, cell timeout, unreadable notebook, ...
+        error = f"{type(exc).__name__}: {exc}"
+        nb = _read_or_none(ipynb)
+    if nb is not None:
+        nbformat.write(mask_notebook_secrets(nb), ipynb)
+    return nb, mask_secrets(error)
+
+
+def _read_or_none(path: Path) -> nbformat.NotebookNode | None:
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None
+
+
+def _moved(result: NotebookResult, folder: Path) -> NotebookResult:
+    return replace(
+        result,
+        html=folder / result.html.name,
+        ipynb=None if result.ipynb is None else folder / result.ipynb.name,
+    )
+
+
+def _checked_notebooks(notebooks: Sequence[Path]) -> list[Path]:
+    paths = [Path(nb).resolve() for nb in notebooks]
+    if not paths:
+        raise ConfigError("`notebooks` must list at least one notebook, got none")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"`notebooks` must be existing .ipynb files; not found: {missing}")
+    stems = pd.Series([p.stem for p in paths])
+    duplicated = sorted(set(stems[stems.duplicated()]))
+    if duplicated:
+        raise ConfigError(
+            f"`notebooks` must have unique file names (each names its report), "
+            f"got {duplicated} more than once"
+        )
+    return paths
+
+
+def _check_as_of(as_of: str) -> None:
+    try:
+        ok = isinstance(as_of, str) and len(as_of) == 10 and bool(date.fromisoformat(as_of))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"`as_of` must be a date written YYYY-MM-DD, got {as_of!r}")
+
+
+def _checked_jobs(jobs: int | None, n_notebooks: int) -> int:
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
+    return min(jobs, n_notebooks)
+
+

@@ -1,0 +1,1 @@
+"""Tests of csm_kit.data, one module per package module."""

@@ -1,0 +1,1 @@
+"""Tests of csm_kit.health, one module per package module."""

@@ -1,0 +1,189 @@
+"""Per-customer signals as of a day: each uses only data dated on or before it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from csm_kit.data.loading import Dataset
+from csm_kit.errors import ConfigError
+from csm_kit.health.signals import SIGNALS, customer_signals, scoring_day
+
+AS_OF = "2024-03-31"
+
+
+def dates(*values):
+    return pd.to_datetime(list(values), format="ISO8601")
+
+
+def base(**tables) -> Dataset:
+    """Customers a and b, both subscribed since 2023 at 100 a month."""
+    return Dataset(
+        customers=pd.DataFrame({"customer_id": ["a", "b"], "segment": ["SMB", "Enterprise"],
+                                "signup_date": dates("2023-01-01", "2023-01-01")}),
+        subscriptions=pd.DataFrame({"customer_id": ["a", "b"], "mrr": [100.0, 100.0],
+                                    "start_date": dates("2023-01-01", "2023-01-01"),
+                                    "end_date": dates(None, None)}),
+        **tables)
+
+
+def signal(ds: Dataset, name: str, as_of=AS_OF) -> dict:
+    out = customer_signals(ds, as_of=as_of)
+    return dict(zip(out["customer_id"], out[name], strict=True))
+
+
+def surveys(rows) -> pd.DataFrame:
+    customer, survey, date, score = zip(*rows, strict=True)
+    return pd.DataFrame({"customer_id": customer, "survey": survey, "date": dates(*date),
+                         "score": np.array(score, dtype=float)})
+
+
+def tickets(rows) -> pd.DataFrame:
+    customer, opened, closed, contacts = zip(*rows, strict=True)
+    return pd.DataFrame({"customer_id": customer, "opened_at": dates(*opened),
+                         "closed_at": dates(*closed), "contacts": pd.array(contacts, "Int64")})
+
+
+def test_output_has_one_row_per_active_customer_and_every_signal():
+    out = customer_signals(base(), as_of=AS_OF)
+    assert list(out.columns) == ["customer_id", "segment", *SIGNALS]
+    assert out["customer_id"].tolist() == ["a", "b"]
+    assert out["segment"].tolist() == ["SMB", "Enterprise"]
+
+
+# --------------------------------------------------------------------------- who is scored
+
+
+def test_only_customers_active_on_the_day_are_scored():
+    # a ended on 31 March (not active that day: end is exclusive); c starts 1 April; b active
+    ds = base()
+    ds.subscriptions = pd.DataFrame({
+        "customer_id": ["a", "b", "c"], "mrr": [100.0, 100.0, 50.0],
+        "start_date": dates("2023-01-01", "2023-01-01", "2024-04-01"),
+        "end_date": dates("2024-03-31", None, None)})
+    assert customer_signals(ds, as_of=AS_OF)["customer_id"].tolist() == ["b"]
+
+
+def test_a_subscription_ending_after_the_day_is_still_running_on_the_day():
+    ds = base()
+    ds.subscriptions["end_date"] = dates("2024-04-01", None)
+    assert customer_signals(ds, as_of=AS_OF)["customer_id"].tolist() == ["a", "b"]
+
+
+def test_without_subscriptions_every_customer_signed_up_by_the_day_is_scored():
+    ds = Dataset(customers=pd.DataFrame({"customer_id": ["a", "b"],
+                                         "signup_date": dates("2024-03-31", "2024-04-01")}))
+    out = customer_signals(ds, as_of=AS_OF)
+    assert out["customer_id"].tolist() == ["a"]
+    assert out["segment"].isna().all() and np.isnan(out["mrr_trend_3m"]).all()
+
+
+# --------------------------------------------------------------------------- surveys
+
+
+def test_a_survey_after_the_day_does_not_count():
+    # a: NPS 9 on 10 Feb, NPS 2 on 1 April -> still 9 at the end of March
+    ds = base(surveys=surveys([("a", "nps", "2024-02-10", 9), ("a", "nps", "2024-04-01", 2),
+                               ("a", "csat", "2024-04-01", 1), ("a", "csat", "2024-03-31", 5)]))
+    assert signal(ds, "nps_latest")["a"] == 9
+    assert signal(ds, "csat_recent")["a"] == 5
+
+
+def test_nps_is_the_latest_answer_within_12_months_averaging_same_day_answers():
+    # a: 3 on 1 Jan, then 10 and 8 on 5 March -> 9; b: only an answer from 31 March 2023,
+    # exactly 12 months back -> outside the window
+    ds = base(surveys=surveys([("a", "nps", "2024-01-01", 3), ("a", "nps", "2024-03-05", 10),
+                               ("a", "nps", "2024-03-05", 8), ("b", "nps", "2023-03-31", 10)]))
+    nps = signal(ds, "nps_latest")
+    assert nps["a"] == 9 and np.isnan(nps["b"])
+
+
+def test_csat_is_the_mean_over_the_90_days_ending_on_the_day():
+    # the 90 days ending 31 March 2024 start on 2 January (31 Mar - 89 days)
+    ds = base(surveys=surveys([("a", "csat", "2024-01-01", 1), ("a", "csat", "2024-01-02", 4),
+                               ("a", "csat", "2024-03-31", 5)]))
+    assert signal(ds, "csat_recent")["a"] == 4.5
+    assert np.isnan(signal(ds, "csat_recent")["b"])
+
+
+# --------------------------------------------------------------------------- tickets
+
+
+def test_tickets_open_over_7_days_use_the_backlog_rule():
+    # on 31 March: opened 23 Mar (8 days) open -> counts; opened 24 Mar (7 days) -> not yet;
+    # opened 1 Mar, closed 2 April -> still open on the day -> counts; closed 30 Mar -> not;
+    # opened 1 April -> does not exist yet
+    ds = base(tickets=tickets([
+        ("a", "2024-03-23 09:00", None, 1), ("a", "2024-03-24", None, 1),
+        ("a", "2024-03-01", "2024-04-02", 1), ("a", "2024-03-01", "2024-03-30", 1),
+        ("a", "2024-04-01", None, 1)]))
+    assert signal(ds, "tickets_open_over_7d") == {"a": 2, "b": 0}
+
+
+def test_ticket_counts_are_zero_for_customers_without_tickets_and_missing_without_the_table():
+    # a: tickets on 2 Jan (day 1 of the 90) and 31 March count; 1 Jan and 1 April do not
+    ds = base(tickets=tickets([("a", "2024-01-01", "2024-01-01", 1),
+                               ("a", "2024-01-02", "2024-01-03", 1),
+                               ("a", "2024-03-31 23:59", None, 1),
+                               ("a", "2024-04-01", None, 1)]))
+    assert signal(ds, "tickets_90d") == {"a": 2, "b": 0}
+    assert all(np.isnan(v) for v in signal(base(), "tickets_90d").values())
+
+
+def test_first_contact_failures_count_tickets_closed_in_90_days_with_several_contacts():
+    # closed in the window with 3 contacts -> 1 failure; 1 contact -> none;
+    # 2 contacts but closed after the day -> not yet
+    ds = base(tickets=tickets([("a", "2024-03-01", "2024-03-05", 3),
+                               ("a", "2024-03-01", "2024-03-06", 1),
+                               ("b", "2024-03-20", "2024-04-02", 2)]))
+    assert signal(ds, "fcr_failures_90d") == {"a": 1, "b": 0}
+
+
+# --------------------------------------------------------------------------- usage, MRR, renewals
+
+
+def test_adoption_is_the_latest_complete_usage_month():
+    # a: Feb 8/10, Mar 3/10, Apr 1/10. End of March: March counts -> 0.3; on 15 March the
+    # March month is not complete -> February's 0.8
+    usage = pd.DataFrame({"customer_id": ["a"] * 3, "month": dates("2024-02-01", "2024-03-01",
+                                                                   "2024-04-01"),
+                          "active_users": [8, 3, 1], "licensed_seats": [10, 10, 10]})
+    ds = base(usage=usage)
+    assert signal(ds, "adoption")["a"] == pytest.approx(0.3)
+    assert signal(ds, "adoption", as_of="2024-03-15")["a"] == pytest.approx(0.8)
+    assert np.isnan(signal(ds, "adoption")["b"])
+
+
+def test_mrr_trend_compares_the_day_with_the_month_end_three_months_earlier():
+    # a: 100 since 2023, down to 80 on 1 March 2024 -> 80/100 - 1 = -0.2 at the end of March
+    # (the end of December is three month ends back); the rise to 300 in April is later.
+    # b: started 15 January 2024 -> no MRR at the end of December -> missing
+    ds = base()
+    ds.subscriptions = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b"], "mrr": [100.0, 80.0, 300.0, 50.0],
+        "start_date": dates("2023-01-01", "2024-03-01", "2024-04-01", "2024-01-15"),
+        "end_date": dates("2024-03-01", "2024-04-01", None, None)})
+    trend = signal(ds, "mrr_trend_3m")
+    assert trend["a"] == pytest.approx(-0.2) and np.isnan(trend["b"])
+
+
+def test_days_to_renewal_is_the_next_due_date_after_the_day():
+    # a: due 31 March (the day itself: passed) and 30 April -> 30 days; b: nothing ahead
+    renewals = pd.DataFrame({"customer_id": ["a", "a", "b"],
+                             "due_date": dates("2024-03-31", "2024-04-30", "2024-01-01")})
+    days = signal(base(renewals=renewals), "days_to_renewal")
+    assert days["a"] == 30 and np.isnan(days["b"])
+
+
+# --------------------------------------------------------------------------- the scoring day
+
+
+def test_scoring_day_defaults_to_the_last_day_of_the_last_complete_month():
+    ds = base(surveys=surveys([("a", "nps", "2024-03-20", 9)]))
+    assert scoring_day(ds) == pd.Timestamp("2024-02-29")
+
+
+def test_scoring_day_rejects_text_that_is_not_a_date():
+    with pytest.raises(ConfigError, match="`as_of` must be a date like 2024-03-31, got 'soon'"):
+        scoring_day(base(), "soon")

@@ -1,0 +1,1 @@
+"""Tests of csm_kit.plotting, one module per package module."""

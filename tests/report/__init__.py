@@ -1,0 +1,1 @@
+"""Tests of csm_kit.report, one module per package module."""

@@ -1,0 +1,1 @@
+"""Tests of csm_kit.sample, one module per package module."""
