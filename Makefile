@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test validate metrics lab sample clean
+.PHONY: help install report test lint validate metrics lab sample clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +23,9 @@ report: $(STAMP) ## Write dated HTML reports for the bundled sample into reports
 
 test: $(STAMP) ## Run the whole test suite (unit, property, doctests, notebooks)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## Check the import layers (.importlinter) with import-linter
+	$(BIN)/lint-imports --no-cache
 
 validate: $(STAMP) ## Check the bundled sample against the data contract
 	$(BIN)/csm-kit validate

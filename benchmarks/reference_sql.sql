@@ -2,9 +2,9 @@
 --
 -- Input: a relation `subscriptions` (customer_id, start_date, end_date, mrr) and the reporting
 -- month `as_of_index` (year * 12 + month - 1), substituted for {as_of_index} by reference_sql.py.
--- The same rules as csm_kit/revenue.py: MRR in whole cents (halves up); a subscription counts at
--- the end of month m when month(start) <= m < month(end); a subscription that ends in its start
--- month never reaches a month end; a customer's subscriptions are summed, a sum <= 0 is 0.
+-- The same rules as csm_kit/mrr_events.py: MRR in whole cents (halves up); a subscription counts
+-- at the end of month m when month(start) <= m < month(end); a subscription that ends in its
+-- start month never reaches a month end; a customer's subscriptions are summed, a sum <= 0 is 0.
 -- Statements are separated by lines starting with "-- name:"; reference_sql.py runs them in order
 -- and fetches the SELECTs as Arrow.
 

@@ -22,6 +22,7 @@ from csm_kit.health.scores import distress_scores, health_scores, load_health_co
 from csm_kit.health.signals import customer_signals
 from csm_kit.kpis import KPIS, headline, kpi_table
 from csm_kit.ltv import lifetime_value
+from csm_kit.nps_churn import churn_by_nps_category
 from csm_kit.purchases import (
     average_customer_value,
     average_order_value,
@@ -39,7 +40,7 @@ from csm_kit.revenue_retention import (
     net_revenue_retention,
     quick_ratio,
 )
-from csm_kit.satisfaction import ces, churn_by_nps_category, csat, nps, nps_categories, nps_change
+from csm_kit.satisfaction import ces, csat, nps, nps_categories, nps_change
 from csm_kit.support import first_contact_resolution, ticket_backlog, time_to_close
 from csm_kit.survival import logrank_test, median_lifetime, survival_curve
 from csm_kit.targets import load_targets, target_status

@@ -226,6 +226,7 @@ def report(
     """
     import logging
 
+    from csm_kit.health.scores import health_scores
     from csm_kit.kpis import headline, kpi_table
     from csm_kit.report.context import open_report
     from csm_kit.report.parameters import check_parameters
@@ -243,12 +244,14 @@ def report(
                       segment=segment, targets=_absolute(targets), timezone=timezone,
                       privacy=privacy, min_group_size=min_group_size)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
-    kpis = kpi_table(ctx.dataset, as_of=ctx.as_of)
+    health = health_scores(ctx.dataset, as_of=ctx.as_of_end) if ctx.has("subscriptions") else None
+    kpis = kpi_table(ctx.dataset, as_of=ctx.as_of, health=health)
     parameters["as_of"] = f"{ctx.as_of_end:%Y-%m-%d}"
     run = run_reports(paths, out_dir=out, as_of=f"{ctx.as_of_end:%Y-%m-%d}", parameters=parameters,
                       jobs=jobs, include_code=include_code,
                       headline=headline(kpis, targets=ctx.targets), quality=ctx.quality,
-                      data_fingerprint=ctx.dataset.fingerprint(), exports=report_exports(ctx))
+                      data_fingerprint=ctx.dataset.fingerprint(),
+                      exports=report_exports(ctx, health))
     index = Path(run.folder) / "index.html"
     if run.ok:
         stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")
@@ -259,18 +262,17 @@ def report(
     raise typer.Exit(1)
 
 
-def report_exports(ctx) -> dict:
+def report_exports(ctx, health) -> dict:
     """The tables ``report`` writes for spreadsheets: the at-risk list and the CSM scorecard.
 
+    ``health`` is the health scores at the as-of month end (None without subscriptions).
     With privacy "aggregate" the at-risk list (customer-level) is left out and books smaller
     than the minimum group size are dropped from the scorecard.
     """
-    from csm_kit.health.scores import health_scores
     from csm_kit.team import at_risk_accounts, csm_scorecard
 
-    if not ctx.has("subscriptions"):
+    if health is None:
         return {}
-    health = health_scores(ctx.dataset, as_of=ctx.as_of_end)
     tables = {}
     if ctx.privacy != "aggregate":
         tables["at_risk_accounts"] = at_risk_accounts(health, ctx.dataset, as_of=ctx.as_of,

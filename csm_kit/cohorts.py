@@ -15,15 +15,16 @@ import pandas as pd
 
 from csm_kit import engine as eng
 from csm_kit.errors import ConfigError
-from csm_kit.periods import last_complete_month, parse_as_of
-from csm_kit.revenue import (
+from csm_kit.months import month_starts
+from csm_kit.mrr_events import (
     customer_events,
     month_index_expr,
     month_intervals,
     prepare_subscriptions,
-    share,
     wall_time,
 )
+from csm_kit.periods import last_complete_month, parse_as_of
+from csm_kit.revenue import share
 
 __all__ = ["cohort_table", "cohort_retention", "average_retention_curve", "KINDS"]
 
@@ -177,7 +178,7 @@ def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = 
     else:
         value = share(grid["value"], base["value"].reindex(grid["cohort_index"]).to_numpy())
     out = pd.DataFrame({
-        "cohort": eng.month_starts(grid["cohort_index"].to_numpy()),
+        "cohort": month_starts(grid["cohort_index"].to_numpy()),
         "months_since_start": grid["age"].astype("int64"),
         "cohort_size": size.astype("int64"),
         "value": value.to_numpy(),

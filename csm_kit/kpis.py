@@ -55,40 +55,45 @@ class Kpi:
 
 
 def _subs(fn, **options):
-    def compute(ds: Dataset, *, as_of, by):
+    def compute(ds: Dataset, *, as_of, by, **_):
         return fn(ds.subscriptions, by=by, customers=ds.customers if by else None,
                   as_of=as_of, **options)
     return compute
 
 
 def _with_customers(table: str, fn, **options):
-    def compute(ds: Dataset, *, as_of, by):
+    def compute(ds: Dataset, *, as_of, by, **_):
         return fn(getattr(ds, table), by=by, customers=ds.customers if by else None,
                   as_of=as_of, **options)
     return compute
 
 
 def _plain(table: str, fn, **options):
-    def compute(ds: Dataset, *, as_of, by):
+    def compute(ds: Dataset, *, as_of, by, **_):
         frame = fn(getattr(ds, table), **options)
         return _until(frame, as_of)
     return compute
 
 
-def _ltv(ds: Dataset, *, as_of, by):
+def _ltv(ds: Dataset, *, as_of, by, **_):
     # Months with zero churn (early history) have no finite LTV: NaN, as documented in ltv.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="churn is 0")
         return lifetime_value(ds.subscriptions, method="smoothed", as_of=as_of)
 
 
-def _referrals(ds: Dataset, *, as_of, by):
+def _referrals(ds: Dataset, *, as_of, by, **_):
     return referral_rate(ds.referrals, ds.subscriptions, as_of=as_of)
 
 
-def _health(ds: Dataset, *, as_of, by):
-    """Share of scored customers in the red health band at the as-of month end (one period)."""
-    scores = health_scores(ds, as_of=as_of + pd.offsets.MonthEnd(0)).dropna(subset=["band"])
+def _health(ds: Dataset, *, as_of, by, health=None, **_):
+    """Share of scored customers in the red health band at the as-of month end (one period).
+
+    ``health`` is the scores already computed at that day, when the caller has them.
+    """
+    if health is None:
+        health = health_scores(ds, as_of=as_of + pd.offsets.MonthEnd(0))
+    scores = health.dropna(subset=["band"])
     if by is not None:
         scores = scores.drop(columns=by, errors="ignore").merge(
             ds.customers[["customer_id", by]], on="customer_id", how="left")
@@ -102,7 +107,7 @@ def _health(ds: Dataset, *, as_of, by):
     return grouped.assign(month=as_of)
 
 
-def _trials(ds: Dataset, *, as_of, by):
+def _trials(ds: Dataset, *, as_of, by, **_):
     return trial_conversion(ds.trials, as_of=as_of)
 
 
@@ -169,7 +174,12 @@ KPI_BY_NAME = {k.metric: k for k in KPIS}
 
 
 def kpi_table(
-    dataset: Dataset, *, as_of=None, by: str | None = None, metrics: list[str] | None = None
+    dataset: Dataset,
+    *,
+    as_of=None,
+    by: str | None = None,
+    metrics: list[str] | None = None,
+    health: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compute every headline metric the dataset supports as one long table.
 
@@ -180,6 +190,9 @@ def kpi_table(
     by : also break the metrics that support it down by this customers column
         (segment, csm, plan, region or industry); company-wide rows are always included.
     metrics : restrict to these metric names (default: all of :data:`KPIS`).
+    health : health scores already computed for this dataset at the last day of the ``as_of``
+        month (``health_scores(dataset, as_of=<that day>)``); ``red_health_share`` uses them
+        instead of computing them again. Default: computed here.
 
     Returns
     -------
@@ -199,9 +212,9 @@ def kpi_table(
     for kpi in chosen:
         if not all(getattr(dataset, t) is not None and len(getattr(dataset, t)) for t in kpi.tables):
             continue
-        parts.append(_long(kpi, _computed(kpi, dataset, as_of, None, cache), None))
+        parts.append(_long(kpi, _computed(kpi, dataset, as_of, None, cache, health), None))
         if by is not None and kpi.groupable:
-            parts.append(_long(kpi, _computed(kpi, dataset, as_of, by, cache), by))
+            parts.append(_long(kpi, _computed(kpi, dataset, as_of, by, cache, health), by))
     if not parts:
         return pd.DataFrame(columns=KPI_COLUMNS)
     return pd.concat(parts, ignore_index=True)[KPI_COLUMNS]
@@ -216,11 +229,11 @@ def _chosen(metrics):
     return [KPI_BY_NAME[m] for m in metrics]
 
 
-def _computed(kpi: Kpi, dataset, as_of, by, cache) -> pd.DataFrame:
+def _computed(kpi: Kpi, dataset, as_of, by, cache, health) -> pd.DataFrame:
     """Call the metric's function once per (function, by) — several KPIs share a frame."""
     key = (kpi.compute, by)
     if key not in cache:
-        cache[key] = kpi.compute(dataset, as_of=as_of, by=by)
+        cache[key] = kpi.compute(dataset, as_of=as_of, by=by, health=health)
     return cache[key]
 
 

@@ -86,7 +86,7 @@ def expected_lifetime_months(curve: pd.DataFrame, *, horizon_months: int = 60,
     ----------
     curve : DataFrame
         ``months_since_start``, ``at_risk``, ``churned``, ``survival`` as from
-        :func:`csm_kit.survival.kaplan_meier` (one group).
+        :func:`csm_kit.stats.kaplan_meier` (one group).
     horizon_months : int
         Number of months summed, ``H``.
     discount_rate : float

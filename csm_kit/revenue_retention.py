@@ -3,7 +3,8 @@
 NRR/GRR follow one group of customers — those active at the start of a window — and compare
 their MRR at the window's end with their MRR at its start, so new business and reactivations
 never count. The MRR-churn family and the quick ratio are ratios of the monthly MRR bridge
-(:func:`csm_kit.revenue.mrr_bridge`). Same month-end, whole-cent and as_of rules as there.
+(:func:`csm_kit.revenue.mrr_bridge`). Same month-end, whole-cent and as_of rules
+(:mod:`csm_kit.mrr_events`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import pandas as pd
 
 from csm_kit import engine as eng
 from csm_kit.errors import ConfigError
-from csm_kit.revenue import bridge_table, customer_month_frame, prepare_subscriptions, share
+from csm_kit.months import month_grid, month_starts, scatter_sum
+from csm_kit.mrr_events import customer_month_frame, prepare_subscriptions
+from csm_kit.revenue import bridge_table, share
 
 __all__ = ["net_revenue_retention", "gross_revenue_retention", "net_mrr_churn", "gross_mrr_churn",
            "quick_ratio", "expansion_mrr"]
@@ -43,12 +46,12 @@ def _window_pairs(subscriptions, window_months, by, customers, as_of, engine):
 
 def _revenue_retention(subscriptions, *, capped, window_months, by, customers, as_of, engine):
     sums, as_of_index = _window_pairs(subscriptions, window_months, by, customers, as_of, engine)
-    grid, positions = eng.month_grid(sums, as_of_index, by)
-    totals = {col: eng.scatter_sum(len(grid), positions, sums[col])
+    grid, positions = month_grid(sums, as_of_index, by)
+    totals = {col: scatter_sum(len(grid), positions, sums[col])
               for col in ("customers", "start_mrr", "end_mrr", "capped_mrr")}
     retained = totals["capped_mrr" if capped else "end_mrr"]
     out = grid.drop(columns="month_index")
-    out.insert(0, "month", eng.month_starts(grid["month_index"].to_numpy()))
+    out.insert(0, "month", month_starts(grid["month_index"].to_numpy()))
     out["customers"] = totals["customers"]
     out["start_mrr"] = totals["start_mrr"] / 100
     out["retained_mrr"] = retained / 100

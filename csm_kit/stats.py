@@ -1,14 +1,24 @@
-"""Confidence intervals and tests for rates and scores.
+"""Confidence intervals, tests and the Kaplan–Meier estimator for rates, scores and durations.
 
 Every rate the kit shows travels with its n and an interval, so a CSM with five accounts is
 not ranked on noise. The intervals are vectorised: pass arrays or Series of counts.
+
+The Kaplan–Meier estimator (:func:`kaplan_meier`, :func:`median_survival_time`) works on
+plain durations and churn flags; :mod:`csm_kit.survival` turns subscriptions into customer
+lifetimes and feeds them to it. The product-limit estimate and its Greenwood standard error
+come from :class:`statsmodels.duration.survfunc.SurvfuncRight`; this module lays the step
+function out on a whole-month grid with pointwise log-log confidence bands.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats as _st
+from statsmodels.duration.survfunc import SurvfuncRight
 from statsmodels.stats.proportion import proportion_confint
+
+from csm_kit.errors import ConfigError
 
 DEFAULT_CONFIDENCE = 0.95
 
@@ -144,3 +154,131 @@ def mean_interval(values, *, confidence: float = DEFAULT_CONFIDENCE):
     se = values.std(ddof=1) / np.sqrt(len(values))
     t = _st.t.ppf(0.5 + confidence / 2, len(values) - 1)
     return float(mean - t * se), float(mean + t * se)
+
+
+# --------------------------------------------------------------------------- Kaplan–Meier
+
+CURVE_COLUMNS = ["months_since_start", "at_risk", "churned", "censored", "survival",
+                 "ci_low", "ci_high"]
+
+
+def kaplan_meier(durations, churned, *, confidence: float = 0.95) -> pd.DataFrame:
+    r"""Kaplan–Meier survival curve on a whole-month grid, with log-log confidence bands.
+
+    The share of customers still active ``t`` months after their start, allowing for
+    customers whose story is not finished yet (censored):
+
+    .. math::
+
+        \hat S(t) = \prod_{s \le t} \left(1 - \frac{d_s}{n_s}\right), \qquad
+        \widehat{\mathrm{Var}}\,\log \hat S(t) = \sum_{s \le t} \frac{d_s}{n_s (n_s - d_s)}
+
+    where :math:`n_s` is the number of customers at risk at month :math:`s` (lifetime
+    :math:`\ge s`) and :math:`d_s` the number who churned at month :math:`s`; the variance is
+    Greenwood's. The band is the log-log ("exponential Greenwood", Kalbfleisch & Prentice)
+    interval :math:`\hat S(t)^{\exp(\pm z\,\sigma(t))}` with
+    :math:`\sigma(t) = \sqrt{\widehat{\mathrm{Var}}\log\hat S(t)}\,/\,|\log \hat S(t)|`,
+    which always stays inside [0, 1] (R's ``conf.type="log-log"``, Stata's ``sts list``).
+
+    Parameters
+    ----------
+    durations : array-like of int
+        Months from start to churn (churned) or to the as-of month (censored); ``>= 0``.
+    churned : array-like of bool
+        True when the customer churned at ``durations``; False when still active (censored).
+    confidence : float
+        Two-sided confidence level of the pointwise band.
+
+    Returns
+    -------
+    DataFrame
+        One row per month 0 … max(durations): ``months_since_start`` (int), ``at_risk``
+        (customers with lifetime ≥ that month), ``churned`` and ``censored`` (customers whose
+        lifetime ends there), ``survival`` (share, 0–1), ``ci_low``, ``ci_high`` (share).
+
+    Notes
+    -----
+    At equal times churn is counted before censoring (a customer censored at month t is at
+    risk at t). Before the first churn the band is [1, 1]; once survival reaches 0 the band
+    is NaN (the log-log transform is undefined there, as in R).
+
+    Examples
+    --------
+    Four customers: churned after 1 and 2 months, two still active after 2 and 3 months.
+    S(1) = 3/4; at month 2 three are at risk and one churns, so S(2) = 3/4 × 2/3 = 0.5:
+
+    >>> km = kaplan_meier([1, 2, 2, 3], [True, True, False, False])
+    >>> print(km[["months_since_start", "at_risk", "churned", "censored", "survival"]]
+    ...       .to_string(index=False))
+     months_since_start  at_risk  churned  censored  survival
+                      0        4        0         0      1.00
+                      1        4        1         0      0.75
+                      2        3        1         1      0.50
+                      3        1        0         1      0.50
+    """
+    if not 0 < confidence < 1:
+        raise ConfigError(f"`confidence` must be between 0 and 1, got {confidence!r}")
+    time = np.asarray(durations, dtype="int64")
+    status = np.asarray(churned, dtype=bool)
+    if len(time) != len(status):
+        raise ConfigError("`durations` and `churned` must have the same length, got "
+                          f"{len(time)} and {len(status)}")
+    if len(time) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if i < 4 else "float64")
+                             for i, c in enumerate(CURVE_COLUMNS)})
+    if (time < 0).any():
+        raise ConfigError(f"`durations` must be >= 0 months, got a minimum of {time.min()}")
+    grid = np.arange(time.max() + 1)
+    counts = np.bincount(time, minlength=len(grid))
+    events = np.bincount(time, weights=status, minlength=len(grid)).astype("int64")
+    fit = SurvfuncRight(time, status.astype(int))
+    # SurvfuncRight reports only the months with a churn; carry its step forward.
+    # Index 0 of the padded arrays is "before the first churn": S = 1, se = 0.
+    step = np.searchsorted(fit.surv_times, grid, side="right")
+    # statsmodels multiplies through exp(cumsum(log)): round off its 1e-16 noise so that
+    # 3/4 x 2/3 is exactly 0.5 (the median rule compares with 0.5).
+    survival = np.round(np.concatenate([[1.0], fit.surv_prob])[step], 12)
+    se = np.concatenate([[0.0], fit.surv_prob_se])[step]
+    low, high = _loglog_band(survival, se, confidence)
+    return pd.DataFrame({
+        "months_since_start": grid,
+        "at_risk": np.cumsum(counts[::-1])[::-1],
+        "churned": events,
+        "censored": counts - events,
+        "survival": survival,
+        "ci_low": low,
+        "ci_high": high,
+    })
+
+
+def _loglog_band(survival: np.ndarray, se: np.ndarray, confidence: float):
+    """Pointwise log-log band from survival and its Greenwood standard error."""
+    z = _st.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(survival)
+        width = z * (se / survival) / np.abs(log_s)
+        low = survival ** np.exp(width)
+        high = survival ** np.exp(-width)
+    full = survival >= 1.0
+    low = np.where(full, 1.0, np.where(survival > 0, low, np.nan))
+    high = np.where(full, 1.0, np.where(survival > 0, high, np.nan))
+    return low, high
+
+
+def median_survival_time(curve: pd.DataFrame) -> float:
+    """Median lifetime read off one Kaplan–Meier curve: first month with survival ≤ 0.5.
+
+    Returns NaN when the curve never falls to one half (fewer than half the customers have
+    churned within the observed months). Note: statsmodels' ``SurvfuncRight.quantile`` uses
+    the strict ``< 0.5`` (SAS's rule); this kit uses ``≤ 0.5`` ("the month by which half the
+    customers have churned"), as lifelines and R do (R averages across an exact 0.5 plateau).
+
+    Examples
+    --------
+    >>> median_survival_time(kaplan_meier([1, 2, 2, 3], [True, True, False, False]))
+    2.0
+    >>> median_survival_time(kaplan_meier([1, 3, 3], [True, False, False]))
+    nan
+    """
+    reached = curve.loc[curve["survival"] <= 0.5, "months_since_start"]
+    return float(reached.min()) if len(reached) else float("nan")

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from csm_kit.cohorts import cohort_retention
-from csm_kit.engine import choose_engine, expand_months, to_engine, to_pandas
+from csm_kit.engine import choose_engine, to_pandas
 from csm_kit.errors import ConfigError
 from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements
 from csm_kit.revenue_retention import net_revenue_retention
@@ -137,17 +137,6 @@ def test_relations_of_their_own_duckdb_connection_work_with_groups_and_month_exp
     keys = ["customer_id", "month"]
     pd.testing.assert_frame_equal(as_sorted_pandas(customer_months(native), keys),
                                   as_sorted_pandas(customer_months(history), keys))
-
-
-@pytest.mark.parametrize("backend", ["pandas", "polars", "duckdb"])
-def test_expand_months_gives_one_row_per_month_of_each_span(backend):
-    spans = pd.DataFrame({"customer_id": ["a", "b", "c"], "lo": [24288, 24290, 24291],
-                          "hi": [24289, 24290, 24290]})  # a: Jan–Feb 2024, b: Mar, c: none
-    frame = to_engine(spans, backend)
-    frame = frame.lazy() if backend == "polars" else frame
-    out = to_pandas(expand_months(frame, "lo", "hi")).sort_values(["customer_id", "month_index"])
-    assert out["customer_id"].tolist() == ["a", "a", "b"]
-    assert out["month"].dt.strftime("%Y-%m").tolist() == ["2024-01", "2024-02", "2024-03"]
 
 
 def test_choose_engine_defaults_to_the_inputs_backend_and_rejects_unknown_names():

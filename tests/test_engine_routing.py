@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import duckdb
-import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
@@ -181,12 +180,6 @@ def test_reuse_keeps_only_a_few_results(route_everything_to_duckdb):
     for month in ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07"]:
         mrr_movements(history, as_of=month)
     assert len(eng._REUSED) <= eng.REUSE_SLOTS
-
-
-def test_month_starts_is_the_same_through_the_lookup_table_and_the_calendar():
-    index = np.repeat(np.arange(23990, 24400), 5)  # long enough for the lookup table
-    expected = (index - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
-    np.testing.assert_array_equal(eng.month_starts(index), expected)
 
 
 # Each example runs four functions on two engines (~0.5 s); CSM_KIT_PROPERTY_EXAMPLES raises it.

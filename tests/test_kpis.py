@@ -103,3 +103,13 @@ def test_red_health_share_is_the_red_band_count_over_scored_customers():
                        suffixes=("_scored", ""))
     smb = smb[smb["segment"] == "SMB"]
     assert rows(table, "red_health_share", "SMB").loc["2026-10", "n"] == len(smb)
+
+
+def test_health_scores_passed_in_are_used_instead_of_computed_again(small):
+    # Four scored customers, one red, one not scored (band NaN): red share 1 / 4 = 25%, n = 4.
+    # Computed here, the three small-fixture customers would give n = 3 instead.
+    given = pd.DataFrame({"customer_id": ["A", "B", "C", "D", "E"],
+                          "band": ["red", "green", "yellow", "green", np.nan]})
+    table = kpi_table(small, as_of="2024-03-31", metrics=["red_health_share"], health=given)
+    row = rows(table, "red_health_share").loc["2024-03"]
+    assert (row["value"], row["n"]) == (0.25, 4)

@@ -1,0 +1,74 @@
+"""Tests for csm_kit.nps_churn: churn in the following months by each customer's NPS category.
+
+Expected numbers are worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import csm_kit
+from csm_kit import satisfaction
+from csm_kit.errors import ConfigError
+from csm_kit.nps_churn import churn_by_nps_category
+from tests.test_satisfaction import responses
+
+
+def _subscriptions(rows):
+    """rows: (customer_id, start, end or None)."""
+    ids, starts, ends = zip(*rows, strict=True)
+    return pd.DataFrame({
+        "subscription_id": [f"s{i}" for i in range(len(rows))],
+        "customer_id": pd.array(ids, dtype="str"),
+        "start_date": pd.to_datetime(starts).astype("datetime64[ns]"),
+        "end_date": pd.to_datetime(list(ends)).astype("datetime64[ns]"),
+        "mrr": 100.0,
+    })
+
+
+def test_detractors_churn_more_in_the_following_months():
+    # Snapshot end of March, horizon 2 (April, May), data up to May.
+    # p1: promoter, stays.  p2: detractor in Jan, promoter in March (latest wins) -> promoter,
+    #     leaves in May -> churned.  d1: detractor, leaves in April -> churned.
+    # d2: detractor, gone in April but back in May -> still churned within the horizon.
+    # x1: no NPS answer -> not counted.  late: answers 0 in April, after the snapshot -> not
+    # counted (no response by the snapshot).  new: starts in April -> not active at snapshot.
+    subs = _subscriptions([
+        ("p1", "2024-01-01", None), ("p2", "2024-01-01", "2024-05-10"),
+        ("d1", "2024-01-01", "2024-04-05"), ("d2", "2024-01-01", "2024-04-02"),
+        ("d2", "2024-05-01", None), ("x1", "2024-01-01", None),
+        ("late", "2024-01-01", None), ("new", "2024-04-01", None),
+    ])
+    surveys = responses([10, 2, 10, 3, 6, 0, 0],
+                        customers=["p1", "p2", "p2", "d1", "d2", "late", "new"],
+                        dates=["2024-02-01", "2024-01-10", "2024-03-31", "2024-03-02",
+                               "2024-01-20", "2024-04-03", "2024-04-10"])
+    out = churn_by_nps_category(surveys, subs, horizon_months=2, as_of="2024-05").set_index(
+        "category")
+    # promoters: p1, p2 -> 1 of 2; passives: none; detractors: d1, d2 -> 2 of 2.
+    assert out["customers"].tolist() == [2, 0, 2]
+    assert out["churned_within_horizon"].tolist() == [1, 0, 2]
+    assert out.loc["promoter", "rate"] == 0.5
+    assert np.isnan(out.loc["passive", "rate"])
+    assert out.loc["detractor", "rate"] == 1.0
+    assert (out["month"] == pd.Timestamp("2024-03-01")).all()
+
+
+def test_a_snapshot_whose_horizon_is_not_yet_observed_is_refused():
+    subs = _subscriptions([("a", "2024-01-01", None)])
+    surveys = responses([10], customers=["a"], dates="2024-01-05")
+    with pytest.raises(ConfigError, match=r"`at` must be at least horizon_months=3 months"):
+        churn_by_nps_category(surveys, subs, horizon_months=3, at="2024-02", as_of="2024-04")
+
+
+def test_churn_by_nps_category_horizon_must_be_positive():
+    with pytest.raises(ConfigError, match=r"`horizon_months` must be a whole number >= 1"):
+        churn_by_nps_category(responses([1]), _subscriptions([("a", "2024-01-01", None)]),
+                              horizon_months=0)
+def test_churn_by_nps_category_lives_in_nps_churn_and_the_package_namespace():
+    # It moved out of csm_kit.satisfaction (which it builds on, so satisfaction cannot
+    # re-export it without an import cycle); ck.churn_by_nps_category is unchanged.
+    assert csm_kit.churn_by_nps_category is churn_by_nps_category
+    assert not hasattr(satisfaction, "churn_by_nps_category")
