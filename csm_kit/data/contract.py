@@ -1,4 +1,4 @@
-"""The data contract: the ten canonical tables, their columns, types and rules.
+"""The data contract: the eleven canonical tables, their columns, types and rules.
 
 A dataset is a set of tidy tables (DESIGN §3). Only ``customers`` is required. Each table is
 described once here by a :class:`TableSpec` — its key, required and optional columns and
@@ -127,6 +127,8 @@ TABLES: dict[str, TableSpec] = {
             ids=("referral_id", "referrer_customer_id", "referred_customer_id"), dates=("date",),
         ),
         TableSpec("events", None, ("date", "label"), dates=("date",), texts=("label", "segment")),
+        TableSpec("activities", None, ("customer_id", "date"), ids=("customer_id",),
+                  dates=("date",), texts=("csm", "type")),
     ]
 }
 
@@ -136,6 +138,7 @@ ACTIVITY_DATES: dict[str, tuple[str, ...]] = {
     "customers": ("signup_date",), "subscriptions": ("start_date",),
     "transactions": ("date",), "surveys": ("date",), "tickets": ("opened_at", "closed_at"),
     "usage": ("month",), "trials": ("started_at", "converted_at"), "referrals": ("date",),
+    "activities": ("date",),
 }
 
 #: Checks about a whole table or column, whose message gives no row count.

@@ -39,7 +39,7 @@ DUCKDB_SUFFIXES = {".duckdb", ".ddb", ".db"}
 class Dataset:
     """The canonical tables of one company's data; an absent table is ``None``.
 
-    Attributes are the ten tables of the data contract (see ``data/README.md``), plus
+    Attributes are the eleven tables of the data contract (see ``data/README.md``), plus
     ``source`` (where it was read from, secrets masked) and ``timezone`` (reporting zone).
     """
 
@@ -53,6 +53,7 @@ class Dataset:
     trials: pd.DataFrame | None = None
     referrals: pd.DataFrame | None = None
     events: pd.DataFrame | None = None
+    activities: pd.DataFrame | None = None
     source: str = ""
     timezone: str = "UTC"
 

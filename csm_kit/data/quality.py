@@ -19,6 +19,7 @@ CUSTOMER_ID_COLUMNS = {
     "surveys": ("customer_id",), "tickets": ("customer_id",), "usage": ("customer_id",),
     "renewals": ("customer_id",), "trials": ("customer_id",),
     "referrals": ("referrer_customer_id", "referred_customer_id"),
+    "activities": ("customer_id",),
 }
 
 

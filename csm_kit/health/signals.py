@@ -23,12 +23,15 @@ Shared rules, stated once:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from csm_kit.adoption import adoption as adoption_ratio
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
+from csm_kit.health.declared import CustomSignal, declared_signals
 from csm_kit.periods import parse_date
 from csm_kit.revenue import customer_months
 from csm_kit.support import one_contact, ticket_backlog
@@ -36,6 +39,9 @@ from csm_kit.support import one_contact, ticket_backlog
 #: Every signal a health or distress component may read, with what it measures.
 SIGNALS: dict[str, str] = {
     "adoption": "latest complete usage month's active_users ÷ licensed_seats (ratio; 1 = all seats used)",
+    "key_feature_adoption": "latest complete usage month's key_feature_users ÷ active_users "
+                            "(share of the active users on the key feature; NaN without "
+                            "active users)",
     "nps_latest": "NPS answer (0–10) on the customer's latest NPS date in the last 12 months "
                   "(mean when several people answered that day)",
     "csat_recent": "mean CSAT score (survey scale, e.g. 1–5) over the last 90 days",
@@ -43,18 +49,27 @@ SIGNALS: dict[str, str] = {
                             "calendar days before it (support.ticket_backlog's rule)",
     "tickets_90d": "tickets opened in the last 90 days (count)",
     "fcr_failures_90d": "tickets closed in the last 90 days that needed more than one contact (count)",
+    "slow_tickets_90d": "tickets closed in the last 90 days more than 7 days (168 hours) after "
+                        "they were opened (count)",
+    "median_days_to_close_90d": "median days from opened_at to closed_at of the tickets closed "
+                                "in the last 90 days (NaN without one)",
     "mrr_trend_3m": "MRR on the as-of day ÷ MRR at the end of the month three months before "
                     "the as-of month − 1 (−0.2 = shrank by a fifth; NaN without MRR then)",
-    "days_to_renewal": "days from the as-of day to the next renewal due date after it (contracts "
-                       "in the renewals table are taken as known in advance)",
+    "days_to_renewal": "days from the as-of day to the next renewal due date after it, among "
+                       "the contracts not renewed yet on the day (renewed_on empty or later); "
+                       "contracts in the renewals table are taken as known in advance",
+    "days_since_touch": "days from the customer's latest activities row (a CSM call, e-mail, "
+                        "QBR...) on or before the as-of day to the as-of day; counted from "
+                        "signup_date while the customer has none",
+    "tenure_days": "days from the customer's signup_date to the as-of day (0 = signed up that day)",
 }
 
 #: Signals that count events: 0, not missing, for a customer with no rows in a present table.
-COUNT_SIGNALS = ("tickets_open_over_7d", "tickets_90d", "fcr_failures_90d")
+COUNT_SIGNALS = ("tickets_open_over_7d", "tickets_90d", "fcr_failures_90d", "slow_tickets_90d")
 WINDOW_DAYS = 90
 NPS_MONTHS = 12
 OPEN_TICKET_DAYS = 7
-
+SLOW_TICKET_DAYS = 7
 
 def scoring_day(dataset: Dataset, as_of=None) -> pd.Timestamp:
     """Return the as-of day (midnight; the score is taken at its end).
@@ -73,7 +88,8 @@ def scoring_day(dataset: Dataset, as_of=None) -> pd.Timestamp:
     return parse_date(as_of).normalize()
 
 
-def customer_signals(dataset: Dataset, *, as_of=None) -> pd.DataFrame:
+def customer_signals(dataset: Dataset, *, as_of=None,
+                     custom: Mapping[str, CustomSignal] | None = None) -> pd.DataFrame:
     """Compute every health signal per customer active at the end of the as-of day.
 
     A customer is active when its subscriptions active on the as-of day (start ≤ day < end)
@@ -84,11 +100,15 @@ def customer_signals(dataset: Dataset, *, as_of=None) -> pd.DataFrame:
     ----------
     dataset : the loaded tables (only ``customers`` is required).
     as_of : the day to score at (its end); None = last day of the last complete month.
+    custom : signals declared in a health configuration (``signals:``), by name: numeric
+        columns of a customer-level or customer-month table
+        (see :class:`~csm_kit.health.declared.CustomSignal`).
 
     Returns
     -------
     DataFrame customer_id, segment, then one float column per signal in :data:`SIGNALS`
-    (units there), one row per active customer, sorted by customer_id.
+    (units there), then one per ``custom`` signal; one row per active customer, sorted by
+    customer_id.
 
     Notes
     -----
@@ -117,20 +137,24 @@ def customer_signals(dataset: Dataset, *, as_of=None) -> pd.DataFrame:
     day = scoring_day(dataset, as_of)
     base = _active_customers(dataset, day)
     found = {
-        "adoption": _adoption(dataset.usage, day),
+        **_usage_signals(dataset.usage, day),
         **_survey_signals(dataset.surveys, day),
         **_ticket_signals(dataset.tickets, day),
         "days_to_renewal": _days_to_renewal(dataset.renewals, day),
+        "days_since_touch": _days_since_touch(dataset, day),
+        "tenure_days": _tenure_days(dataset.customers, day),
+        **declared_signals(dataset, day, custom or {}),
     }
     out = base.copy()
-    for name in SIGNALS:
+    names = [*SIGNALS, *(custom or {})]
+    for name in names:
         if found.get(name) is not None:
             fill = 0 if name in COUNT_SIGNALS else np.nan
             out[name] = found[name].reindex(out["customer_id"], fill_value=fill).to_numpy(
                 dtype="float64")
         elif name not in out.columns:
             out[name] = np.nan
-    return out[["customer_id", "segment", *SIGNALS]].sort_values(
+    return out[["customer_id", "segment", *names]].sort_values(
         "customer_id", ignore_index=True)
 
 
@@ -168,12 +192,23 @@ def _last_90_days(dates: pd.Series, day: pd.Timestamp) -> pd.Series:
     return _between(dates, day - pd.Timedelta(days=WINDOW_DAYS - 1), day)
 
 
-def _adoption(usage: pd.DataFrame | None, day: pd.Timestamp) -> pd.Series | None:
-    if usage is None or "licensed_seats" not in usage.columns:
-        return None
+def _usage_signals(usage: pd.DataFrame | None, day: pd.Timestamp) -> dict:
+    """adoption and key_feature_adoption of each customer's latest complete usage month."""
+    if usage is None:
+        return {}
     complete = usage[usage["month"] + pd.offsets.MonthEnd(0) <= day]
-    ratios = adoption_ratio(complete).sort_values("month", kind="stable")
-    return ratios.drop_duplicates("customer_id", keep="last").set_index("customer_id")["adoption"]
+    latest = complete.sort_values("month", kind="stable").drop_duplicates(
+        "customer_id", keep="last").set_index("customer_id")
+    out = {}
+    if "licensed_seats" in usage.columns:
+        ratios = adoption_ratio(complete).sort_values("month", kind="stable")
+        out["adoption"] = ratios.drop_duplicates("customer_id", keep="last").set_index(
+            "customer_id")["adoption"]
+    if "key_feature_users" in usage.columns:
+        active = latest["active_users"].astype("float64")
+        out["key_feature_adoption"] = (latest["key_feature_users"].astype("float64")
+                                       / active.where(active > 0))
+    return out
 
 
 def _survey_signals(surveys: pd.DataFrame | None, day: pd.Timestamp) -> dict:
@@ -197,10 +232,14 @@ def _ticket_signals(tickets: pd.DataFrame | None, day: pd.Timestamp) -> dict:
     recent = _last_90_days(tickets["opened_at"], day)
     out = {"tickets_open_over_7d": backlog,
            "tickets_90d": tickets[recent].groupby("customer_id").size()}
-    if {"contacts", "first_contact_resolved"} & set(tickets.columns) \
-            and "closed_at" in tickets.columns:
-        closed = tickets[_last_90_days(tickets["closed_at"], day)]
+    if "closed_at" not in tickets.columns:
+        return out
+    closed = tickets[_last_90_days(tickets["closed_at"], day)]
+    if {"contacts", "first_contact_resolved"} & set(tickets.columns):
         out["fcr_failures_90d"] = closed[one_contact(closed) == 0].groupby("customer_id").size()
+    days = (closed["closed_at"] - closed["opened_at"]) / pd.Timedelta(days=1)
+    out["slow_tickets_90d"] = closed[days > SLOW_TICKET_DAYS].groupby("customer_id").size()
+    out["median_days_to_close_90d"] = days.groupby(closed["customer_id"]).median()
     return out
 
 
@@ -208,4 +247,23 @@ def _days_to_renewal(renewals: pd.DataFrame | None, day: pd.Timestamp) -> pd.Ser
     if renewals is None:
         return None
     upcoming = renewals[renewals["due_date"] > day]
+    if "renewed_on" in upcoming.columns:  # already signed on the day: no longer ahead
+        upcoming = upcoming[~(upcoming["renewed_on"] <= day)]
     return (upcoming.groupby("customer_id")["due_date"].min() - day).dt.days.astype("float64")
+
+
+def _days_since_touch(dataset: Dataset, day: pd.Timestamp) -> pd.Series | None:
+    """Days since the latest activity on or before ``day``, else since signup."""
+    if dataset.activities is None:
+        return None
+    acts = dataset.activities
+    last = acts[acts["date"] < day + pd.Timedelta(days=1)].groupby("customer_id")["date"].max()
+    signup = dataset.customers.drop_duplicates("customer_id").set_index("customer_id")[
+        "signup_date"]
+    since = last.reindex(signup.index).fillna(signup)
+    return ((day - since.dt.normalize()).dt.days.astype("float64")).where(signup <= day)
+
+
+def _tenure_days(customers: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
+    signup = customers.drop_duplicates("customer_id").set_index("customer_id")["signup_date"]
+    return (day - signup.dt.normalize()).dt.days.astype("float64")

@@ -27,7 +27,7 @@ from csm_kit.targets import load_targets
 CUSTOMER_KEYS = {
     "subscriptions": "customer_id", "transactions": "customer_id", "surveys": "customer_id",
     "tickets": "customer_id", "usage": "customer_id", "renewals": "customer_id",
-    "trials": "customer_id", "referrals": "referrer_customer_id",
+    "trials": "customer_id", "referrals": "referrer_customer_id", "activities": "customer_id",
 }
 
 

@@ -3,8 +3,8 @@
 Invoices follow each subscription period: one on every billing date (the contract's start
 day, every month or every year) inside the period and the window, for MRR x interval; a
 mid-term expansion of an annual contract adds a prorated invoice on the day it starts.
-Renewals list every annual term that ended inside the window; a term that was not renewed is
-exactly where the subscription ends.
+Renewals list every annual term that ended inside the window (a term that was not renewed is
+exactly where the subscription ends) and the undecided next term of every annual customer.
 """
 
 from __future__ import annotations
@@ -123,7 +123,11 @@ def _prorations(rows: SubscriptionRows, lo: np.ndarray):
 
 
 def renewals_frame(world: World) -> pd.DataFrame:
-    """Every annual term due inside the window; not renewed = the subscription ends that day."""
+    """Every annual term due inside the window, then each active annual customer's next term.
+
+    Not renewed = the subscription ends on the due day. The next term (due in the twelve
+    months after the window) is not decided yet: renewed_on and arr_renewed are empty.
+    """
     cal, who = world.cal, np.flatnonzero(world.annual)
     phase = world.signup[who].astype("datetime64[M]").astype(np.int64) % 12
     lowest = np.maximum(1, world.start_col[who] + 1)
@@ -137,12 +141,23 @@ def renewals_frame(world: World) -> pd.DataFrame:
     renewed = col < world.c1[n]
     rng = stream(world.seed, "renewals")
     renewed_on = np.where(renewed, due - rng.integers(0, 61, len(n)), np.datetime64("NaT"))
+    arr_due, arr_renewed = 12.0 * world.B[n, col - 1], np.where(renewed, 12.0 * world.B[n, col], 0.0)
+    # the next term of every annual customer still on its first contract at the end
+    open_ = who[world.c1[who] >= cal.columns]
+    after = cal.absolute[-1] + 1
+    month = after + (phase[np.searchsorted(who, open_)] - after) % 12
+    n = np.concatenate([n, open_])
+    due = np.concatenate([due, month_day(month, day_of_month(world.signup[open_]))])
+    renewed_on = np.concatenate([renewed_on.astype("datetime64[D]"),
+                                 np.full(len(open_), np.datetime64("NaT"), "datetime64[D]")])
+    arr_due = np.concatenate([arr_due, 12.0 * world.B[open_, cal.columns - 1]])
+    arr_renewed = np.concatenate([arr_renewed, np.full(len(open_), np.nan)])
     order = row_order(due, n)
     return pd.DataFrame({
         "contract_id": text(format_ids("CT", np.arange(1, len(order) + 1), id_width(len(order)))),
         "customer_id": customer_refs(world, n[order]),
         "due_date": dates(due[order]),
-        "arr_due": 12.0 * world.B[n, col - 1][order],
-        "renewed_on": dates(renewed_on.astype("datetime64[D]")[order]),
-        "arr_renewed": np.where(renewed, 12.0 * world.B[n, col], 0.0)[order],
+        "arr_due": arr_due[order],
+        "renewed_on": dates(renewed_on[order]),
+        "arr_renewed": arr_renewed[order],
     })

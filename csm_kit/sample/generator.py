@@ -3,10 +3,10 @@
 The generator simulates customers in three segments (SMB, Mid-Market, Enterprise) with their
 CSMs, subscriptions (monthly and annual plans, expansion, contraction, churn of roughly 3.5% /
 2% / 1% a month, reactivation, add-ons), invoices, NPS/CSAT/CES responses with comments,
-support tickets, monthly usage against seats, annual renewals, free trials, referrals and
-dated events. It builds in what a customer-success team looks for: detractors, falling
-adoption and long-open tickets precede churn, and some CSMs expand their books more than
-others. ``data/README.md`` is the data dictionary; the simulation lives in the other modules of :mod:`csm_kit.sample`.
+support tickets, monthly usage against seats, annual renewals, free trials, referrals,
+dated events and the CSMs' touches (calls, e-mails, QBRs). It builds in what a
+customer-success team looks for: detractors, falling adoption, long-open tickets and accounts
+going silent precede churn, and some CSMs expand their books more than others. ``data/README.md`` is the data dictionary; the simulation lives in the other modules of :mod:`csm_kit.sample`.
 
 Everything is vectorised with numpy over a customer x month grid, so a million customers over
 three years takes seconds to minutes rather than hours, and the same seed always gives the
@@ -38,10 +38,11 @@ from csm_kit.sample.columns import iso_timestamps
 from csm_kit.sample.funnel import events_frame, referrals_frame, trials_frame
 from csm_kit.sample.revenue import add_revenue, subscription_rows
 from csm_kit.sample.surveys import surveys_frame
+from csm_kit.sample.touches import activities_frame
 from csm_kit.sample.world import build_world
 
 TABLES = ("customers", "subscriptions", "transactions", "surveys", "tickets", "usage",
-          "renewals", "trials", "referrals", "events")
+          "renewals", "trials", "referrals", "events", "activities")
 #: Columns written as ISO 8601 UTC timestamps ("2025-03-04T09:15:00Z"); other datetimes are dates.
 TIMESTAMPS = {"tickets": ("opened_at", "closed_at"), "trials": ("started_at", "converted_at")}
 FILE_FORMATS = ("csv", "parquet")
@@ -68,7 +69,7 @@ def generate_sample(*, customers: int = 2000, months: int = 36, seed: int = 7,
     end : str
         Last day of the window, e.g. ``"2026-10-31"``.
     tables : list of str, optional
-        Which of ``TABLES`` to build (``None`` = all ten). Fewer tables is faster; the ones
+        Which of ``TABLES`` to build (``None`` = all eleven). Fewer tables is faster; the ones
         built are identical to those of a full run.
 
     Returns
@@ -190,7 +191,8 @@ def _iter_tables(*, customers: int, months: int, seed: int, end: str,
         if "surveys" in tables:
             yield "surveys", surveys_frame(world, tickets)
         del tickets
-    builders = {"trials": trials_frame, "referrals": referrals_frame, "events": events_frame}
+    builders = {"trials": trials_frame, "referrals": referrals_frame, "events": events_frame,
+                "activities": activities_frame}
     for name, build in builders.items():
         if name in tables:
             yield name, build(world)

@@ -176,6 +176,97 @@ def test_days_to_renewal_is_the_next_due_date_after_the_day():
     assert days["a"] == 30 and np.isnan(days["b"])
 
 
+def test_a_contract_already_renewed_on_the_day_is_no_longer_ahead():
+    # a: due 30 April, signed 20 March -> done; next term due 30 April 2025 -> 395 days.
+    # b: due 30 April, signed 5 April (after the day: not known yet) -> 30 days
+    renewals = pd.DataFrame({
+        "customer_id": ["a", "a", "b"],
+        "due_date": dates("2024-04-30", "2025-04-30", "2024-04-30"),
+        "renewed_on": dates("2024-03-20", None, "2024-04-05")})
+    days = signal(base(renewals=renewals), "days_to_renewal")
+    assert days == {"a": 395, "b": 30}
+
+
+# --------------------------------------------------------------------------- new signals
+
+
+def test_slow_tickets_count_those_closed_in_90_days_more_than_7_days_after_opening():
+    # a: 1 Mar -> 12 Mar (11 days, slow); 1 Mar -> 8 Mar 00:00 (exactly 7 days, not slow);
+    # 20 Mar -> 5 Apr (closes after the day: not counted yet); b: 2 Jan -> 31 Jan (29 days)
+    ds = base(tickets=tickets([("a", "2024-03-01", "2024-03-12", 1),
+                               ("a", "2024-03-01", "2024-03-08", 1),
+                               ("a", "2024-03-20", "2024-04-05", 1),
+                               ("b", "2023-12-01", "2024-01-01", 1),
+                               ("b", "2024-01-02", "2024-01-31", 1)]))
+    assert signal(ds, "slow_tickets_90d") == {"a": 1, "b": 1}
+    # medians of the tickets closed in the window: a (11 + 7) / 2 = 9; b 29 (the ticket
+    # closed 1 January is before the 90 days ending 31 March, which start 2 January)
+    assert signal(ds, "median_days_to_close_90d") == {"a": 9, "b": 29}
+
+
+def test_median_days_to_close_is_missing_without_a_closed_ticket():
+    ds = base(tickets=tickets([("a", "2024-03-01", None, 1)]))
+    close = signal(ds, "median_days_to_close_90d")
+    assert np.isnan(close["a"]) and np.isnan(close["b"])
+    assert signal(ds, "slow_tickets_90d") == {"a": 0, "b": 0}
+
+
+def test_key_feature_adoption_is_key_feature_users_over_active_users_of_the_latest_month():
+    # a: March 6 active, 3 on the key feature -> 0.5; b: 0 active users -> no share
+    usage = pd.DataFrame({"customer_id": ["a", "b"], "month": dates("2024-03-01", "2024-03-01"),
+                          "active_users": [6, 0], "licensed_seats": [10, 10],
+                          "key_feature_users": [3, 0]})
+    share = signal(base(usage=usage), "key_feature_adoption")
+    assert share["a"] == 0.5 and np.isnan(share["b"])
+
+
+def test_days_since_touch_counts_from_the_latest_activity_or_else_from_signup():
+    # a: touched 1 March and 10 April (later: invisible) -> 30 days on 31 March;
+    # b: never touched, signed up 1 January 2023 -> 455 days (365 + 90)
+    activities = pd.DataFrame({"customer_id": ["a", "a"], "date": dates("2024-03-01", "2024-04-10"),
+                               "type": ["call", "QBR"]})
+    assert signal(base(activities=activities), "days_since_touch") == {"a": 30, "b": 455}
+    assert all(np.isnan(v) for v in signal(base(), "days_since_touch").values())
+
+
+def test_tenure_is_days_since_signup():
+    ds = base()
+    ds.customers["signup_date"] = dates("2024-03-01", "2023-03-31")
+    assert signal(ds, "tenure_days") == {"a": 30, "b": 366}  # 2024 is a leap year
+
+
+def test_a_declared_signal_reads_a_numeric_customers_or_usage_column():
+    from csm_kit.health.declared import CustomSignal
+
+    ds = base(usage=pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "b"], "active_users": 1,
+        "month": dates("2023-12-01", "2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"),
+        "logins": ["40", "10", "20", "", "7"]}))
+    ds.customers["employees"] = ["120", None]
+    custom = {"employees": CustomSignal("customers", "employees"),
+              "logins": CustomSignal("usage", "logins"),
+              "logins_3m": CustomSignal("usage", "logins", how="mean_3m")}
+    out = customer_signals(ds, as_of=AS_OF, custom=custom).set_index("customer_id")
+    # a: latest complete month with a value is February (20); the three months ending there
+    # are Dec-Feb: (40 + 10 + 20) / 3 = 23.3; b: April is not complete on 31 March
+    assert out.loc["a", "employees"] == 120 and np.isnan(out.loc["b", "employees"])
+    assert out.loc["a", "logins"] == 20 and np.isnan(out.loc["b", "logins"])
+    assert out.loc["a", "logins_3m"] == pytest.approx(70 / 3)
+
+
+def test_a_declared_signal_with_text_values_names_the_table_column_and_rows():
+    from csm_kit.health.declared import CustomSignal
+
+    ds = base()
+    ds.customers["employees"] = ["about 100", "12"]
+    with pytest.raises(ConfigError, match=r"customers.employees has 1 values that are not "
+                                          r"numbers \(e.g. customer a: 'about 100'\)"):
+        customer_signals(ds, as_of=AS_OF, custom={"employees": CustomSignal("customers",
+                                                                             "employees")})
+    with pytest.raises(ConfigError, match="customers has no 'staff' column"):
+        customer_signals(ds, as_of=AS_OF, custom={"staff": CustomSignal("customers", "staff")})
+
+
 # --------------------------------------------------------------------------- the scoring day
 
 

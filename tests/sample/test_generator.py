@@ -37,6 +37,7 @@ COLUMNS = {
     "referrals": {"referral_id": "str", "referrer_customer_id": "str", "date": "date",
                   "referred_customer_id": "str"},
     "events": {"date": "date", "label": "str", "segment": "str"},
+    "activities": {"date": "date", "customer_id": "str", "csm": "str", "type": "str"},
 }
 DTYPES = {"str": "str", "date": "datetime64[ns]", "float": "float64", "int": "int64",
           "boolean": "boolean"}
@@ -168,9 +169,16 @@ def test_data_runs_the_requested_months_and_stops_at_end(small):
     last = pd.Timestamp("2026-11-01")
     for name, column in [("transactions", "date"), ("surveys", "date"), ("tickets", "opened_at"),
                          ("tickets", "closed_at"), ("trials", "started_at"),
-                         ("referrals", "date"), ("renewals", "due_date")]:
+                         ("referrals", "date"), ("activities", "date")]:
         assert small[name][column].max() < last, (name, column)
         assert small[name][column].min() >= pd.Timestamp("2025-11-01"), (name, column)
+    # renewals decided inside the window; the next terms fall due in the year after it
+    renewals = small["renewals"]
+    decided = renewals["arr_renewed"].notna()
+    assert renewals.loc[decided, "due_date"].max() < last
+    assert renewals.loc[decided, "due_date"].min() >= pd.Timestamp("2025-11-01")
+    assert renewals.loc[~decided, "due_date"].between(last, pd.Timestamp("2027-10-31")).all()
+    assert renewals.loc[~decided, "renewed_on"].isna().all() and (~decided).any()
 
 
 def test_survey_scores_lie_on_their_scales(small):
@@ -215,11 +223,17 @@ def test_renewals_agree_with_subscriptions(story):
     subs = story["subscriptions"]
     base = subs[subs["plan"] != "Analytics add-on"]
     renewals = story["renewals"].merge(base, on="customer_id")
+    upcoming = renewals[renewals["arr_renewed"].isna()]
+    # an undecided next term belongs to a contract still running at the end of the data
+    assert upcoming["end_date"].isna().any() and (upcoming["due_date"] > "2026-10-31").all()
+    running = upcoming[upcoming["start_date"] < upcoming["due_date"]]
+    assert running.groupby("contract_id")["end_date"].apply(lambda e: e.isna().any()).all()
+    renewals = renewals[renewals["arr_renewed"].notna()]
     before = renewals[(renewals["start_date"] < renewals["due_date"])
                       & (renewals["end_date"].isna() | (renewals["end_date"] >= renewals["due_date"]))]
     # the annual contract running up to the due date carries the ARR due
     assert (12 * before["mrr"] == before["arr_due"]).all()
-    assert len(before) == len(story["renewals"])
+    assert len(before) == story["renewals"]["arr_renewed"].notna().sum()
     lost = before[before["renewed_on"].isna()]
     assert (lost["end_date"] == lost["due_date"]).all() and (lost["arr_renewed"] == 0).all()
     after = renewals[(renewals["start_date"] <= renewals["due_date"])
