@@ -74,7 +74,8 @@ class BacktestResult:
     ----------
     auc : AUC of the configured score over all customer-dates.
     lift : band, customers (customer-dates), churned, churn_rate (0–1), lift (churn_rate ÷
-        overall churn rate; 2.0 = twice the average).
+        overall churn rate; 2.0 = twice the average), share_of_churners (the band's churned ÷
+        all churned: how many of the churners the band caught).
     calibration : decile (1 = lowest scores), score_min, score_max, customers, churned,
         churn_rate — one row per score decile. A customer-date's decile is
         ⌈10 × share of customer-dates scoring at or below it⌉, so equal scores share a decile
@@ -87,6 +88,8 @@ class BacktestResult:
     scores : one row per customer-date: as_of, the score columns, churned, split
         ('train'/'test').
     as_of_dates, horizon_days, kind : what was backtested.
+    suggested_bands : band cut-offs read from this history by :func:`suggest_bands` (red =
+        the riskiest scores whose churn is at least 3× the overall rate).
     """
 
     auc: float
@@ -101,6 +104,7 @@ class BacktestResult:
     as_of_dates: list[pd.Timestamp]
     horizon_days: int
     kind: str = "health"
+    suggested_bands: dict = None
 
     def summary(self) -> str:
         """The headline figures as text: AUC, churn rate and lift per band, suggested weights."""
@@ -117,6 +121,7 @@ class BacktestResult:
             f"AUC: {self.auc:.3f}",
             f"Held-out AUC: default weights {self.held_out_auc_default:.3f}, "
             f"suggested weights {self.held_out_auc_suggested:.3f}",
+            f"Suggested bands (red: churn >= 3x the overall rate): {self.suggested_bands}",
             "", "Churn by band:",
             self.lift.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
             "", "Weights (suggested: logistic regression on the training customers):",
@@ -128,9 +133,43 @@ class BacktestResult:
         return self.summary()
 
 
+def churn_history(dataset: Dataset, *, as_of_dates=None, horizon_days: int = 90,
+                  config: HealthConfig | str | dict | None = None) -> pd.DataFrame:
+    """Every customer's signals on past scoring days, labelled with churn over the horizon.
+
+    The history both :func:`backtest` and the churn-probability model learn from; compute it
+    once and pass it to both (``history=``) to save the work.
+
+    Parameters
+    ----------
+    dataset : the loaded tables; subscriptions is required (it says who churned).
+    as_of_dates, horizon_days : as for :func:`backtest`.
+    config : the health configuration whose declared ``signals`` are added (None = the
+        packaged one).
+
+    Returns
+    -------
+    DataFrame as_of, then :func:`~csm_kit.health.signals.customer_signals`' columns, then
+    churned (bool) — one row per customer active on each scoring day. ``attrs["horizon_days"]``
+    records the horizon.
+    """
+    config = _resolve(config, load_health_config)
+    _check_options(horizon_days, 0.5)
+    if dataset.subscriptions is None:
+        raise ConfigError("backtest needs the subscriptions table to know who churned")
+    end = scoring_day(dataset, None)
+    active = customer_months(dataset.subscriptions, as_of=end)
+    days = _scoring_days(dataset, as_of_dates, end, horizon_days)
+    history = pd.concat([_labelled_signals(dataset, day, active, horizon_days, config)
+                         for day in days], ignore_index=True)
+    history.insert(0, "as_of", history.pop("as_of"))
+    history.attrs["horizon_days"] = horizon_days
+    return history
+
+
 def backtest(dataset: Dataset, *, as_of_dates=None, horizon_days: int = 90,
              config: HealthConfig | str | dict | None = None, test_size: float = 0.3,
-             seed: int = 0) -> BacktestResult:
+             seed: int = 0, history: pd.DataFrame | None = None) -> BacktestResult:
     """Rebuild scores on past days and measure them against churn over the following horizon.
 
     Parameters
@@ -144,6 +183,8 @@ def backtest(dataset: Dataset, *, as_of_dates=None, horizon_days: int = 90,
         health config. A distress config is backtested with risk = the distress score.
     test_size : share of customers held out to judge the suggested weights.
     seed : seed of the random customer split.
+    history : the output of :func:`churn_history` for the same dataset, days and horizon
+        (computed here when None); ``as_of_dates`` and ``horizon_days`` are then taken from it.
 
     Returns
     -------
@@ -180,40 +221,41 @@ def backtest(dataset: Dataset, *, as_of_dates=None, horizon_days: int = 90,
     >>> result.auc
     1.0
     >>> print(result.lift.to_string(index=False))
-      band  customers  churned  churn_rate  lift
-       red          2        2         1.0   2.0
-    yellow          1        0         0.0   0.0
-     green          1        0         0.0   0.0
+      band  customers  churned  churn_rate  lift  share_of_churners
+       red          2        2         1.0   2.0                1.0
+    yellow          1        0         0.0   0.0                0.0
+     green          1        0         0.0   0.0                0.0
     """
     config = _resolve(config, load_health_config)
     _check_options(horizon_days, test_size)
-    if dataset.subscriptions is None:
-        raise ConfigError("backtest needs the subscriptions table to know who churned")
-    end = scoring_day(dataset, None)
-    active = customer_months(dataset.subscriptions, as_of=end)
-    days = _scoring_days(dataset, as_of_dates, end, horizon_days)
-    signals = pd.concat([_labelled_signals(dataset, day, active, horizon_days) for day in days],
-                        ignore_index=True)
+    if history is None:
+        history = churn_history(dataset, as_of_dates=as_of_dates, horizon_days=horizon_days,
+                                config=config)
+    signals = history
+    horizon_days = history.attrs.get("horizon_days", horizon_days)
+    days = sorted(pd.unique(signals["as_of"]))
     scored = score_signals(signals, config=config)
     scored.insert(0, "as_of", signals["as_of"].to_numpy())
     scored["churned"] = signals["churned"].to_numpy()
     scored["split"] = _split(scored["customer_id"], test_size, seed)
     risk = _risk(scored, config)
     test = (scored["split"] == "test").to_numpy()
-    suggested = _suggest_weights(scored[~test], config)
+    suggested = _suggest_weights(scored[~test & (scored["profile"] == "established")], config)
     retuned = score_signals(signals[test], config=config.with_weights(suggested))
     current = config.weights(None)
     return BacktestResult(
         auc=auc(risk["score"], scored["churned"]),
         lift=_lift(scored),
         calibration=_calibration(scored),
-        component_auc=pd.Series({c: auc(risk[c], scored["churned"]) for c in config.names},
+        component_auc=pd.Series({c: auc(risk[c], scored["churned"]) for c in config.all_names},
                                 name="auc", dtype="float64"),
         suggested_weights=suggested,
         current_weights=(current / current.sum()).rename("weight"),
         held_out_auc_default=auc(risk.loc[test, "score"], scored.loc[test, "churned"]),
         held_out_auc_suggested=auc(_risk(retuned, config)["score"], scored.loc[test, "churned"]),
-        scores=scored, as_of_dates=days, horizon_days=horizon_days, kind=config.kind)
+        scores=scored, as_of_dates=[pd.Timestamp(d) for d in days], horizon_days=horizon_days,
+        kind=config.kind,
+        suggested_bands=suggest_bands(scored["score"], scored["churned"], kind=config.kind))
 
 
 def _check_options(horizon_days, test_size) -> None:
@@ -244,8 +286,9 @@ def _label_day(day: pd.Timestamp, horizon_days: int) -> pd.Timestamp:
     return day + pd.Timedelta(days=horizon_days) + pd.offsets.MonthEnd(0)
 
 
-def _labelled_signals(dataset, day, active: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-    signals = customer_signals(dataset, as_of=day)
+def _labelled_signals(dataset, day, active: pd.DataFrame, horizon_days: int,
+                      config: HealthConfig) -> pd.DataFrame:
+    signals = customer_signals(dataset, as_of=day, custom=config.signals)
     month = _label_day(day, horizon_days).to_period("M").start_time
     still = set(active.loc[active["month"] == month, "customer_id"])
     churned = ~signals["customer_id"].isin(still)
@@ -261,7 +304,7 @@ def _split(customer_ids: pd.Series, test_size: float, seed: int) -> np.ndarray:
 
 def _risk(scored: pd.DataFrame, config: HealthConfig) -> pd.DataFrame:
     """Risk (higher = more likely to churn) of the score and of each component, 0–100."""
-    columns = {"score": scored["score"], **{c: scored[f"{c}_score"] for c in config.names}}
+    columns = {"score": scored["score"], **{c: scored[f"{c}_score"] for c in config.all_names}}
     risk = pd.DataFrame(columns)
     return 100 - risk if config.kind == "health" else risk
 
@@ -273,7 +316,73 @@ def _lift(scored: pd.DataFrame) -> pd.DataFrame:
     table = table.reindex([b for b in BANDS if b in table.index]).reset_index()
     table["churn_rate"] = table["churned"] / table["customers"]
     table["lift"] = table["churn_rate"] / overall
+    table["share_of_churners"] = table["churned"] / max(int(rated["churned"].sum()), 1)
     return table
+
+
+def suggest_bands(scores, churned, *, kind: str = "health", red_lift: float = 3.0,
+                  yellow_lift: float = 1.0) -> dict[str, float]:
+    r"""Band cut-offs read from a churn history: red where churn is ``red_lift`` × the average.
+
+    For health (low = risky) the red cut-off is the highest whole score :math:`r` such that
+    the customer-dates scoring below it churned at least ``red_lift`` times the overall rate,
+
+    .. math:: \frac{\#\{\text{churned}, s < r\}}{\#\{s < r\}} \ge
+              \text{red\_lift} \times \frac{\#\text{churned}}{n}
+
+    and the yellow cut-off the highest whole score :math:`y > r` such that those scoring from
+    :math:`r` to below :math:`y` churned at least ``yellow_lift`` times the overall rate. For
+    distress (high = risky) the same is read from the top: at or above the cut-offs.
+
+    Parameters
+    ----------
+    scores : scores 0–100 (NaN rows are left out).
+    churned : whether each customer-date churned within the horizon.
+    kind : ``health`` or ``distress``.
+    red_lift, yellow_lift : the churn multiples that define the red and yellow bands.
+
+    Returns
+    -------
+    dict with red and yellow (scores 0–100), ready for a configuration's ``bands``; when no
+    group of scores churns at ``red_lift`` × the average, red is 0 (health) or 100
+    (distress): nobody is red.
+
+    Examples
+    --------
+    Ten customer-dates, those scoring 10 and 50 churned (20% overall). Below 20 only the
+    churner at 10 (100% ≥ 3 × 20%); below 21 also 20, who stayed (50% < 60%): red is below 20.
+    From 20 to below 80 one churner in five (20% ≥ 20%); below 81 one in six (17%): yellow is
+    below 80.
+
+    >>> suggest_bands([10, 20, 30, 50, 60, 70, 80, 90, 95, 99],
+    ...               [True, False, False, True] + [False] * 6)
+    {'red': 20.0, 'yellow': 80.0}
+    """
+    s = np.asarray(scores, dtype="float64")
+    c = np.asarray(churned, dtype=bool)
+    s, c = s[~np.isnan(s)], c[~np.isnan(s)]
+    health = kind == "health"
+    if len(s) == 0 or not c.any():
+        return {"red": 0.0, "yellow": 0.0} if health else {"red": 100.0, "yellow": 100.0}
+    base = c.mean()
+    cuts = np.arange(0, 101, dtype="float64")
+    order = np.argsort(s, kind="stable")
+    below = np.searchsorted(s[order], cuts, side="left")  # how many score below each cut
+    churned_below = np.concatenate([[0], np.cumsum(c[order])])[below]
+    # the riskier side of each cut: below it for health, at or above it for distress
+    n = below if health else len(s) - below
+    k = churned_below if health else c.sum() - churned_below
+    with np.errstate(invalid="ignore", divide="ignore"):
+        red_ok = (n > 0) & (k / n >= red_lift * base)
+    pick = np.max if health else np.min
+    red = float(pick(cuts[red_ok])) if red_ok.any() else (0.0 if health else 100.0)
+    r = int(red)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        band_n, band_k = n - n[r], k - k[r]
+        yellow_ok = (band_n > 0) & (band_k / band_n >= yellow_lift * base) & (
+            cuts > red if health else cuts < red)
+    yellow = float(pick(cuts[yellow_ok])) if yellow_ok.any() else red
+    return {"red": red, "yellow": yellow}
 
 
 def _calibration(scored: pd.DataFrame) -> pd.DataFrame:

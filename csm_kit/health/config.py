@@ -17,6 +17,7 @@ import pandas as pd
 
 from csm_kit.data.config_files import read_yaml
 from csm_kit.errors import ConfigError
+from csm_kit.health.declared import CustomSignal
 from csm_kit.health.signals import SIGNALS
 
 KINDS = ("health", "distress")
@@ -28,7 +29,13 @@ BANDS = ("red", "yellow", "green")
 DECIMALS = 9
 _COMPONENT_KEYS = {"signal", "method", "direction", "weight", "low", "high", "thresholds",
                    "description"}
-_CONFIG_KEYS = {"kind", "description", "components", "segment_weights", "missing", "bands"}
+_CONFIG_KEYS = {"kind", "description", "components", "segment_weights", "missing", "bands",
+                "signals", "onboarding"}
+_ONBOARDING_KEYS = {"tenure_days", "description", "components", "segment_weights"}
+_SIGNAL_KEYS = {"table", "column", "how", "description"}
+#: Customers younger than this (days since signup) get the onboarding profile by default.
+ONBOARDING_DAYS = 90
+PROFILES = ("established", "onboarding")
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,13 @@ class HealthConfig:
     """A validated score configuration (build it with :func:`load_health_config`).
 
     Bands: for ``kind: health`` a score below ``red`` is red, below ``yellow`` yellow, else
-    green (``red`` < ``yellow``). For ``kind: distress`` a score at or above ``red`` is red, at
-    or above ``yellow`` yellow, else green (``yellow`` < ``red``): high distress is bad.
+    green (``red`` ≤ ``yellow``). For ``kind: distress`` a score at or above ``red`` is red, at
+    or above ``yellow`` yellow, else green (``yellow`` ≤ ``red``): high distress is bad. Equal
+    cut-offs leave the yellow band empty.
+
+    ``onboarding`` is the profile for customers younger than ``onboarding_days`` (days since
+    signup): its own components and weights, the same missing-data rule, bands and declared
+    ``signals`` as the main (established) profile.
     """
 
     components: tuple[Component, ...]
@@ -77,11 +89,30 @@ class HealthConfig:
     missing: str = "redistribute"
     bands: dict[str, float] = field(default_factory=lambda: {"red": 40.0, "yellow": 70.0})
     kind: str = "health"
+    signals: dict[str, CustomSignal] = field(default_factory=dict)
+    onboarding: HealthConfig | None = None
+    onboarding_days: int = ONBOARDING_DAYS
 
     @property
     def names(self) -> list[str]:
-        """Component names, in configuration order."""
+        """Component names of the main (established) profile, in configuration order."""
         return [c.name for c in self.components]
+
+    @property
+    def all_names(self) -> list[str]:
+        """Component names of both profiles: the main ones, then those only onboarding has."""
+        extra = [] if self.onboarding is None else self.onboarding.names
+        return [*self.names, *[n for n in extra if n not in self.names]]
+
+    @property
+    def signal_names(self) -> list[str]:
+        """Every signal a component of either profile reads."""
+        comps = [*self.components, *(() if self.onboarding is None else self.onboarding.components)]
+        return list(dict.fromkeys(c.signal for c in comps))
+
+    def established(self) -> HealthConfig:
+        """This configuration without its onboarding profile (everyone scored the main way)."""
+        return replace(self, onboarding=None)
 
     def weights(self, segment: str | None = None) -> pd.Series:
         """Raw (unnormalised) weight of every component for a segment (default weights if none)."""
@@ -90,9 +121,19 @@ class HealthConfig:
         return pd.Series({**default, **override}, dtype="float64")
 
     def with_weights(self, weights) -> HealthConfig:
-        """Return a copy whose default weights are ``weights`` (a mapping) and no segment weights."""
+        """Return a copy whose default weights are ``weights`` (a mapping) and no segment weights.
+
+        Only the main profile changes; the onboarding profile keeps its weights.
+        """
         comps = tuple(replace(c, weight=float(weights[c.name])) for c in self.components)
         return _check(replace(self, components=comps, segment_weights={}), "with_weights")
+
+    def with_bands(self, bands) -> HealthConfig:
+        """Return a copy with other band cut-offs (a mapping with red and yellow), e.g. the
+        ``suggested_bands`` of a backtest."""
+        new = {"red": float(bands["red"]), "yellow": float(bands["yellow"])}
+        onboarding = None if self.onboarding is None else replace(self.onboarding, bands=new)
+        return _check(replace(self, bands=new, onboarding=onboarding), "with_bands")
 
     def band(self, scores) -> np.ndarray:
         """Band of each score ('red'/'yellow'/'green'; None when the score is NaN)."""
@@ -154,29 +195,75 @@ def _parse(raw, where: str) -> HealthConfig:
         raise ConfigError(f"{where}: must be a YAML dictionary with a `components` key")
     _no_unknown(raw, _CONFIG_KEYS, where)
     kind = _one_of(raw.get("kind", "health"), KINDS, "kind", where)
-    comps = raw.get("components")
-    if not isinstance(comps, dict) or not comps:
-        raise ConfigError(f"{where}: `components` must map component names to their settings")
+    declared = _declared(raw.get("signals") or {}, where)
+    known = [*SIGNALS, *declared]
     default_bands = {"red": 40, "yellow": 70} if kind == "health" else {"yellow": 30, "red": 60}
     bands = raw.get("bands", default_bands)
     if not isinstance(bands, dict) or set(bands) != {"red", "yellow"}:
         raise ConfigError(f"{where}: `bands` must have exactly the keys red and yellow, got {bands!r}")
     config = HealthConfig(
-        components=tuple(_component(name, spec, where) for name, spec in comps.items()),
-        segment_weights=_segment_weights(raw.get("segment_weights") or {}, comps, where),
+        components=(),
         missing=_one_of(raw.get("missing", "redistribute"), MISSING_RULES, "missing", where),
         bands={k: _number(v, f"bands.{k}", where) for k, v in bands.items()},
-        kind=kind,
+        kind=kind, signals=declared,
     )
+    config = _with_components(config, raw, known, where)
+    if raw.get("onboarding") is not None:
+        config = _with_onboarding(config, raw["onboarding"], known, where)
     return _check(config, where)
 
 
-def _component(name, spec, where: str) -> Component:
+def _with_components(config: HealthConfig, raw: dict, known: list, where: str) -> HealthConfig:
+    comps = raw.get("components")
+    if not isinstance(comps, dict) or not comps:
+        raise ConfigError(f"{where}: `components` must map component names to their settings")
+    return replace(
+        config,
+        components=tuple(_component(name, spec, where, known) for name, spec in comps.items()),
+        segment_weights=_segment_weights(raw.get("segment_weights") or {}, comps, where))
+
+
+def _with_onboarding(config: HealthConfig, raw, known: list, where: str) -> HealthConfig:
+    at = f"{where}: onboarding"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{at} must be a dictionary with tenure_days and components")
+    _no_unknown(raw, _ONBOARDING_KEYS, at)
+    days = raw.get("tenure_days", ONBOARDING_DAYS)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ConfigError(f"{at}: `tenure_days` must be a whole number of days >= 1, got {days!r}")
+    profile = _with_components(replace(config, onboarding=None), raw, known, at)
+    return replace(config, onboarding=_check(profile, at), onboarding_days=days)
+
+
+def _declared(raw, where: str) -> dict[str, CustomSignal]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: `signals` must map signal names to their table and column, "
+                          f"got {raw!r}")
+    out = {}
+    for name, spec in raw.items():
+        at = f"{where}, signal {name!r}"
+        if name in SIGNALS:
+            raise ConfigError(f"{at}: the name is a built-in signal; choose another name")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"{at}: a signal name must be a word such as employees_count")
+        if not isinstance(spec, dict) or not {"table", "column"} <= set(spec):
+            raise ConfigError(f"{at}: settings must be a dictionary with table and column, "
+                              f"e.g. {{table: customers, column: employees}}")
+        _no_unknown(spec, _SIGNAL_KEYS, at)
+        try:
+            out[name] = CustomSignal(str(spec["table"]), str(spec["column"]),
+                                     spec.get("how", "latest"), str(spec.get("description", "")))
+        except ConfigError as exc:
+            raise ConfigError(f"{at}: {exc}") from None
+    return out
+
+
+def _component(name, spec, where: str, known: list | None = None) -> Component:
     at = f"{where}, component {name!r}"
     if not isinstance(spec, dict):
         raise ConfigError(f"{at}: settings must be a dictionary (signal, method, direction, weight)")
     _no_unknown(spec, _COMPONENT_KEYS, at)
-    signal = _one_of(spec.get("signal"), list(SIGNALS), "signal", at)
+    signal = _one_of(spec.get("signal"), known or list(SIGNALS), "signal", at)
     method = _one_of(spec.get("method"), METHODS, "method", at)
     direction = _one_of(spec.get("direction"), DIRECTIONS, "direction", at)
     comp = Component(str(name), signal, method, direction, _weight(spec.get("weight"), "weight", at))
@@ -240,9 +327,9 @@ def _check(config: HealthConfig, where: str) -> HealthConfig:
             raise ConfigError(f"{where}: {label} are all 0; give at least one component a "
                               "positive weight")
     red, yellow = config.bands["red"], config.bands["yellow"]
-    ordered = red < yellow if config.kind == "health" else yellow < red
+    ordered = red <= yellow if config.kind == "health" else yellow <= red
     if not ordered or min(red, yellow) < 0 or max(red, yellow) > 100:
-        order = "red < yellow" if config.kind == "health" else "yellow < red (high distress is bad)"
+        order = "red <= yellow" if config.kind == "health" else "yellow <= red (high distress is bad)"
         raise ConfigError(f"{where}: `bands` for kind {config.kind} must be in 0–100 with "
                           f"{order}, got red={red:g}, yellow={yellow:g}")
     return config

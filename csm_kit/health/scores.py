@@ -42,6 +42,7 @@ from csm_kit.errors import ConfigError, CsmKitError
 from csm_kit.health.config import (  # re-exported: the config half of the health API
     BANDS,
     DECIMALS,
+    PROFILES,
     Component,
     HealthConfig,
     load_distress_config,
@@ -75,8 +76,16 @@ def score_signals(signals: pd.DataFrame, *, config: HealthConfig | str | Path | 
     Returns
     -------
     DataFrame customer_id, segment, score (0–100), band (red/yellow/green; None without a
-    score), one ``<component>_score`` column per component (0–100; for distress the component's
-    pain), weakest_component and components_used (how many components entered the score).
+    score), one ``<component>_score`` column per component of either profile (0–100; for
+    distress the component's pain; NaN for a component the customer's profile does not
+    have), weakest_component, components_used (how many components entered the score) and
+    profile (``established``, or ``onboarding`` for a customer scored with the onboarding
+    profile). Rows keep the input order.
+
+    With an ``onboarding`` profile in the configuration and a ``tenure_days`` column in
+    ``signals``, customers whose tenure is below ``onboarding.tenure_days`` are scored with
+    the onboarding components and weights; everyone else (and everyone when ``tenure_days``
+    is absent) with the main ones.
 
     Notes
     -----
@@ -109,10 +118,32 @@ def score_signals(signals: pd.DataFrame, *, config: HealthConfig | str | Path | 
               b   62.5 yellow          adoption                2
     """
     config = _resolve(config, load_health_config)
-    absent = sorted({c.signal for c in config.components} - set(signals.columns))
+    absent = sorted(set(config.signal_names) - set(signals.columns))
     if absent:
         raise ConfigError(f"signals has no column for {absent}; compute them with customer_signals")
-    healthy = np.column_stack([c.score(signals[c.signal]) for c in config.components])
+    signals = signals.reset_index(drop=True)  # positions: the output keeps the input order
+    young = _onboarding_rows(signals, config)
+    parts = [_score_profile(signals[~young], config, PROFILES[0])]
+    if young.any():
+        parts.append(_score_profile(signals[young], config.onboarding, PROFILES[1]))
+    out = pd.concat(parts) if len(parts) > 1 else parts[0]
+    columns = ["customer_id", "segment", "score", "band",
+               *[f"{name}_score" for name in config.all_names],
+               "weakest_component", "components_used", "profile"]
+    return out.reindex(columns=columns).sort_index().reset_index(drop=True)
+
+
+def _onboarding_rows(signals: pd.DataFrame, config: HealthConfig) -> np.ndarray:
+    """True for the customers the onboarding profile scores (tenure below its days)."""
+    if config.onboarding is None or "tenure_days" not in signals.columns:
+        return np.zeros(len(signals), dtype=bool)
+    return (signals["tenure_days"] < config.onboarding_days).to_numpy()
+
+
+def _score_profile(signals: pd.DataFrame, config: HealthConfig, profile: str) -> pd.DataFrame:
+    """Score rows with one profile's components (index kept, to restore the input order)."""
+    healthy = np.column_stack([c.score(signals[c.signal]) for c in config.components]) \
+        if len(signals) else np.zeros((0, len(config.components)))
     segments = signals["segment"] if "segment" in signals.columns else pd.Series(
         pd.NA, index=signals.index, dtype="str")
     weights = _weight_matrix(config, segments)
@@ -132,12 +163,13 @@ def score_signals(signals: pd.DataFrame, *, config: HealthConfig | str | Path | 
     has_gap = gap.max(axis=1, initial=-1.0) > 0
     out = pd.DataFrame({"customer_id": signals["customer_id"].to_numpy(),
                         "segment": segments.to_numpy(), "score": score,
-                        "band": pd.array(config.band(score), dtype="str")})
+                        "band": pd.array(config.band(score), dtype="str")}, index=signals.index)
     for i, name in enumerate(config.names):
         out[f"{name}_score"] = points[:, i]
     out["weakest_component"] = pd.array(
         np.where(has_gap, np.array(config.names, dtype=object)[best], None), dtype="str")
     out["components_used"] = used.sum(axis=1)
+    out["profile"] = profile
     return out
 
 
@@ -210,27 +242,29 @@ def distress_scores(dataset: Dataset, *, as_of=None,
 
     The same engine and columns as :func:`health_scores`, with a ``kind: distress``
     configuration (default ``csm_kit/config/distress.yaml``: tickets open longer than 7 days,
-    ticket volume, low CSAT, first-contact failures). Component scores are pains (100 = worst),
-    ``weakest_component`` is the component adding the most distress, and bands read upwards:
-    red at or above ``bands.red``, yellow at or above ``bands.yellow``, else green.
+    ticket volume, low CSAT, first-contact failures, tickets closed slowly and the median days
+    to close). Component scores are pains (100 = worst), ``weakest_component`` is the component
+    adding the most distress, and bands read upwards: red at or above ``bands.red``, yellow at
+    or above ``bands.yellow``, else green.
 
     Examples
     --------
-    a has two tickets open since 1 March (open tickets: pain 70; volume 2 of 1–10: pain 11.1;
-    no repeat contacts: pain 0; no CSAT, so weights 0.4/0.2/0.2 become 0.5/0.25/0.25):
-    0.5·70 + 0.25·11.1 = 37.8, yellow. b has no ticket: no distress.
+    a has three tickets open since 1 March: open tickets pain 100 (three or more); volume 3 on
+    the 1–10 scale, pain (3 − 1) ÷ 9 = 22.2; no repeat contacts or slow tickets closed yet,
+    pain 0; no CSAT and no closed ticket to time, so weights 0.20/0.15/0.15/0.15 count out of
+    0.65: (0.20·100 + 0.15·22.2) ÷ 0.65 = 35.9, yellow. b has no ticket: no distress.
 
     >>> ds = Dataset(
     ...     customers=pd.DataFrame({"customer_id": ["a", "b"],
     ...                             "signup_date": pd.Timestamp("2023-06-01")}),
-    ...     tickets=pd.DataFrame({"customer_id": ["a", "a"], "contacts": [1, 1],
+    ...     tickets=pd.DataFrame({"customer_id": ["a", "a", "a"], "contacts": [1, 1, 1],
     ...                           "opened_at": pd.Timestamp("2024-03-01"), "closed_at": pd.NaT}))
     >>> out = distress_scores(ds, as_of="2024-03-31")
     >>> print(out[["customer_id", "score", "band", "weakest_component"]].round(1)
     ...       .to_string(index=False))
-    customer_id  score  band weakest_component
-              a   37.8 yellow      open_tickets
-              b    0.0 green               NaN
+    customer_id  score   band weakest_component
+              a   35.9 yellow      open_tickets
+              b    0.0  green               NaN
     """
     config = _resolve(config, load_distress_config)
     if config.kind != "distress":
@@ -241,9 +275,10 @@ def distress_scores(dataset: Dataset, *, as_of=None,
 
 def _with_last_month(dataset: Dataset, as_of, config: HealthConfig) -> pd.DataFrame:
     day = scoring_day(dataset, as_of)
-    now = score_signals(customer_signals(dataset, as_of=day), config=config)
+    now = score_signals(customer_signals(dataset, as_of=day, custom=config.signals), config=config)
     month_before = day.to_period("M").start_time - pd.Timedelta(days=1)
-    before = score_signals(customer_signals(dataset, as_of=month_before), config=config)
+    before = score_signals(customer_signals(dataset, as_of=month_before, custom=config.signals),
+                           config=config)
     last = before.set_index("customer_id")["score"].reindex(now["customer_id"]).to_numpy()
     now.insert(4, "score_last_month", last)
     now.insert(5, "change", now["score"] - last)

@@ -14,7 +14,7 @@ from scipy.stats import mannwhitneyu
 import csm_kit
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
-from csm_kit.health.backtest import auc, backtest
+from csm_kit.health.backtest import auc, backtest, churn_history, suggest_bands
 
 # --------------------------------------------------------------------------- AUC
 
@@ -224,12 +224,54 @@ def test_backtest_needs_subscriptions():
         backtest(ds)
 
 
-# --------------------------------------------------------------------------- the sample
+# --------------------------------------------------------------------------- suggested bands
 
 
-def test_default_health_score_separates_churners_on_the_bundled_sample():
-    result = backtest(csm_kit.load_sample())
-    assert result.auc > 0.65
-    assert result.held_out_auc_default > 0.65
-    lift = result.lift.set_index("band")["lift"]
-    assert lift["red"] > lift["yellow"] > 1 > lift["green"]
+def test_suggested_red_band_is_the_riskiest_scores_churning_at_three_times_the_average():
+    # churners score 10 and 50 of ten (20%). Below 20: {10}, 100% >= 60% -> red; below 21
+    # adds 20 (50%) and below 31 adds 30 (33%) -> red stops at 20. From 20 up to below 80:
+    # {20, 30, 50, 60, 70} one churner in five = 20% >= 20%; adding 80 gives 1/6 -> yellow 80
+    bands = suggest_bands([10, 20, 30, 50, 60, 70, 80, 90, 95, 99],
+                          [True, False, False, True] + [False] * 6)
+    assert bands == {"red": 20, "yellow": 80}
+
+
+def test_suggested_distress_bands_read_from_the_top():
+    # distress: churners at 95 and 99 of ten (20%); at or above 81: {90, 95, 99} 2/3 >= 60%;
+    # at or above 80 adds 80 -> 2/4 = 50% -> red from 81; nothing below churns -> yellow = red
+    bands = suggest_bands([10, 20, 30, 50, 60, 70, 80, 90, 95, 99], [False] * 8 + [True] * 2,
+                          kind="distress")
+    assert bands == {"red": 81, "yellow": 81}
+
+
+def test_without_churners_nobody_is_suggested_red():
+    assert suggest_bands([10, 50], [False, False]) == {"red": 0, "yellow": 0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 100), st.booleans()), min_size=1, max_size=60))
+def test_the_suggested_red_band_churns_at_three_times_the_average_or_is_empty(rows):
+    scores, churned = (np.array(v) for v in zip(*rows, strict=True))
+    bands = suggest_bands(scores, churned)
+    red = scores < bands["red"]
+    assert bands["red"] <= bands["yellow"] <= 100
+    if red.any():
+        assert churned[red].mean() >= 3 * churned.mean() - 1e-12
+
+
+def test_backtest_result_suggests_bands_and_says_how_many_churners_each_band_holds(tiny_result):
+    lift = tiny_result.lift
+    assert lift["share_of_churners"].sum() == pytest.approx(1)
+    assert lift["share_of_churners"].tolist() == pytest.approx((lift["churned"] / 60).tolist())
+    scores = tiny_result.scores
+    assert tiny_result.suggested_bands == suggest_bands(scores["score"], scores["churned"])
+
+
+def test_a_precomputed_history_gives_the_same_backtest(tiny_result):
+    history = churn_history(tiny_company(), config=ONE_COMPONENT)
+    assert history.attrs["horizon_days"] == 90 and history.columns[0] == "as_of"
+    again = backtest(tiny_company(), config=ONE_COMPONENT, seed=1, history=history)
+    assert again.auc == tiny_result.auc and again.as_of_dates == tiny_result.as_of_dates
+    pd.testing.assert_frame_equal(again.lift, tiny_result.lift)
+
+

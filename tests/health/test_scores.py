@@ -236,8 +236,9 @@ def test_score_lies_between_the_lowest_and_highest_used_component(rows):
 def test_packaged_health_config_loads_with_documented_bands():
     cfg = load_health_config()
     assert cfg.kind == "health" and cfg.missing == "redistribute"
-    assert cfg.bands == {"red": 40, "yellow": 70}
+    assert cfg.bands == {"red": 55, "yellow": 70}
     assert {c.signal for c in cfg.components} <= set(SIGNALS)
+    assert cfg.onboarding is not None and cfg.onboarding_days == 90
 
 
 def test_packaged_distress_config_is_a_distress_config():
@@ -287,9 +288,9 @@ def test_threshold_errors(pairs, direction, message):
 @pytest.mark.parametrize("extra, message", [
     ({"missing": "impute"}, "`missing` must be one of \\['redistribute', 'zero', 'fail'\\]"),
     ({"kind": "happiness"}, "`kind` must be one of \\['health', 'distress'\\]"),
-    ({"bands": {"red": 70, "yellow": 40}}, "red < yellow"),
+    ({"bands": {"red": 70, "yellow": 40}}, "red <= yellow"),
     ({"bands": {"red": 40}}, "exactly the keys red and yellow"),
-    ({"kind": "distress", "bands": {"red": 30, "yellow": 60}}, "yellow < red"),
+    ({"kind": "distress", "bands": {"red": 30, "yellow": 60}}, "yellow <= red"),
     ({"segment_weights": {"SMB": {"nsp": 1}}}, "SMB names unknown components \\['nsp'\\]"),
     ({"segment_weights": {"SMB": {"a": 0}}}, "the weights of SMB are all 0"),
     ({"colour": "red"}, "unknown keys \\['colour'\\]"),
@@ -365,3 +366,120 @@ def test_default_configs_score_a_dataset_with_only_customers_and_surveys():
         [0, 1, "nps"]
     assert np.isnan(health.loc["b", "score"])
     assert distress_scores(ds, as_of="2024-03-31")["score"].isna().all()
+
+
+# --------------------------------------------------------------------------- onboarding profile
+
+ONBOARDING = {
+    "components": {"adoption": linear("adoption", 0, 1, weight=0.5),
+                   "nps": linear("nps_latest", 0, 10, weight=0.5)},
+    "onboarding": {"tenure_days": 90, "components": {
+        "ramp": thresholds("adoption", [[0, 60], [0.5, 100]], weight=1.0),
+        "nps": linear("nps_latest", 0, 10, weight=1.0)}},
+    "bands": {"red": 55, "yellow": 70},
+}
+
+
+def test_customers_younger_than_the_tenure_are_scored_with_the_onboarding_profile():
+    # a: 30 days old, adoption 0.1 -> ramp 60 (the floor), NPS 4 -> 40: (60 + 40) / 2 = 50;
+    # b: 89 days, adoption 0.6 -> ramp 100, no NPS -> 100;
+    # c: 90 days (not younger): adoption 0.1 -> 10, NPS 4 -> 40 -> 25
+    sig = signals(adoption=[0.1, 0.6, 0.1], nps_latest=[4, None, 4], tenure_days=[30, 89, 90])
+    out = score_signals(sig, config=load_health_config(ONBOARDING))
+    assert out["profile"].tolist() == ["onboarding", "onboarding", "established"]
+    assert out["score"].tolist() == pytest.approx([50, 100, 25])
+    assert out["band"].tolist() == ["red", "green", "red"]
+    # the onboarding-only component is NaN for established customers and vice versa
+    assert np.isnan(out.loc[2, "ramp_score"]) and np.isnan(out.loc[0, "adoption_score"])
+    assert out["weakest_component"].fillna("none").tolist() == ["nps", "none", "adoption"]
+
+
+def test_without_tenure_everyone_gets_the_main_profile():
+    out = score_signals(signals(adoption=[0.1], nps_latest=[4.0]),
+                        config=load_health_config(ONBOARDING))
+    assert out["profile"].tolist() == ["established"] and out["score"].tolist() == [25]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0, 1), st.one_of(st.none(), st.floats(0, 1)), st.integers(0, 89),
+       st.integers(0, 29), st.one_of(st.none(), st.integers(9, 10)))
+def test_a_new_account_is_never_red_on_adoption_alone_with_the_packaged_config(
+        adoption, key_feature, tenure, days_since_touch, nps):
+    # packaged health.yaml: a customer younger than 90 days whose other components are fine
+    # (touched in the last month, no open tickets, a promoter or no answer) is never red,
+    # however low its adoption and key-feature use
+    sig = pd.DataFrame({"customer_id": ["x"], "segment": ["SMB"], "adoption": [adoption],
+                        "key_feature_adoption": [key_feature], "nps_latest": [nps],
+                        "csat_recent": [None], "tickets_open_over_7d": [0.0],
+                        "mrr_trend_3m": [None], "days_to_renewal": [None],
+                        "days_since_touch": [float(days_since_touch)],
+                        "tenure_days": [float(tenure)]}).astype({"nps_latest": "float64",
+                                                                 "csat_recent": "float64",
+                                                                 "key_feature_adoption": "float64",
+                                                                 "mrr_trend_3m": "float64",
+                                                                 "days_to_renewal": "float64"})
+    out = score_signals(sig, config=load_health_config()).iloc[0]
+    assert out["profile"] == "onboarding" and out["band"] != "red"
+
+
+def test_onboarding_settings_are_checked():
+    with pytest.raises(ConfigError, match="`tenure_days` must be a whole number of days >= 1"):
+        load_health_config({**ONBOARDING, "onboarding": {**ONBOARDING["onboarding"],
+                                                         "tenure_days": 0}})
+    with pytest.raises(ConfigError, match=r"onboarding: unknown keys \['bands'\]"):
+        load_health_config({**ONBOARDING, "onboarding": {**ONBOARDING["onboarding"],
+                                                         "bands": {"red": 1, "yellow": 2}}})
+    with pytest.raises(ConfigError, match="onboarding, component 'ramp': `signal` must be"):
+        load_health_config({**ONBOARDING, "onboarding": {"components": {
+            "ramp": thresholds("logins", [[0, 60]])}}})
+
+
+def test_with_bands_changes_both_profiles():
+    cfg = load_health_config(ONBOARDING).with_bands({"red": 30, "yellow": 30})
+    assert cfg.bands == cfg.onboarding.bands == {"red": 30, "yellow": 30}
+
+
+# --------------------------------------------------------------------------- declared signals
+
+
+def test_a_component_can_read_a_declared_signal():
+    cfg = load_health_config({
+        "signals": {"logins": {"table": "usage", "column": "logins", "how": "mean_3m"}},
+        "components": {"logins": linear("logins", 0, 100)}})
+    assert cfg.signals["logins"].how == "mean_3m" and cfg.signal_names == ["logins"]
+    out = score_signals(signals(logins=[25.0, 150.0]), config=cfg)
+    assert out["score"].tolist() == [25, 100]
+
+
+@pytest.mark.parametrize("declared, message", [
+    ({"adoption": {"table": "usage", "column": "x"}}, "the name is a built-in signal"),
+    ({"x": {"table": "tickets", "column": "y"}}, r"`table` must be one of \['customers', 'usage'\]"),
+    ({"x": {"table": "customers", "column": "y", "how": "mean_3m"}}, "needs a customer-month table"),
+    ({"x": {"table": "usage"}}, "settings must be a dictionary with table and column"),
+    ({"x": {"table": "usage", "column": "y", "sum": 1}}, r"unknown keys \['sum'\]"),
+])
+def test_declared_signals_are_checked(declared, message):
+    with pytest.raises(ConfigError, match=message):
+        load_health_config({"signals": declared,
+                            "components": {"a": linear("adoption", 0, 1)}})
+
+
+# --------------------------------------------------------------------------- close time
+
+
+def test_three_tickets_closed_after_10_to_14_days_make_distress_at_least_yellow():
+    # the source document's example (TeamSupport's distress): three tickets in the last 90
+    # days, each closed 10, 12 and 14 days after opening. Packaged distress.yaml: open
+    # tickets pain 0; volume 3 of 1-10, pain 22.2; repeat contacts 0; slow tickets three or
+    # more, pain 100; median days to close 12 (>= 7), pain 100; no CSAT so the weights count
+    # out of 0.80: (0.15 * 22.2 + 0.15 * 100 + 0.15 * 100) / 0.80 = 41.7 -> yellow (>= 30).
+    # Before close time was a signal the same account scored 5.6, green.
+    ds = Dataset(
+        customers=pd.DataFrame({"customer_id": ["a"], "signup_date": pd.Timestamp("2023-01-01")}),
+        tickets=pd.DataFrame({
+            "customer_id": ["a"] * 3, "contacts": [1, 1, 1],
+            "opened_at": pd.to_datetime(["2024-01-10", "2024-02-01", "2024-03-01"]),
+            "closed_at": pd.to_datetime(["2024-01-20", "2024-02-13", "2024-03-15"])}))
+    out = distress_scores(ds, as_of="2024-03-31").iloc[0]
+    assert out["score"] == pytest.approx((0.15 * 200 / 9 + 0.15 * 100 + 0.15 * 100) / 0.80)
+    assert out["band"] in ("yellow", "red")
