@@ -62,6 +62,8 @@ SIGNALS: dict[str, str] = {
                         "QBR...) on or before the as-of day to the as-of day; counted from "
                         "signup_date while the customer has none",
     "tenure_days": "days from the customer's signup_date to the as-of day (0 = signed up that day)",
+    "mrr": "MRR of the customer's subscriptions active on the as-of day (reporting currency; "
+           "NaN without a subscriptions table)",
 }
 
 #: Signals that count events: 0, not missing, for a customer with no rows in a present table.
@@ -159,7 +161,7 @@ def customer_signals(dataset: Dataset, *, as_of=None,
 
 
 def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:
-    """customer_id, segment, mrr_trend_3m of the customers active on ``day``."""
+    """customer_id, segment, mrr_trend_3m, mrr of the customers active on ``day``."""
     customers = dataset.customers
     segments = customers.set_index("customer_id")["segment"] if "segment" in customers.columns \
         else pd.Series(pd.NA, index=customers["customer_id"], dtype="str")
@@ -169,7 +171,7 @@ def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:
         ids = customers.loc[customers["signup_date"] <= day, "customer_id"]
         return pd.DataFrame({"customer_id": ids.to_numpy(),
                              "segment": segments.reindex(ids).to_numpy(),
-                             "mrr_trend_3m": np.nan})
+                             "mrr_trend_3m": np.nan, "mrr": np.nan})
     known = subs[subs["start_date"] <= day]
     if "end_date" in known.columns:  # an end after the day is not known on the day
         known = known.assign(end_date=known["end_date"].where(known["end_date"] <= day))
@@ -180,7 +182,8 @@ def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:
         "customer_id")["mrr"]
     return pd.DataFrame({"customer_id": now.index.to_numpy(),
                          "segment": segments.reindex(now.index).to_numpy(),
-                         "mrr_trend_3m": (now / before.reindex(now.index) - 1).to_numpy()})
+                         "mrr_trend_3m": (now / before.reindex(now.index) - 1).to_numpy(),
+                         "mrr": now.to_numpy(dtype="float64")})
 
 
 def _between(dates: pd.Series, first_day: pd.Timestamp, day: pd.Timestamp) -> pd.Series:

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu
 
-import csm_kit
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health.backtest import auc, backtest, churn_history, suggest_bands
