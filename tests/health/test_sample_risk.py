@@ -5,9 +5,11 @@ One churn history (10 month ends, 90 days) is computed once for the module and s
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import csm_kit as ck
+from csm_kit.health.actions import action_backtest, action_list
 from csm_kit.health.backtest import backtest, churn_history
 from csm_kit.health.probability import fit_churn_model
 from csm_kit.health.scores import load_distress_config, load_health_config
@@ -51,10 +53,60 @@ def test_no_new_customer_is_red_on_adoption_alone_at_the_end_of_october_2026(sam
     assert (health.loc[young, "profile"] == "onboarding").all()
 
 
-def test_churn_probability_is_calibrated_on_held_out_customers(sample, history):
-    model = fit_churn_model(sample, history=history)
+def test_churn_probability_is_calibrated_on_held_out_customers(model):
     assert model.calibration["gap"].abs().max() <= 0.05  # within 5 points in every decile
     assert model.brier < model.base_rate_brier
     assert model.auc > 0.8
     red = model.risk_groups.set_index("band").loc["red"]
     assert red["share_of_churners"] >= 0.30 and red["lift"] >= 3
+
+
+@pytest.fixture(scope="module")
+def model(sample, history):
+    return fit_churn_model(sample, history=history)
+
+
+@pytest.fixture(scope="module")
+def actions(sample, model):
+    return action_list(sample, as_of="2026-10-31", model=model)
+
+
+def test_every_october_detractor_still_a_customer_gets_the_detractor_play_with_its_comment(
+        sample, actions):
+    surveys, active = sample.surveys, ck.customer_signals(sample, as_of="2026-10-31")
+    october = surveys[(surveys["survey"] == "nps") & (surveys["score"] <= 6)
+                      & surveys["date"].between("2026-10-01", "2026-10-31")
+                      & surveys["customer_id"].isin(active["customer_id"])]
+    assert len(october) > 0
+    listed = actions.set_index("customer_id")
+    for answer in october.itertuples():
+        row = listed.loc[answer.customer_id]
+        assert row["play"] == "detractor"
+        assert row["evidence"] == f"recent_nps = {answer.score:.0f} (≤ 6)"
+        assert row["comment"] == answer.comment or (pd.isna(row["comment"])
+                                                    and pd.isna(answer.comment))
+
+
+def test_every_contract_due_in_the_next_three_months_on_a_yellow_or_red_account_is_listed(
+        sample, actions):
+    health = ck.health_scores(sample, as_of="2026-10-31").set_index("customer_id")["band"]
+    renewals = sample.renewals
+    due = renewals[renewals["due_date"].between("2026-11-01", "2027-01-31")
+                   & renewals["renewed_on"].isna()]
+    at_risk = due[due["customer_id"].map(health).isin(["red", "yellow"])]
+    assert len(at_risk) > 0
+    listed = actions.set_index("customer_id")
+    for contract in at_risk.itertuples():
+        row = listed.loc[contract.customer_id]
+        fired = [row["play"], *row["other_plays"].split(", ")]
+        assert "renewal_at_risk" in fired
+        if row["play"] == "renewal_at_risk":  # the row quotes the values that fired it
+            days = (contract.due_date - pd.Timestamp("2026-10-31")).days
+            assert row["evidence"] == (f"days_to_renewal = {days} (≤ 92); "
+                                       f"band = {health[contract.customer_id]} (in red, yellow)")
+
+
+def test_accounts_listed_at_past_month_ends_churned_at_3_times_the_base_rate(
+        sample, history, model):
+    table = action_backtest(sample, history=history, model=model).set_index("group")
+    assert table.loc["all listed", "lift"] >= 3
