@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from csm_kit.errors import CsmKitError, DataContractError
+from csm_kit.errors import ConfigError, CsmKitError, DataContractError
 
 app = typer.Typer(
     help="Customer-success analytics: churn, cohorts, revenue retention, satisfaction, "
@@ -260,6 +260,70 @@ def report(
     err.print(Text(f"{len(run.failed)} report(s) failed: {failed}. "
                    f"{getattr(run, 'note', '') or ''} See {index}", style="bold red"), soft_wrap=True)
     raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def digest(
+    data: DataOpt = None,
+    mapping: MappingOpt = None,
+    as_of: AsOfOpt = None,
+    file_format: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
+    output: Annotated[Path | None, typer.Option(
+        "--output", help="File to write; default prints to the terminal.")] = None,
+    webhook: Annotated[str | None, typer.Option(
+        "--webhook", help="Also POST the digest as Slack-compatible JSON to this incoming-"
+        "webhook URL.")] = None,
+    targets: Annotated[Path | None, typer.Option(
+        "--targets", help="Targets YAML for the KPI verdicts (default: the packaged one).")] = None,
+    privacy: Annotated[str, typer.Option(
+        "--privacy", help="off; pseudonymised (names hashed with CSM_KIT_PRIVACY_KEY, contacts "
+        "in comments redacted); aggregate (counts only: no customer named).")] = "off",
+    min_group_size: Annotated[int, typer.Option(
+        "--min-group-size", min=1, help="With --privacy aggregate: hide smaller groups.")] = 5,
+    timezone: TimezoneOpt = "UTC",
+) -> None:
+    """What changed since the previous month: KPIs whose verdict changed or that moved beyond
+    their interval, accounts newly red (with the reason), new detractors, renewals due in 90
+    days with their health, and data-quality findings.
+
+    Exit codes, for cron: 0 the digest was written (and posted); 1 the webhook could not be
+    reached or refused it (the digest is still written); 2 the data or an option is wrong
+    (nothing written or posted).
+    """
+    from csm_kit.errors import ReportError
+    from csm_kit.report.context import open_report
+    from csm_kit.report.digest import (
+        FORMATS,
+        check_webhook_url,
+        monthly_digest,
+        post_webhook,
+        render_digest,
+        write_text_atomically,
+    )
+
+    if file_format not in FORMATS:
+        raise ConfigError(f"--format must be one of {list(FORMATS)}, got {file_format!r}")
+    if webhook is not None:
+        check_webhook_url(webhook)
+    ctx = open_report(_absolute(data), mapping=_absolute(mapping), as_of=as_of,
+                      targets=_absolute(targets), timezone=timezone, privacy=privacy,
+                      min_group_size=min_group_size)
+    found = monthly_digest(ctx.dataset, as_of=ctx.as_of, targets=ctx.targets,
+                           privacy=privacy, min_group_size=min_group_size)
+    text = render_digest(found, file_format=file_format)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        write_text_atomically(text, output)
+        err.print(Text(f"Wrote the digest for {found.month:%Y-%m} to {output}"))
+    if webhook is not None:
+        try:
+            post_webhook(webhook, found.to_slack())
+        except ReportError as exc:
+            err.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
+            raise typer.Exit(1) from None
+        err.print("Posted the digest to the webhook.")
 
 
 def report_exports(ctx, health) -> dict:
