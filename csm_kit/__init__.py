@@ -17,7 +17,10 @@ from csm_kit.errors import (
     DataSourceError,
     ReportError,
 )
-from csm_kit.health.backtest import BacktestResult, backtest
+from csm_kit.health.actions import action_backtest, action_list
+from csm_kit.health.backtest import BacktestResult, backtest, churn_history
+from csm_kit.health.forecast import renewal_forecast, renewal_forecast_backtest
+from csm_kit.health.probability import churn_probability, fit_churn_model
 from csm_kit.health.scores import distress_scores, health_scores, load_health_config
 from csm_kit.health.signals import customer_signals
 from csm_kit.kpis import KPIS, headline, kpi_table
@@ -31,6 +34,7 @@ from csm_kit.purchases import (
 )
 from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
 from csm_kit.report.context import ReportContext, open_report
+from csm_kit.report.digest import monthly_digest
 from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements, mrr_summary
 from csm_kit.revenue_retention import (
     expansion_mrr,
@@ -62,4 +66,7 @@ __all__ = [
     "nps", "nps_categories", "nps_change", "open_report", "purchase_frequency", "quick_ratio",
     "read_mapping", "referral_rate", "renewal_rates", "repeat_purchase_rate", "survival_curve",
     "target_status", "ticket_backlog", "time_to_close", "trial_conversion",
+    # risk and actions (issue 14)
+    "action_backtest", "action_list", "churn_history", "churn_probability", "fit_churn_model",
+    "monthly_digest", "renewal_forecast", "renewal_forecast_backtest",
 ]

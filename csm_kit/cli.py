@@ -327,12 +327,14 @@ def digest(
 
 
 def report_exports(ctx, health) -> dict:
-    """The tables ``report`` writes for spreadsheets: the at-risk list and the CSM scorecard.
+    """The tables ``report`` writes for spreadsheets: the at-risk list, the action list and
+    the CSM scorecard.
 
     ``health`` is the health scores at the as-of month end (None without subscriptions).
-    With privacy "aggregate" the at-risk list (customer-level) is left out and books smaller
-    than the minimum group size are dropped from the scorecard.
+    With privacy "aggregate" the at-risk and action lists (customer-level) are left out and
+    books smaller than the minimum group size are dropped from the scorecard.
     """
+    from csm_kit.report.risk import action_list_export
     from csm_kit.team import at_risk_accounts, csm_scorecard
 
     if health is None:
@@ -341,6 +343,7 @@ def report_exports(ctx, health) -> dict:
     if ctx.privacy != "aggregate":
         tables["at_risk_accounts"] = at_risk_accounts(health, ctx.dataset, as_of=ctx.as_of,
                                                       top=len(health) or 1)
+        tables["action_list"] = action_list_export(ctx.dataset, as_of=ctx.as_of_end)
     if ctx.has_column("csm"):
         card = csm_scorecard(ctx.dataset, as_of=ctx.as_of, health=health)
         tables["csm_scorecard"] = ctx.small_groups_hidden(card, n="accounts")

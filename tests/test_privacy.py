@@ -75,6 +75,8 @@ def test_pseudonymised_reports_and_exports_show_no_names_or_contacts(runs):
     assert "customer-" in text and "[e-mail]" in text and KEY not in text
     at_risk = pd.read_csv(folder / "at_risk_accounts.csv", dtype=str)
     assert at_risk["name"].str.startswith("customer-").all()
+    actions = pd.read_csv(folder / "action_list.csv", dtype=str)
+    assert len(actions) and actions["name"].str.startswith("customer-").all()
 
 
 def test_aggregate_reports_leave_out_customer_level_tables_and_small_groups(runs):
@@ -82,6 +84,7 @@ def test_aggregate_reports_leave_out_customer_level_tables_and_small_groups(runs
     assert run["exit_code"] == 0, run["output"]
     folder = Path(run["folder"])
     assert not (folder / "at_risk_accounts.csv").exists()
+    assert not (folder / "action_list.csv").exists()
     health = (folder / "04_customer_health.html").read_text()
     assert "customer-level rows are left out of this report (privacy: aggregate)" in health
     card = pd.read_csv(folder / "csm_scorecard.csv")

@@ -87,8 +87,8 @@ def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None =
     out.insert(1, "name", customers["name"].reindex(ids).to_numpy()
                if "name" in customers.columns else None)
     owner = customers["csm"].reindex(ids) if "csm" in customers.columns else pd.Series(
-        np.nan, index=ids)
-    out.insert(2, "owner", owner.fillna(UNASSIGNED).to_numpy())
+        None, index=ids, dtype="str")
+    out.insert(2, "owner", owner.astype("str").fillna(UNASSIGNED).to_numpy())
     out = _with_recent_answers(out, dataset.surveys, day, recent_days)
     out["renewal_arr"] = _next_renewal_arr(dataset.renewals, day).reindex(ids).to_numpy()
     return _with_latest_comment(out, dataset.surveys, day)
