@@ -81,6 +81,9 @@ class BacktestResult:
         ⌈10 × share of customer-dates scoring at or below it⌉, so equal scores share a decile
         and a decile can be missing when many scores tie.
     component_auc : AUC of each component alone (rows where it has a value), by component.
+    component_lift : churn rate of the customer-dates on which the component is poor
+        (its score below 50; for distress, its pain above 50) ÷ the overall churn rate, by
+        component (NaN when it is never poor).
     suggested_weights : weights (sum 1) fitted by logistic regression on the training customers.
     current_weights : the configuration's default weights, normalised to sum 1.
     held_out_auc_default, held_out_auc_suggested : AUC on the held-out customers with the
@@ -105,6 +108,7 @@ class BacktestResult:
     horizon_days: int
     kind: str = "health"
     suggested_bands: dict = None
+    component_lift: pd.Series = None
 
     def summary(self) -> str:
         """The headline figures as text: AUC, churn rate and lift per band, suggested weights."""
@@ -113,7 +117,8 @@ class BacktestResult:
         days = f"{self.as_of_dates[0]:%Y-%m-%d} … {self.as_of_dates[-1]:%Y-%m-%d}"
         weights = pd.DataFrame({"current": self.current_weights,
                                 "suggested": self.suggested_weights,
-                                "auc_alone": self.component_auc})
+                                "auc_alone": self.component_auc,
+                                "lift_when_poor": self.component_lift})
         lines = [
             f"{self.kind.capitalize()} score backtest: {len(self.as_of_dates)} scoring days "
             f"({days}), churn within {self.horizon_days} days",
@@ -249,6 +254,7 @@ def backtest(dataset: Dataset, *, as_of_dates=None, horizon_days: int = 90,
         calibration=_calibration(scored),
         component_auc=pd.Series({c: auc(risk[c], scored["churned"]) for c in config.all_names},
                                 name="auc", dtype="float64"),
+        component_lift=_component_lift(risk, scored["churned"], config.all_names),
         suggested_weights=suggested,
         current_weights=(current / current.sum()).rename("weight"),
         held_out_auc_default=auc(risk.loc[test, "score"], scored.loc[test, "churned"]),
@@ -307,6 +313,16 @@ def _risk(scored: pd.DataFrame, config: HealthConfig) -> pd.DataFrame:
     columns = {"score": scored["score"], **{c: scored[f"{c}_score"] for c in config.all_names}}
     risk = pd.DataFrame(columns)
     return 100 - risk if config.kind == "health" else risk
+
+
+def _component_lift(risk: pd.DataFrame, churned: pd.Series, names: list[str]) -> pd.Series:
+    overall = churned.mean()
+    churned = churned.to_numpy(dtype=bool)
+    lift = {}
+    for name in names:
+        poor = (risk[name] > 50).to_numpy()  # risk = 100 - score for health, the pain for distress
+        lift[name] = churned[poor].mean() / overall if poor.any() and overall > 0 else np.nan
+    return pd.Series(lift, name="lift", dtype="float64")
 
 
 def _lift(scored: pd.DataFrame) -> pd.DataFrame:

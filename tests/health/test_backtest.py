@@ -274,3 +274,14 @@ def test_a_precomputed_history_gives_the_same_backtest(tiny_result):
     pd.testing.assert_frame_equal(again.lift, tiny_result.lift)
 
 
+
+
+def test_component_lift_is_the_churn_rate_when_the_component_is_poor_over_the_overall_rate(
+        tiny_result):
+    # adoption is poor (score 10 < 50) on the 57 churner-dates of churners using 10% of
+    # their seats and never otherwise: 57/57 churned against 60/260 overall -> 260/60
+    assert tiny_result.component_lift["adoption"] == pytest.approx(260 / 60)
+    scores = tiny_result.scores
+    poor = scores["nps_score"] < 50
+    expected = scores.loc[poor, "churned"].mean() / scores["churned"].mean()
+    assert tiny_result.component_lift["nps"] == pytest.approx(expected)
