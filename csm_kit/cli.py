@@ -293,14 +293,8 @@ def digest(
     """
     from csm_kit.errors import ReportError
     from csm_kit.report.context import open_report
-    from csm_kit.report.digest import (
-        FORMATS,
-        check_webhook_url,
-        monthly_digest,
-        post_webhook,
-        render_digest,
-        write_text_atomically,
-    )
+    from csm_kit.report.delivery import check_webhook_url, post_webhook, write_text_atomically
+    from csm_kit.report.digest import FORMATS, monthly_digest, render_digest
 
     if file_format not in FORMATS:
         raise ConfigError(f"--format must be one of {list(FORMATS)}, got {file_format!r}")

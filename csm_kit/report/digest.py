@@ -13,7 +13,7 @@
 
 :meth:`Digest.to_markdown`, :meth:`Digest.to_json` and :meth:`Digest.to_slack` render it; text
 from the data (names, comments, segments) is cleaned and escaped for each format.
-:func:`post_webhook` sends the chat message to a Slack-compatible incoming webhook. With
+:mod:`csm_kit.report.delivery` writes it to a file or posts it to a webhook. With
 ``privacy="aggregate"`` no customer is named: the lists become counts (and renewals a total
 by band, bands with fewer contracts than the minimum group size left out).
 """
@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
 from csm_kit.data.loading import Dataset
 from csm_kit.data.quality import data_quality
-from csm_kit.errors import ConfigError, ReportError
+from csm_kit.errors import ConfigError
 from csm_kit.health.scores import _resolve, health_scores, load_health_config
 from csm_kit.health.signals import customer_signals
 from csm_kit.kpis import KPI_BY_NAME, format_value, kpi_table
@@ -270,66 +267,6 @@ def render_digest(digest: Digest, *, file_format: str = "markdown") -> str:
     if file_format not in FORMATS:
         raise ConfigError(f"--format must be one of {list(FORMATS)}, got {file_format!r}")
     return digest.to_markdown() if file_format == "markdown" else digest.to_json()
-
-
-def write_text_atomically(text: str, path) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename:
-    a reader (or a failed run) never sees half a file."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise ConfigError(f"cannot write {target}: the folder {target.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def check_webhook_url(url: str) -> str:
-    """Refuse anything but an http(s) URL; return its scheme and host (safe to show).
-
-    >>> check_webhook_url("https://hooks.example.com/services/T0/B0/secret")
-    'https://hooks.example.com'
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--webhook must be an http(s) URL, got a {parts.scheme or 'bare'} "
-                          "address")
-    return f"{parts.scheme}://{parts.hostname}"
-
-
-def post_webhook(url: str, payload: dict, *, timeout: float = 10.0) -> None:
-    """POST ``payload`` as JSON to a Slack-compatible incoming webhook.
-
-    Raises
-    ------
-    ConfigError
-        When the URL is not http(s).
-    ReportError
-        When the server cannot be reached or answers with an error; the message names the
-        host only (webhook URLs carry their secret in the path).
-    """
-    where = check_webhook_url(url)
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode("utf-8"), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            response.read()
-    except urllib.error.HTTPError as exc:
-        raise ReportError(f"the webhook at {where} answered HTTP {exc.code}; the digest was "
-                          "not delivered") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ReportError(f"could not reach the webhook at {where} ({reason}); the digest "
-                          "was not delivered") from None
 
 
 # --------------------------------------------------------------------------- the parts

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pandas as pd
 import pytest
@@ -14,8 +12,7 @@ from typer.testing import CliRunner
 import csm_kit as ck
 from csm_kit.cli import app
 from csm_kit.data.loading import Dataset
-from csm_kit.errors import ConfigError, ReportError
-from csm_kit.report.digest import monthly_digest, post_webhook
+from csm_kit.report.digest import monthly_digest
 from tests.conftest import GOOD_TABLES, write_tables
 
 runner = CliRunner()
@@ -112,56 +109,7 @@ def test_text_from_the_data_cannot_format_link_or_ping_in_markdown_or_slack():
     assert "<script>" not in slack and "<@U123>" not in slack
 
 
-# --------------------------------------------------------------------------- the webhook
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list = []
-    status = 200
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.headers["Content-Type"], json.loads(body)))
-        self.send_response(type(self).status)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):  # keep the test output quiet
-        pass
-
-
-@pytest.fixture
-def hook():
-    """A local HTTP server on a free port (never the internet); yields (url, handler)."""
-    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/services/T000/B000/secret", handler
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-def test_the_webhook_receives_one_slack_compatible_payload(hook):
-    url, handler = hook
-    digest = monthly_digest(hostile(), as_of="2024-03-31")
-    post_webhook(url, digest.to_slack())
-    assert len(handler.received) == 1
-    content_type, payload = handler.received[0]
-    assert content_type.startswith("application/json")
-    assert payload["text"].startswith("Customer-success digest: March 2024")
-    assert payload["blocks"][0]["type"] == "header"
-
-
-def test_a_refused_webhook_is_a_report_error_that_hides_the_secret_path(hook):
-    url, handler = hook
-    handler.status = 500
-    with pytest.raises(ReportError, match=r"HTTP 500") as caught:
-        post_webhook(url, {"text": "x"})
-    assert "secret" not in str(caught.value)
-    with pytest.raises(ConfigError, match="must be an http"):
-        post_webhook("file:///etc/passwd", {"text": "x"})
+# --------------------------------------------------------------------------- the command
 
 
 def test_cli_digest_writes_json_posts_once_and_exits_0(hook, tmp_path):
