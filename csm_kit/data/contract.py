@@ -79,14 +79,14 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "customers", "customer_id", ("customer_id", "signup_date"),
             ids=("customer_id",), dates=("signup_date",),
-            texts=("name", "segment", "plan", "region", "csm", "industry"),
+            texts=("name", "segment", "plan", "region", "csm", "industry", "domain"),
         ),
         TableSpec(
             "subscriptions", "subscription_id",
             ("subscription_id", "customer_id", "start_date", "mrr"),
             ids=("subscription_id", "customer_id"), dates=("start_date", "end_date"),
             numbers=("mrr",), integers=("billing_interval_months",),
-            texts=("plan", "currency"), non_negative=("mrr",),
+            texts=("plan", "currency", "status"), non_negative=("mrr",),
             ordered=(("start_date", "end_date"),),
         ),
         TableSpec(

@@ -1,0 +1,262 @@
+"""Reading the CSV files that spreadsheets and SaaS tools really write.
+
+A user's export may be UTF-8 with or without a byte-order mark, or cp1252/latin-1 from Excel;
+separated by commas, semicolons or tabs; preceded by a title line or two; or carry a second
+header row (SurveyMonkey). :func:`read_csv_file` finds all of that with well-kept libraries —
+charset-normalizer for the encoding and DuckDB's CSV sniffer for the dialect — and hands back
+every column as text, so ids keep their leading zeros and nothing is guessed about types here.
+Per-table options in the mapping (``encoding``, ``delimiter``, ``skip_rows``, ``header_rows``)
+override the detection; ``date_format`` and ``decimal`` are used by
+:mod:`csm_kit.data.values`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from csm_kit.errors import ConfigError, DataSourceError
+
+#: Encodings DuckDB reads natively; anything else is decoded in Python first.
+_NATIVE = {"utf-8", "utf_8", "utf8", "ascii", "latin-1", "latin_1", "iso-8859-1", "iso8859-1"}
+#: How many bytes charset-normalizer looks at (enough for a few thousand rows).
+_SNIFF_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read one table's file; ``None`` means "detect it".
+
+    Attributes
+    ----------
+    encoding : text encoding, e.g. ``utf-8``, ``cp1252``, ``latin-1``.
+    delimiter : field separator, e.g. ``,``, ``;``, ``\\t``.
+    skip_rows : lines to skip before the header (titles, "Exported on ..." lines).
+    header_rows : header lines (2 for SurveyMonkey: question text, then "Response" or the
+        answer option); names are the first line, blanks filled from the left, made unique
+        with the second line.
+    date_format : strftime format of every non-ISO date of the table, e.g. ``%d/%m/%Y``.
+    decimal : the decimal mark of numbers, ``.`` or ``,``.
+    """
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    skip_rows: int | None = None
+    header_rows: int = 1
+    date_format: str | None = None
+    decimal: str | None = None
+
+    @classmethod
+    def from_mapping(cls, table: str, entry: dict[str, Any]) -> ReadOptions:
+        """Take the reading options out of one table's mapping entry, checking each.
+
+        >>> ReadOptions.from_mapping("surveys", {"delimiter": ";", "decimal": ","}).decimal
+        ','
+        """
+        values = {f.name: entry[f.name] for f in fields(cls) if f.name in entry}
+        for name in ("skip_rows", "header_rows"):
+            value = values.get(name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < (1 if name == "header_rows" else 0)):
+                raise ConfigError(f"mapping for {table}: {name} must be a whole number "
+                                  f"(at least {1 if name == 'header_rows' else 0}), got {value!r}")
+        if values.get("decimal") not in (None, ".", ","):
+            raise ConfigError(f"mapping for {table}: decimal must be one of ['.', ','], "
+                              f"got {values['decimal']!r}")
+        delimiter = values.get("delimiter")
+        if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+            raise ConfigError(f"mapping for {table}: delimiter must be one character such as "
+                              f"',' ';' or '\\t', got {delimiter!r}")
+        if values.get("encoding") is not None:
+            _check_encoding(table, values["encoding"])
+        if values.get("date_format") is not None:
+            _check_date_format(table, values["date_format"])
+        return cls(**values)
+
+
+READ_OPTION_NAMES = tuple(f.name for f in fields(ReadOptions))
+
+
+def detect_encoding(path: Path) -> str:
+    """Return the text encoding of a file: ``utf-8`` (with or without BOM) or what
+    charset-normalizer finds (e.g. ``cp1252``). Too little non-ASCII text to tell Western
+    from Central-European code pages reads as cp1252 when that fits (Excel's default); set
+    ``encoding:`` in the mapping when it is something else.
+    """
+    from charset_normalizer import from_bytes
+
+    head = path.read_bytes()[:_SNIFF_BYTES]
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a multi-byte character cut by the sample's end
+            return "utf-8"
+    matches = from_bytes(head)
+    best = matches.best()
+    if best is not None and "cp1252" in best.could_be_from_charset:
+        return "cp1252"  # Excel's Western default, when it fits as well as the best guess
+    if best is None:
+        raise DataSourceError(f"{path} is not a text (CSV) file: no text encoding fits it; "
+                              "export it again as CSV, or set encoding: in the mapping")
+    return best.encoding
+
+
+def read_csv_file(path: Path, options: ReadOptions | None = None) -> pd.DataFrame:
+    """Read a CSV export into a frame of text columns (empty fields are missing values).
+
+    The encoding comes from :func:`detect_encoding`, the dialect (delimiter, quoting, lines
+    to skip, header) from DuckDB's CSV sniffer, unless ``options`` says otherwise.
+
+    Raises
+    ------
+    DataSourceError
+        When the file cannot be decoded or parsed as CSV; the message names the mapping
+        setting that would help.
+    """
+    options = options or ReadOptions()
+    encoding = options.encoding or detect_encoding(path)
+    with tempfile.TemporaryDirectory(prefix="csm-kit-") as tmp:
+        readable = path
+        if _norm(encoding) not in _NATIVE or path.suffix == ".gz":
+            readable = _transcode(path, encoding, Path(tmp))
+        return _read_with_duckdb(path, readable, options)
+
+
+def _read_with_duckdb(original: Path, readable: Path, options: ReadOptions) -> pd.DataFrame:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        skip = options.skip_rows if options.skip_rows is not None else _sniff_skip(con, readable, options)
+        settings = {"all_varchar": "true", "null_padding": "true", "skip": str(skip),
+                    "header": "true" if options.header_rows == 1 else "false"}
+        if options.delimiter is not None:
+            settings["delim"] = _literal(options.delimiter)
+        arguments = ", ".join(f"{k} = {v}" for k, v in settings.items())
+        frame = con.execute(f"SELECT * FROM read_csv({_literal(str(readable))}, {arguments})").df()
+    except duckdb.Error as exc:
+        raise DataSourceError(
+            f"{original} could not be read as CSV ({_first_line(exc)}); check the file, or set "
+            "delimiter:, skip_rows: or encoding: for this table in the mapping") from exc
+    finally:
+        con.close()
+    frame = frame.astype(object).where(frame.notna(), None)
+    if options.header_rows > 1:
+        frame = _multi_row_header(frame, options.header_rows)
+    return frame.reset_index(drop=True)
+
+
+#: Title lines looked for above the header ("Report: ...", "Exported on ...", a blank line).
+MAX_TITLE_LINES = 10
+
+
+def _sniff_skip(con, readable: Path, options: ReadOptions) -> int:
+    """Lines to skip before the header: the fewest after which DuckDB's sniffer sees the
+    widest table (a title line above the header reads as a one-column table)."""
+    widths = []
+    delim = "" if options.delimiter is None else f", delim = {_literal(options.delimiter)}"
+    for skip in range(MAX_TITLE_LINES + 1):
+        try:
+            row = con.execute(f"SELECT len(Columns) FROM sniff_csv({_literal(str(readable))}, "
+                              f"skip = {skip}{delim})").fetchone()
+        except Exception:  # noqa: BLE001 - past the end of a short file, or an unreadable line
+            break
+        widths.append(row[0])
+        if skip == 0 and row[0] > 1:
+            return 0  # the usual case: the header is the first line
+    if not widths:
+        return 0
+    skip = widths.index(max(widths))
+    with readable.open(encoding="utf-8", errors="replace") as handle:
+        lines = [handle.readline() for _ in range(skip + MAX_TITLE_LINES)]
+    while skip < len(lines) and lines[skip].strip() == "":
+        skip += 1  # blank lines between the title and the header
+    return skip
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _multi_row_header(frame: pd.DataFrame, header_rows: int) -> pd.DataFrame:
+    """Build column names from the first ``header_rows`` rows (SurveyMonkey's two-row header)."""
+    head = frame.iloc[:header_rows].astype(object)
+    first = pd.Series(head.iloc[0].tolist()).ffill().fillna("").astype(str).str.strip()
+    names = first.tolist()
+    seen = first.value_counts()
+    for i, name in enumerate(names):
+        if seen[name] > 1 or not name:
+            extra = " / ".join(str(v).strip() for v in head.iloc[1:, i] if v is not None and str(v).strip())
+            names[i] = f"{name} / {extra}" if name and extra else (name or extra or f"column {i + 1}")
+    out = frame.iloc[header_rows:].copy()
+    out.columns = _unique(names)
+    return out
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def _transcode(path: Path, encoding: str, folder: Path) -> Path:
+    """Decode a file in Python (encodings DuckDB lacks, gzip) into a UTF-8 copy."""
+    import gzip
+
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise DataSourceError(f"{path} is not readable as {encoding} ({exc}); set encoding: "
+                              "for this table in the mapping (e.g. utf-8, cp1252)") from exc
+    out = folder / "utf8.csv"
+    out.write_text(text.removeprefix("\ufeff"), encoding="utf-8")
+    return out
+
+
+def _norm(encoding: str) -> str:
+    return encoding.lower().replace("_", "-")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200]
+
+
+def _check_encoding(table: str, encoding: Any) -> None:
+    import codecs
+
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError as exc:
+        raise ConfigError(f"mapping for {table}: encoding must be a Python codec name such as "
+                          f"'utf-8', 'cp1252' or 'latin-1', got {encoding!r}") from exc
+
+
+def _check_date_format(table: str, date_format: Any) -> None:
+    if not isinstance(date_format, str) or "%" not in date_format:
+        raise ConfigError(f"mapping for {table}: date_format must be a strftime format such as "
+                          f"'%d/%m/%Y' or '%m/%d/%Y %H:%M', got {date_format!r}")
+
+
+def csv_header(path: Path, options: ReadOptions | None = None, *, lines: int = 50) -> list[str]:
+    """Return a CSV file's column names, reading only its first ``lines`` lines."""
+    import gzip
+
+    options = options or ReadOptions()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        head = b"".join(handle.readline() for _ in range(lines))
+    with tempfile.TemporaryDirectory(prefix="csm-kit-") as tmp:
+        sample = Path(tmp) / "head.csv"
+        sample.write_bytes(head)
+        encoding = options.encoding or detect_encoding(sample)
+        readable = sample if _norm(encoding) in _NATIVE else _transcode(sample, encoding, Path(tmp))
+        return [str(c) for c in _read_with_duckdb(path, readable, options).columns]
