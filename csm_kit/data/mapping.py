@@ -451,7 +451,9 @@ def typed_source(raw: pd.DataFrame, spec: TableSpec, expressions: dict[str, str]
     numeric = {c: raw[c] for c in used if looks_numeric(raw[c]) and not looks_like_dates(raw[c])}
     marks, failures = resolve_decimal(spec.name, numeric, entry.get("decimal"))
     for column, mark in marks.items():
-        typed[column] = numbers_from_text(raw[column], decimal=mark)
+        number = numbers_from_text(raw[column], decimal=mark)
+        whole = pd.api.types.is_float_dtype(number) and bool((number.dropna() % 1 == 0).all())
+        typed[column] = number.astype("Int64") if whole else number  # ids stay 101, not 101.0
     dates = {c: raw[c] for c in used if c not in numeric and looks_like_dates(raw[c])}
     order, date_failures = date_order(spec.name, dates, entry.get("date_format"))
     failures += date_failures
