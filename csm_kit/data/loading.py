@@ -188,8 +188,12 @@ def _prepare(raw, spec, table_map, timezone, scales, lookup=None):
                     "the required column is missing (every row affected)")
         for column in spec.required if column not in df.columns and column not in failed
     ]
+    reported = df.attrs.pop("mapping_reported", {})
     df, parse_failures = coerce_table(df, spec, timezone=timezone)
     failures += parse_failures
+    for column, mask in reported.items():  # reported by the mapping: not again as missing
+        before = df.attrs["unparsed"].get(column, pd.Series(False, index=df.index))
+        df.attrs["unparsed"][column] = before | mask
     if "month" in df.columns and spec.name == "usage":
         df["month"] = df["month"].dt.to_period("M").dt.start_time.astype("datetime64[ns]")
     if "survey" in df.columns:

@@ -344,17 +344,18 @@ def apply_mapping(raw: pd.DataFrame, spec: TableSpec, entry: dict, *, where: str
                 renames[canonical] = name
     derived = {c: how for c, how in columns.items() if c not in renames and c not in failed}
     if derived:
-        values, derive_failures, derive_failed = _derive(raw, spec, derived, entry, where, lookup)
+        values, derive_failures, derive_failed, reported = _derive(raw, spec, derived, entry, where, lookup)
         failures += derive_failures
         failed |= derive_failed
     else:
-        values = {}
+        values, reported = {}, {}
     taken = {**{c: raw[n] for c, n in renames.items()}, **values}
     renamed = set(renames.values()) - set(taken)
     out = out.drop(columns=[c for c in out.columns if c in taken or c in renamed])
     for canonical, series in taken.items():
         out[canonical] = series.to_numpy() if isinstance(series, pd.Series) else series
     out.attrs["mapping_failed"] = failed
+    out.attrs["mapping_reported"] = reported
     return out, failures
 
 
@@ -364,8 +365,7 @@ def _missing_source(spec, canonical, name, raw, where) -> dict:
         f"; its columns are {', '.join(repr(str(c)) for c in list(raw.columns)[:8])}"
         f"{'…' if len(raw.columns) > 8 else ''}")
     return failure_row(spec.name, canonical, "missing_source_column", len(raw), [],
-                       f"the mapping takes it from column {name!r}, which is not in {where}{hint}; "
-                       "fix the column name in the mapping")
+                       f"the mapping takes it from column {name!r}, which is not in {where}{hint}")
 
 
 def _unpivot(raw: pd.DataFrame, spec, how: dict, where: str):
@@ -403,6 +403,7 @@ def _filter_rows(raw, spec, entry, where):
 def _derive(raw, spec, derived, entry, where, lookup):
     """Evaluate the derived columns: expressions in DuckDB, maps and lookups in pandas."""
     failures, failed, values = [], set(), {}
+    reported: dict[str, np.ndarray] = {}  # rows already reported, per column
     expressions = {}
     for canonical, how in derived.items():
         if "value" in how:
@@ -432,8 +433,11 @@ def _derive(raw, spec, derived, entry, where, lookup):
             problem = None
         if problem:
             failures.append(problem)
+            unmapped = series.attrs.pop("unmapped", None)
+            if unmapped is not None:
+                reported[canonical] = unmapped.to_numpy()
         values[canonical] = series
-    return values, failures, failed
+    return values, failures, failed, reported
 
 
 def _quote(name: str) -> str:
@@ -492,7 +496,7 @@ def _evaluate(typed: pd.DataFrame, spec, expressions: dict[str, str], where: str
                 failures.append(failure_row(
                     spec.name, canonical, "bad_expression", len(frame), [],
                     f"the mapping's expression {sql!r} cannot be evaluated on {where} "
-                    f"({str(exc).strip().splitlines()[0][:160]}); fix it in the mapping"))
+                    f"({str(exc).strip().splitlines()[0][:160]})"))
                 continue
             result.index = typed.index
             out[canonical] = result.astype(object).where(result.notna(), None)
@@ -519,9 +523,10 @@ def _map_values(series: pd.Series, how: dict, spec, canonical, raw):
     if not unmapped.any():
         return out, None
     values = series[unmapped].astype(str).value_counts().index[:MAX_EXAMPLES].tolist()
+    out.attrs["unmapped"] = unmapped
     return out, failure_row(
         spec.name, canonical, "unmapped_value", int(unmapped.sum()), [repr(v) for v in values],
-        "values the mapping's map: does not list; add them to map: (or give default:)")
+        "values the mapping's map: does not list")
 
 
 def _lookup(keys: pd.Series, how: dict, spec, canonical, raw, lookup):
@@ -556,8 +561,7 @@ def _lookup(keys: pd.Series, how: dict, spec, canonical, raw, lookup):
             rows = int(mask.sum())
             return out, failure_row(
                 spec.name, canonical, check, rows, [repr(v) for v in shown],
-                f"{detail} (the lookup from {how['key']!r}); fix the names in one of the "
-                "two exports, or look up through another column")
+                f"{detail} (the lookup from {how['key']!r})")
     return out, None
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from csm_kit.errors import ConfigError, DataSourceError
 
 #: Encodings DuckDB reads natively; anything else is decoded in Python first.
-_NATIVE = {"utf-8", "utf_8", "utf8", "ascii", "latin-1", "latin_1", "iso-8859-1", "iso8859-1"}
+_NATIVE = {"utf-8", "utf8", "ascii"}
 #: How many bytes charset-normalizer looks at (enough for a few thousand rows).
 _SNIFF_BYTES = 1_000_000
 

@@ -79,9 +79,8 @@ def mixed_currencies(tables: dict) -> list[dict]:
             out.append(failure_row(
                 name, "currency", "mixed_currencies", int(minority.sum()),
                 row_labels(df, TABLES[name], minority),
-                f"amounts in {len(counts)} currencies ({', '.join(counts.index)}) would be added "
-                "up as if they were one; add an fx: table of monthly rates to the mapping "
-                "(or accept: [mixed_currencies] if you really mean it)"))
+                f"amounts in {len(counts)} currencies ({', '.join(counts.index)}) that would be "
+                "added up as if they were one, no fx: rates given"))
     return out
 
 
@@ -121,9 +120,8 @@ def undivided_annual(tables: dict) -> list[dict]:
     return [failure_row(
         "subscriptions", "mrr", "undivided_annual", int(flagged.sum()),
         row_labels(subs, TABLES["subscriptions"], flagged),
-        "subscriptions billed every 12 (or N) months whose MRR is about N times that of the same "
-        "plan billed monthly, so the amount was not divided; map mrr to the amount divided by "
-        "the interval, e.g. {sql: \"amount / interval_months\"} (or accept: [undivided_annual])")]
+        "MRR of subscriptions billed every 12 (or N) months that is about N times that of the "
+        "same plan billed monthly: the amount was not divided by the interval")]
 
 
 def not_counted_status(tables: dict) -> list[dict]:
@@ -145,17 +143,15 @@ def not_counted_status(tables: dict) -> list[dict]:
         out.append(failure_row(
             "subscriptions", "mrr", "not_counted_status", int(counted.sum()),
             row_labels(subs, TABLES["subscriptions"], counted),
-            f"subscriptions with status {', '.join(seen)} counted as MRR; map mrr to 0 for them, "
-            "e.g. {sql: \"CASE WHEN status IN ('trialing', 'unpaid') THEN 0 ELSE amount END\"} "
-            "(or accept: [not_counted_status])"))
+            f"subscriptions with status {', '.join(seen)} counted as MRR"))
     end = subs["end_date"] if "end_date" in subs.columns else pd.Series(pd.NaT, index=subs.index)
     open_ended = status.isin(STOPPED) & end.isna() & (subs["mrr"] > 0)
     if open_ended.any():
         out.append(failure_row(
             "subscriptions", "end_date", "not_counted_status", int(open_ended.sum()),
             row_labels(subs, TABLES["subscriptions"], open_ended),
-            "canceled or ended subscriptions without an end date would count as active forever; "
-            "map end_date to the date they ended (e.g. the export's ended_at or canceled_at)"))
+            "canceled or ended subscriptions without an end date (they would count as active "
+            "forever)"))
     return out
 
 
@@ -186,10 +182,9 @@ def unmatched_customer_ids(tables: dict) -> list[dict]:
         out.append(failure_row(
             name, "customer_id", "unmatched_customer_ids", int(unmatched.sum()),
             [repr(i) for i in ids],
-            f"{share:.0%} of the rows name customers that are not in the customers table "
-            f"(customer ids look like {', '.join(repr(s) for s in sample)}); the mapping probably "
-            f"takes {name}.customer_id from the wrong column, or needs a lookup (e.g. from an "
-            "organisation name or e-mail domain to the customer id)"))
+            f"{share:.0%} of the rows name customers that are not in the customers table, whose "
+            f"ids look like {', '.join(repr(s) for s in sample)}: the mapping probably takes "
+            f"{name}.customer_id from the wrong column"))
     return out
 
 
@@ -268,7 +263,7 @@ def _convert(df, money, when, rates, target, name):
         failures.append(failure_row(
             name, "currency", "missing_fx_rate", int(missing.sum()), list(pairs),
             f"no exchange rate to {target} in the fx table for that currency at or before that "
-            "month; add the rates to the fx table"))
+            "month"))
     out[f"original_{money}"] = df[money]
     out["original_currency"] = df["currency"]
     out[money] = df[money] * rate.to_numpy()

@@ -160,7 +160,7 @@ def resolve_decimal(table: str, columns: dict[str, pd.Series], decimal: str | No
         failures.append(failure_row(
             table, column, "ambiguous_number", int(unsure.sum()) or len(text),
             [repr(e) for e in examples],
-            f"{detail}; add decimal: ',' (or '.') to the {table} entry of the mapping"))
+            detail))
     return marks, failures
 
 
@@ -211,11 +211,9 @@ def date_order(table: str, columns: dict[str, pd.Series], date_format: str | Non
     column = found["column"].iloc[0]
     shown = found["text"][unsure] if unsure.any() else found["text"]
     if day_first:
-        detail = (f"dates such as {shown.iloc[0]} could be day-first or month-first; add "
-                  f"date_format: '%d/%m/%Y' (or '%m/%d/%Y') to the {table} entry of the mapping")
+        detail = f"dates such as {shown.iloc[0]} that could be day-first or month-first"
     else:
-        detail = (f"dates in both day-first and month-first order; fix the export, or add "
-                  f"date_format: (e.g. '%d/%m/%Y') to the {table} entry of the mapping")
+        detail = "dates in both day-first and month-first order (fix the export, or)"
     failure = failure_row(table, column, "ambiguous_date", int(unsure.sum()) or len(found),
                           [repr(v) for v in shown.head(MAX_EXAMPLES)], detail)
     return None, [failure]
