@@ -15,6 +15,7 @@ import zoneinfo
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from csm_kit.data.contract import (
@@ -144,14 +145,15 @@ def load_dataset(
 
     for name, spec in TABLES.items():
         entry = maps.get(name, {})
-        raw = reader(name, entry)
-        if raw is None:
+        parts = [(raw, part) for part in (entry if isinstance(entry, list) else [entry])
+                 if (raw := reader(name, part)) is not None]
+        if not parts:
             if name == "customers":
                 failures.append(failure_row(name, None, "missing_table", 0, [],
                                             "the required table is missing"))
             tables[name] = None
             continue
-        df, table_failures = _prepare(raw, spec, entry, timezone, scales, lookup)
+        df, table_failures = _prepare(parts, spec, timezone, scales, lookup)
         failures += table_failures
         tables[name] = df
     if not failures:
@@ -176,22 +178,33 @@ def load_sample() -> Dataset:
     return load_dataset(_FrameSource(tables), mapping=None)
 
 
-def _prepare(raw, spec, table_map, timezone, scales, lookup=None):
-    df, failures = apply_mapping(raw, spec, table_map, where=_where(spec, table_map),
-                                 lookup=lookup)
-    failed = df.attrs.pop("mapping_failed", set())
-    df, value_failures = tidy_canonical(df, spec, decimal=table_map.get("decimal"),
-                                        date_format=table_map.get("date_format"))
-    failures += value_failures
-    failures += [
-        failure_row(spec.name, column, "missing_column", len(df), [],
-                    "the required column is missing (every row affected)")
-        for column in spec.required if column not in df.columns and column not in failed
-    ]
-    reported = df.attrs.pop("mapping_reported", {})
+def _prepare(parts, spec, timezone, scales, lookup=None):
+    """Map, tidy, parse and check one table read from one source or several (``parts``:
+    ``(raw frame, mapping entry)`` pairs, stacked in order)."""
+    failures, frames, reported = [], [], {}
+    for raw, table_map in parts:
+        df, part_failures = apply_mapping(raw, spec, table_map, where=_where(spec, table_map),
+                                          lookup=lookup)
+        failed = df.attrs.pop("mapping_failed", set())
+        for column, mask in df.attrs.pop("mapping_reported", {}).items():
+            reported[column] = reported.get(column, []) + [(sum(map(len, frames)), mask)]
+        df, value_failures = tidy_canonical(df, spec, decimal=table_map.get("decimal"),
+                                            date_format=table_map.get("date_format"))
+        failures += part_failures + value_failures
+        failures += [
+            failure_row(spec.name, column, "missing_column", len(df), [],
+                        "the required column is missing (every row affected)"
+                        + (f" in {_where(spec, table_map)}" if len(parts) > 1 else ""))
+            for column in spec.required if column not in df.columns and column not in failed
+        ]
+        frames.append(df)
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     df, parse_failures = coerce_table(df, spec, timezone=timezone)
     failures += parse_failures
-    for column, mask in reported.items():  # reported by the mapping: not again as missing
+    for column, pieces in reported.items():  # reported by the mapping: not again as missing
+        mask = np.zeros(len(df), dtype=bool)
+        for start, piece in pieces:
+            mask[start:start + len(piece)] |= piece
         before = df.attrs["unparsed"].get(column, pd.Series(False, index=df.index))
         df.attrs["unparsed"][column] = before | mask
     if "month" in df.columns and spec.name == "usage":

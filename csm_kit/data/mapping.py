@@ -5,7 +5,9 @@ plus ``recipe:`` (one or more packaged recipes to start from, see
 :mod:`csm_kit.data.recipes`), ``fx:`` (exchange rates, see :mod:`csm_kit.data.validator`) and
 ``accept:`` (checks the user accepts as warnings). Each table entry may have:
 
-- ``table:`` a file (or database table), or ``query:`` SQL (databases only);
+- ``table:`` a file (or database table), or ``query:`` SQL (databases only); a list of such
+  entries stacks several sources into one table (e.g. CSAT from Zendesk ratings and NPS
+  from SurveyMonkey, both in ``surveys``);
 - reading options ``encoding``, ``delimiter``, ``skip_rows``, ``header_rows``, ``date_format``,
   ``decimal`` (see :class:`csm_kit.data.readers.ReadOptions`);
 - ``headers:`` column names that identify the file in a folder (used by recipes);
@@ -108,7 +110,12 @@ def read_mapping(mapping: str | Path | dict | None) -> dict[str, Any]:
         if key not in TABLES:
             raise ConfigError(f"mapping table must be one of {sorted(TABLES)} (or the settings "
                               f"{list(SETTINGS)}), got {key!r}")
-        mapping[key] = check_entry(key, entry or {})
+        if isinstance(entry, list):  # one table from several sources, stacked
+            if not entry:
+                raise ConfigError(f"mapping for {key}: a list of sources must not be empty")
+            mapping[key] = [check_entry(key, part or {}) for part in entry]
+        else:
+            mapping[key] = check_entry(key, entry or {})
     _check_settings(mapping)
     return mapping
 
