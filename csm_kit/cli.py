@@ -117,6 +117,10 @@ def validate(
     counts = {name: len(df) for name, df in dataset.tables().items()}
     stdout.print(f"Loaded {dataset.source}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     month = dataset.default_as_of() if as_of is None else as_of
+    if month is None:  # the report would stop here too
+        from csm_kit.errors import ConfigError
+
+        raise ConfigError("the data has no dates to take an as-of month from; pass --as-of")
     stdout.print(f"As-of month: {month:%Y-%m}" if hasattr(month, "strftime") else f"As-of: {month}")
     if findings.empty:
         stdout.print("[green]No problems found.")

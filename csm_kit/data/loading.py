@@ -314,7 +314,7 @@ class _SqlSource:
         import sqlalchemy
 
         try:
-            self.engine = sqlalchemy.create_engine(url)
+            self.engine = sqlalchemy.create_engine(_with_driver(url))
             self.inspector = sqlalchemy.inspect(self.engine)
         except Exception as exc:  # driver errors vary by database
             raise DataSourceError(f"cannot open database {mask_secrets(url)}: {exc}") from exc
@@ -331,6 +331,17 @@ class _SqlSource:
             sql = f'SELECT * FROM "{table}"'
         with self.engine.connect() as conn:
             return pd.read_sql(sqlalchemy.text(sql), conn)
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` means SQLAlchemy's default driver (psycopg2); use psycopg 3 (the
+    ``postgres`` extra) when only that one is installed."""
+    import importlib.util
+
+    if (url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None
+            and importlib.util.find_spec("psycopg") is not None):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def _check_timezone(timezone: str) -> None:

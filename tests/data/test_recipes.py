@@ -7,6 +7,7 @@ be confirmed, and the arithmetic of every figure asserted here).
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shutil
@@ -26,10 +27,21 @@ runner = CliRunner()
 
 
 def metrics(folder: Path, mapping: str, as_of: str = "2024-03-31") -> pd.DataFrame:
+    if folder.parent == FIXTURES:  # an unchanged fixture: its figures once per test run
+        return _fixture_metrics(folder, mapping, as_of).copy()
+    return _metrics(folder, mapping, as_of)
+
+
+def _metrics(folder: Path, mapping: str, as_of: str) -> pd.DataFrame:
     result = runner.invoke(app, ["metrics", "--data", str(folder), "--mapping", mapping,
                                  "--as-of", as_of])
     assert result.exit_code == 0, result.output
     return pd.read_csv(io.StringIO(result.stdout))
+
+
+@functools.cache
+def _fixture_metrics(folder: Path, mapping: str, as_of: str) -> pd.DataFrame:
+    return _metrics(folder, mapping, as_of)
 
 
 def value(table: pd.DataFrame, metric: str, period: str) -> float:
