@@ -188,8 +188,12 @@ def _prepare(parts, spec, timezone, scales, lookup=None):
         failed = df.attrs.pop("mapping_failed", set())
         for column, mask in df.attrs.pop("mapping_reported", {}).items():
             reported[column] = reported.get(column, []) + [(sum(map(len, frames)), mask)]
+        # An unquoted decimal comma cannot live in a comma-separated file: there (and in
+        # databases) an amount like 1,200 or 1.200 that nothing else settles reads with a point.
+        fallback = None if raw.attrs.get("csv_delimiter", ",") == ";" else "."
         df, value_failures = tidy_canonical(df, spec, decimal=table_map.get("decimal"),
-                                            date_format=table_map.get("date_format"))
+                                            date_format=table_map.get("date_format"),
+                                            fallback_decimal=fallback)
         failures += part_failures + value_failures
         failures += [
             failure_row(spec.name, column, "missing_column", len(df), [],

@@ -26,7 +26,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from csm_kit.data.contract import MAX_EXAMPLES, TableSpec, failure_row, row_labels
+from csm_kit.data.contract import MAX_EXAMPLES, TableSpec, failure_row
 
 _CURRENCY = r"(?:[$€£¥₹₩]|US\$|[A-Z]{3}\b)"
 _STRIP_CURRENCY = re.compile(rf"^\s*{_CURRENCY}?\s*|\s*{_CURRENCY}?\s*$")
@@ -66,6 +66,9 @@ def _strip_money(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return text, negative
 
 
+_PLAIN = re.compile(r"^-?\d+(?:\.(?:\d{1,2}|\d{4,}))?$")  # 12, 12.5, 0.1234: nothing to decide
+
+
 def decimal_evidence(values: pd.Series) -> set[str]:
     """Return the decimal marks the values prove: ``{'.'}``, ``{','}``, both or none.
 
@@ -76,8 +79,10 @@ def decimal_evidence(values: pd.Series) -> set[str]:
     >>> decimal_evidence(pd.Series(["1,234", "7"]))  # 1234 or 1.234: nothing proven
     set()
     """
-    text, _ = _strip_money(_text(values))
-    found = set()
+    text = _text(values)
+    plain = text.str.match(_PLAIN)
+    found = {"."} if text[plain].str.contains(".", regex=False).any() else set()
+    text, _ = _strip_money(text[~plain])
     for mark, other in ((".", ","), (",", ".")):
         last = text.str.rfind(mark)
         other_last = text.str.rfind(other)
@@ -103,6 +108,8 @@ def numbers_from_text(values: pd.Series, *, decimal: str) -> pd.Series:
     if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
         return values
     given = values.notna() & (values.astype(str).str.strip() != "")
+    if decimal == "." and values[given].astype(str).str.match(_PLAIN).all():
+        return pd.to_numeric(values.where(given), errors="coerce").astype("float64")
     text, negative = _strip_money(values.astype(str).where(given, ""))
     ok = given & text.str.match(_NUMBER[decimal]) & text.str.contains(r"\d")
     group = "," if decimal == "." else "."
@@ -127,13 +134,14 @@ def looks_numeric(values: pd.Series) -> bool:
                 and text.str.contains(r"\d").all())
 
 
-def resolve_decimal(table: str, columns: dict[str, pd.Series], decimal: str | None
-                    ) -> tuple[dict[str, str], list[dict]]:
+def resolve_decimal(table: str, columns: dict[str, pd.Series], decimal: str | None,
+                    *, fallback: str | None = None) -> tuple[dict[str, str], list[dict]]:
     """Choose each money column's decimal mark: the setting, its own values, or the table's.
 
-    Returns ``({column: mark}, failures)``; a column whose values contradict each other or
-    prove nothing in a table whose other columns prove nothing either is a failure that
-    names the ``decimal`` setting.
+    Returns ``({column: mark}, failures)``; a column whose values contradict each other, or
+    prove nothing in a table whose other columns prove nothing either, is a failure that
+    names the ``decimal`` setting — unless ``fallback`` gives the mark for that case (a
+    comma-separated file cannot use unquoted decimal commas, so its fallback is ``.``).
     """
     if decimal is not None:
         return {c: decimal for c in columns}, []
@@ -153,6 +161,9 @@ def resolve_decimal(table: str, columns: dict[str, pd.Series], decimal: str | No
             continue
         elif len(table_marks) == 1:
             marks[column] = next(iter(table_marks))
+            continue
+        elif fallback is not None:
+            marks[column] = fallback
             continue
         else:
             detail = "numbers such as 1,234 or 1.234 that could be thousands or decimals"
@@ -191,11 +202,13 @@ def date_order(table: str, columns: dict[str, pd.Series], date_format: str | Non
         return None, []
     parts = []
     for column, s in columns.items():
-        found = _text(s).str.extract(_DMY)
+        text = _text(s)
+        text = text[~text.str.match(_ISO)]  # ISO dates have no order to settle
+        found = text.str.extract(_DMY)
         found = found.dropna(subset=["a"])
         if not found.empty:
             found["column"] = column
-            found["text"] = _text(s)[found.index]
+            found["text"] = text[found.index]
             parts.append(found)
     if not parts:
         return None, []
@@ -315,7 +328,8 @@ def _isoformat(parsed: pd.Series, *, has_time: bool | None) -> pd.Series:
 
 
 def tidy_canonical(df: pd.DataFrame, spec: TableSpec, *, decimal: str | None = None,
-                   date_format: str | None = None) -> tuple[pd.DataFrame, list[dict]]:
+                   date_format: str | None = None, fallback_decimal: str | None = None,
+                   ) -> tuple[pd.DataFrame, list[dict]]:
     """Rewrite a mapped table's money and dates into plain numbers and ISO text.
 
     Only the contract's number columns (``mrr``, ``amount``, ``score``, ...) and date and
@@ -330,11 +344,12 @@ def tidy_canonical(df: pd.DataFrame, spec: TableSpec, *, decimal: str | None = N
     (['2024-01-13', '2024-03-02'], [1200.5, 99.0], [])
     """
     out = df.copy()
-    numbers = {c: out[c] for c in spec.numbers if c in out.columns and not _text(out[c]).empty}
-    marks, failures = resolve_decimal(spec.name, numbers, decimal)
+    numbers = {c: out[c] for c in spec.numbers if c in out.columns and not _already(out[c], _PLAIN)}
+    marks, failures = resolve_decimal(spec.name, numbers, decimal, fallback=fallback_decimal)
     for column, mark in marks.items():
         out[column] = numbers_from_text(out[column], decimal=mark)
-    dates = {c: out[c] for c in spec.dates + spec.timestamps if c in out.columns}
+    dates = {c: out[c] for c in spec.dates + spec.timestamps
+             if c in out.columns and not _already(out[c], _ISO)}
     order, date_failures = date_order(spec.name, dates, date_format)
     failures += date_failures
     for column in dates:
@@ -343,6 +358,9 @@ def tidy_canonical(df: pd.DataFrame, spec: TableSpec, *, decimal: str | None = N
     return out, failures
 
 
-def bad_rows(df: pd.DataFrame, spec: TableSpec, mask) -> list[str]:
-    """Label a few rows for a message (re-exported for the mapping module)."""
-    return row_labels(df, spec, mask)
+def _already(values: pd.Series, pattern: re.Pattern) -> bool:
+    """True when the column needs no rewriting: not text, or every value is already plain."""
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return True
+    given = values.dropna()
+    return bool(given.astype(str).str.match(pattern).all())
