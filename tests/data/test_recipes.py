@@ -239,3 +239,55 @@ def test_google_forms_retention_cohorts_come_from_the_sheet():
     rows = {f"{k:%Y-%m}": [v for v in row if pd.notna(v)] for k, row in matrix.iterrows()}
     assert rows == {"2023-11": [1, 1, 1, 1, 1], "2023-12": [1, 1, 0.5, 0.5],
                     "2024-01": [1, 1, 0.5], "2024-02": [1, 1]}
+
+
+# --------------------------------------------------------------------------- Chargebee
+
+
+def test_chargebee_gives_the_hand_worked_mrr_and_logo_churn():
+    validates(FIXTURES / "chargebee", "chargebee")
+    table = metrics(FIXTURES / "chargebee", "chargebee")
+    # Jan 25×2 + 600/12 + 30 = 130; Feb: sub_c cancelled 02-15, quarterly 120/3 = 40 added
+    assert value(table, "mrr", "2024-01") == pytest.approx(130)
+    assert value(table, "mrr", "2024-02") == pytest.approx(140)
+    assert value(table, "mrr", "2024-03") == pytest.approx(140)  # the trial counts 0
+    assert value(table, "logo_churn_rate", "2024-02") == pytest.approx(1 / 3)
+
+
+def test_chargebee_in_trial_rows_counted_as_mrr_are_an_error(tmp_path):
+    folder = copy_fixture("chargebee", tmp_path)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text('recipe: chargebee\nsubscriptions:\n  columns:\n    mrr: {sql: '
+                       '"\\"subscriptions.plan_unit_price\\" * \\"subscriptions.plan_quantity\\" '
+                       '/ \\"subscriptions.billing_period\\""}\n')
+    out = fails(folder, str(mapping))
+    # sub_e is in_trial at 30; sub_b's 600 a year also stays undivided (billing_period 1)
+    assert "subscriptions.mrr" in out and "in_trial" in out and "sub_e" in out
+
+
+# --------------------------------------------------------------------------- Delighted
+
+
+def test_delighted_gives_the_hand_worked_nps_from_epoch_timestamps():
+    validates(FIXTURES / "delighted", "delighted")
+    ds = load_dataset(FIXTURES / "delighted", mapping="delighted")
+    # 1707388200 s = 2024-02-08 10:30 UTC
+    assert ds.surveys["date"].iloc[0] == pd.Timestamp("2024-02-08")
+    table = metrics(FIXTURES / "delighted", "delighted")
+    assert value(table, "nps", "2024-02") == pytest.approx(-100 / 3)  # 9, 3, 0
+    assert value(table, "nps", "2024-03") == 50  # 10, 10, 9, 6
+
+
+# --------------------------------------------------------------------------- Salesforce
+
+
+def test_salesforce_accounts_become_customers_with_owner_and_website_domain():
+    validates(FIXTURES / "salesforce", "salesforce")
+    customers = load_dataset(FIXTURES / "salesforce", mapping="salesforce").customers
+    assert customers["domain"].tolist() == ["acme.com", "beta.io", "ceta.com"]
+    assert customers["csm"].tolist() == ["Casey Nguyen", "Jordan Patel", "Casey Nguyen"]
+    assert customers["signup_date"].tolist() == [pd.Timestamp("2023-06-01"),
+                                                 pd.Timestamp("2023-09-15"), pd.Timestamp("2024-01-10")]
+    table = metrics(FIXTURES / "salesforce", "salesforce")
+    assert value(table, "mrr", "2024-03") == 500
+    assert value(table, "logo_churn_rate", "2024-03") == pytest.approx(1 / 3)
