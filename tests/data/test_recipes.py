@@ -291,3 +291,42 @@ def test_salesforce_accounts_become_customers_with_owner_and_website_domain():
     table = metrics(FIXTURES / "salesforce", "salesforce")
     assert value(table, "mrr", "2024-03") == 500
     assert value(table, "logo_churn_rate", "2024-03") == pytest.approx(1 / 3)
+
+
+# --------------------------------------------------------------------------- more traps
+
+
+def test_hubspot_mapped_to_the_company_name_instead_of_the_record_id_is_an_error(tmp_path):
+    folder = copy_fixture("hubspot", tmp_path)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("recipe: hubspot\ncustomers:\n  columns:\n    customer_id: Company name\n")
+    out = fails(folder, str(mapping))
+    # every subscription names 5001-5003, the customers are now 'Acme Corp', ...
+    assert "subscriptions.customer_id" in out and "100%" in out and "'Acme Corp'" in out
+
+
+def test_google_forms_answers_naming_no_customer_of_the_sheet_are_an_error(tmp_path):
+    folder = copy_fixture("google_forms", tmp_path)
+    form = folder / "Customer Feedback (Responses) - Form Responses 1.csv"
+    form.write_text(form.read_text().replace(",Acme,", ",Acme Inc,").replace(",Ceta,", ",Ceta Ltd,")
+                    .replace(",Echo,", ",Echo SA,"))
+    out = fails(folder, "google_forms")
+    # 8 of 9 answers (Acme 4, Ceta 2, Echo 2; only Fox is left) now name no customer of the sheet
+    assert "surveys.customer_id" in out and "89%" in out
+
+
+def test_delighted_respondents_whose_domains_are_not_the_customers_are_an_error(tmp_path):
+    folder = copy_fixture("delighted", tmp_path)
+    customers = folder / "customers.csv"
+    customers.write_text(customers.read_text().replace("acme.com", "acme.example")
+                         .replace("beta.io", "beta.example"))
+    out = fails(folder, "delighted")
+    assert "surveys.customer_id" in out and "100%" in out and "'acme.com'" in out
+
+
+def test_salesforce_15_character_ids_against_18_character_ones_are_an_error(tmp_path):
+    folder = copy_fixture("salesforce", tmp_path)
+    subs = folder / "subscriptions.csv"
+    subs.write_text(subs.read_text().replace("AAA,", ","))  # the 15-character form of the ids
+    out = fails(folder, "salesforce")
+    assert "subscriptions.customer_id" in out and "100%" in out and "wrong column" in out
