@@ -164,36 +164,48 @@ def _dialect(original: Path, readable: Path, options: ReadOptions) -> tuple[str,
     skip = options.skip_rows or 0
     with readable.open(encoding="utf-8-sig", errors="replace") as handle:
         lines = [handle.readline() for _ in range(skip + MAX_TITLE_LINES + 2)]
-    first, second = lines[skip], lines[skip + 1]
-    for mark in ([options.delimiter] if options.delimiter else _MARKS):
-        if first.count(mark) and first.count(mark) == second.count(mark):
-            return mark, skip
+    settled = _two_lines_agree(lines, skip, options)
+    if settled:
+        return settled, skip
     if options.skip_rows is not None:
+        first = lines[skip]
         return options.delimiter or max(_MARKS, key=first.count), skip
     import duckdb
 
     con = duckdb.connect()
-    found = []
+    found: dict[int, tuple[int, str]] = {}
     delim = "" if options.delimiter is None else f", delim = {_literal(options.delimiter)}"
     try:
-        for skip in range(MAX_TITLE_LINES + 1):
+        for skip in range(min(MAX_TITLE_LINES, max(len([x for x in lines if x]) - 1, 0)) + 1):
             try:
-                row = con.execute(f"SELECT len(Columns), Delimiter FROM sniff_csv("
-                                  f"{_literal(str(readable))}, skip = {skip}{delim})").fetchone()
+                found[skip] = con.execute(f"SELECT len(Columns), Delimiter FROM sniff_csv("
+                                          f"{_literal(str(readable))}, skip = {skip}{delim})").fetchone()
             except duckdb.Error:
-                break  # past the end of a short file, or a line the sniffer cannot read
-            found.append(row)
+                continue  # a title line the sniffer cannot read as a table
     finally:
         con.close()
-    if not found:
+    if not found:  # the sniffer gave up (e.g. a CRLF title above LF rows): two agreeing lines
+        for skip in range(MAX_TITLE_LINES):
+            settled = _two_lines_agree(lines, skip, options)
+            if settled:
+                return settled, skip
         raise DataSourceError(f"{original} could not be read as CSV; set delimiter: and "
                               "skip_rows: for this table in the mapping")
-    widths = [width for width, _ in found]
-    skip = widths.index(max(widths))
+    widest = max(width for width, _ in found.values())
+    skip = min(k for k, (width, _) in found.items() if width == widest)
+    delimiter = found[skip][1]
     while skip < len(lines) and lines[skip].strip() == "":
         skip += 1  # blank lines between the title and the header
-    delimiter = found[min(skip, len(found) - 1)][1]
     return options.delimiter or delimiter, skip
+
+
+def _two_lines_agree(lines: list[str], skip: int, options: ReadOptions) -> str | None:
+    """The delimiter when line ``skip`` and the next hold the same number (≥ 1) of it."""
+    first, second = lines[skip], lines[skip + 1]
+    for mark in ([options.delimiter] if options.delimiter else _MARKS):
+        if first.count(mark) and first.count(mark) == second.count(mark):
+            return mark
+    return None
 
 
 def _literal(text: str) -> str:

@@ -345,17 +345,48 @@ def tidy_canonical(df: pd.DataFrame, spec: TableSpec, *, decimal: str | None = N
     """
     out = df.copy()
     numbers = {c: out[c] for c in spec.numbers if c in out.columns and not _already(out[c], _PLAIN)}
-    marks, failures = resolve_decimal(spec.name, numbers, decimal, fallback=fallback_decimal)
+    distinct = {c: _distinct(s) for c, s in numbers.items()}  # decide on distinct values, fast
+    marks, failures = resolve_decimal(spec.name, distinct, decimal, fallback=fallback_decimal)
+    if failures:  # count rows, not distinct values, in the message
+        marks, failures = resolve_decimal(spec.name, numbers, decimal, fallback=fallback_decimal)
     for column, mark in marks.items():
-        out[column] = numbers_from_text(out[column], decimal=mark)
+        out[column] = on_distinct(out[column], lambda v, m=mark: numbers_from_text(v, decimal=m))
     dates = {c: out[c] for c in spec.dates + spec.timestamps
              if c in out.columns and not _already(out[c], _ISO)}
-    order, date_failures = date_order(spec.name, dates, date_format)
+    order, date_failures = date_order(spec.name, {c: _distinct(s) for c, s in dates.items()}, date_format)
+    if date_failures:
+        order, date_failures = date_order(spec.name, dates, date_format)
     failures += date_failures
     for column in dates:
-        out[column] = dates_to_iso(out[column], order=order, date_format=date_format, epoch=True)
+        out[column] = on_distinct(out[column], lambda v: dates_to_iso(
+            v, order=order, date_format=date_format, epoch=True))
     out.attrs.update(df.attrs)
     return out, failures
+
+
+def _distinct(values: pd.Series) -> pd.Series:
+    return pd.Series(values.dropna().unique(), dtype=values.dtype)
+
+
+def on_distinct(values: pd.Series, rewrite) -> pd.Series:
+    """Apply a value-by-value ``rewrite`` to each distinct value once and spread the results
+    back (exports repeat dates and prices, so this is many times faster than every row).
+
+    >>> on_distinct(pd.Series(["a", "b", "a", None]), lambda v: v.str.upper()).tolist()
+    ['A', 'B', 'A', None]
+    """
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return rewrite(values)
+    codes, uniques = pd.factorize(values)
+    done = rewrite(pd.Series(uniques, dtype=values.dtype))
+    found = codes >= 0
+    if pd.api.types.is_float_dtype(done):
+        out = np.full(len(values), np.nan)
+        out[found] = done.to_numpy()[codes[found]]
+        return pd.Series(out, index=values.index)
+    out = np.full(len(values), None, dtype=object)
+    out[found] = done.to_numpy(dtype=object)[codes[found]]
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _already(values: pd.Series, pattern: re.Pattern) -> bool:

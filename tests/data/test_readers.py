@@ -37,6 +37,14 @@ def test_title_lines_above_the_header_are_skipped(tmp_path):
     assert df.columns.tolist() == ["id", "amount"] and df["id"].tolist() == ["S1", "S2"]
 
 
+def test_a_title_with_other_line_ends_than_the_rows_is_skipped_too(tmp_path):
+    # DuckDB's sniffer gives up on a CRLF title above LF rows; two agreeing lines settle it
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"Subscriptions export\r\n\r\nid;amount\nS1;1,5\nS2;2\n")
+    df = read_csv_file(path)
+    assert df.to_dict("list") == {"id": ["S1", "S2"], "amount": ["1,5", "2"]}
+
+
 def test_the_mapping_options_override_the_detection(tmp_path):
     path = tmp_path / "c.csv"
     path.write_bytes("junk line\nid|name\n1|Zoë\n".encode("latin-1"))
