@@ -36,7 +36,8 @@ DataOpt = Annotated[
 MappingOpt = Annotated[
     Path | None,
     typer.Option("--mapping", help="YAML file mapping your table and column names to the "
-                 "canonical ones (see data/README.md)."),
+                 "canonical ones (see data/README.md), or recipe name(s) such as stripe or "
+                 "stripe,zendesk (csm-kit init drafts a mapping for you)."),
 ]
 AsOfOpt = Annotated[
     str | None,
@@ -116,6 +117,10 @@ def validate(
     counts = {name: len(df) for name, df in dataset.tables().items()}
     stdout.print(f"Loaded {dataset.source}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     month = dataset.default_as_of() if as_of is None else as_of
+    if month is None:  # the report would stop here too
+        from csm_kit.errors import ConfigError
+
+        raise ConfigError("the data has no dates to take an as-of month from; pass --as-of")
     stdout.print(f"As-of month: {month:%Y-%m}" if hasattr(month, "strftime") else f"As-of: {month}")
     if findings.empty:
         stdout.print("[green]No problems found.")
@@ -185,6 +190,40 @@ def metrics(
         err.print(f"Wrote {len(table):,} rows to {output}")
 
 
+@app.command()
+@friendly_errors
+def init(
+    exports_dir: Annotated[Path, typer.Argument(help="Folder holding your exports (CSV).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write the mapping. Default: mapping.yaml in EXPORTS_DIR.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Recognise the exports in a folder (Stripe, Zendesk, SurveyMonkey, HubSpot, Google
+    Forms, ...) and write a commented mapping.yaml saying what was recognised, what was
+    guessed and what you must decide; then print the commands to run next."""
+    from csm_kit.data.drafting import draft_mapping
+    from csm_kit.errors import ConfigError, DataSourceError
+
+    if not exports_dir.is_dir():
+        raise DataSourceError(f"{exports_dir} is not a folder; pass the folder holding your exports")
+    target = out or exports_dir / "mapping.yaml"
+    if target.exists() and not force:
+        raise ConfigError(f"{target} already exists; pass --force to overwrite it, or --out "
+                          "to write the draft elsewhere")
+    draft = draft_mapping(exports_dir)
+    target.write_text(draft.to_yaml(), encoding="utf-8")
+    stdout.print(Text(f"Wrote {target}"))
+    for title, notes in (("Recognised", draft.recognised), ("Guessed", draft.guessed),
+                         ("You must decide", draft.decide), ("Not used", draft.ignored)):
+        if notes:
+            stdout.print(Text(f"{title}:", style="bold"))
+            for note in notes:
+                stdout.print(Text(f"  - {note}"), soft_wrap=True)
+    stdout.print(Text("Next:", style="bold"))
+    stdout.print(Text(f"  csm-kit validate --data {exports_dir} --mapping {target}"), soft_wrap=True)
+    stdout.print(Text(f"  csm-kit report --data {exports_dir} --mapping {target}"), soft_wrap=True)
+
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 
@@ -235,12 +274,13 @@ def report(
     use_engine(engine)
     logging.getLogger("papermill").setLevel(logging.ERROR)
     paths = select_notebooks(notebooks_dir, notebooks)
-    parameters = {"data": _absolute(data), "mapping": _absolute(mapping), "as_of": as_of,
+    mapping = _mapping_argument(mapping)
+    parameters = {"data": _absolute(data), "mapping": mapping, "as_of": as_of,
                   "months": months, "segment": segment, "targets": _absolute(targets),
                   "include_code": include_code, "privacy": privacy,
                   "min_group_size": min_group_size}
     check_parameters(parameters, paths)
-    ctx = open_report(_absolute(data), mapping=_absolute(mapping), as_of=as_of, months=months,
+    ctx = open_report(_absolute(data), mapping=mapping, as_of=as_of, months=months,
                       segment=segment, targets=_absolute(targets), timezone=timezone,
                       privacy=privacy, min_group_size=min_group_size)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
@@ -372,6 +412,15 @@ def _absolute(value) -> str | None:
     if "://" in text:
         return text
     return str(Path(text).resolve())
+
+
+def _mapping_argument(mapping) -> str | None:
+    """A mapping file becomes an absolute path; recipe names (``stripe,zendesk``) stay names."""
+    from csm_kit.data.recipes import is_recipe_name
+
+    if mapping is not None and not Path(mapping).exists() and is_recipe_name(str(mapping)):
+        return str(mapping)
+    return _absolute(mapping)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -5,7 +5,14 @@
 - :mod:`~csm_kit.data.loading` — folders of CSV/Parquet, DuckDB files and SQL URLs, the YAML
   mapping, and the :class:`~csm_kit.data.loading.Dataset` every metric reads;
 - :mod:`~csm_kit.data.quality` — soft problems (orphan ids, stale tables, partial months...);
-- :mod:`~csm_kit.data.config_files` — the one YAML reader for mappings, targets and health configs.
+- :mod:`~csm_kit.data.config_files` — the one YAML reader for mappings, targets and health configs;
+- :mod:`~csm_kit.data.readers` — CSV exports as tools write them (encoding, delimiter, title lines);
+- :mod:`~csm_kit.data.values` — money and dates as exports write them, to plain numbers and ISO;
+- :mod:`~csm_kit.data.mapping` — the mapping: where tables are, reading options, derived columns;
+- :mod:`~csm_kit.data.expressions` — the DuckDB SQL expressions derived columns are written in;
+- :mod:`~csm_kit.data.recipes` — packaged mappings for Stripe, Zendesk, SurveyMonkey, HubSpot...;
+- :mod:`~csm_kit.data.drafting` — ``csm-kit init``: recognise exports, draft a mapping;
+- :mod:`~csm_kit.data.validator` — wrong money and wrong joins; exchange rates.
 
 May import the shared base (errors, periods, privacy) and the sample generator; never a metric.
 """

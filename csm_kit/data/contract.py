@@ -79,14 +79,14 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "customers", "customer_id", ("customer_id", "signup_date"),
             ids=("customer_id",), dates=("signup_date",),
-            texts=("name", "segment", "plan", "region", "csm", "industry"),
+            texts=("name", "segment", "plan", "region", "csm", "industry", "domain"),
         ),
         TableSpec(
             "subscriptions", "subscription_id",
             ("subscription_id", "customer_id", "start_date", "mrr"),
             ids=("subscription_id", "customer_id"), dates=("start_date", "end_date"),
             numbers=("mrr",), integers=("billing_interval_months",),
-            texts=("plan", "currency"), non_negative=("mrr",),
+            texts=("plan", "currency", "status"), non_negative=("mrr",),
             ordered=(("start_date", "end_date"),),
         ),
         TableSpec(
@@ -159,6 +159,25 @@ FIXES = {
     "score_on_scale": "fix the scores, or configure the survey's scale if yours differs",
     "unknown_survey": "use one of nps, csat, ces in the survey column",
     "end_before_start": "fix the export or drop those rows: the end must not be before the start",
+    # derived columns in the mapping (csm_kit.data.mapping)
+    "unmapped_value": "add them to map: in the mapping (or give default:)",
+    "missing_source_column": "fix the column name in the mapping",
+    "bad_expression": "fix the sql: expression in the mapping",
+    "ambiguous_lookup": "make the lookup table's names unique, or look up through another column",
+    # reading real exports (csm_kit.data.values)
+    "ambiguous_number": "add decimal: ',' (or '.') to this table's entry in the mapping",
+    "ambiguous_date": "add date_format: '%d/%m/%Y' (or '%m/%d/%Y') to this table's entry in the mapping",
+    # money and joins (csm_kit.data.validator)
+    "mixed_currencies": ("add an fx: table of monthly rates to the mapping (see data/README.md), "
+                         "or accept: [mixed_currencies] if the amounts really are comparable"),
+    "missing_fx_rate": "add the missing rates to the fx table",
+    "undivided_annual": ("map mrr to the amount divided by the months of the interval, e.g. "
+                         "{sql: \"amount / interval_months\"} (or accept: [undivided_annual])"),
+    "not_counted_status": ("map mrr to 0 for them, e.g. {sql: \"CASE WHEN status IN ('trialing', "
+                           "'unpaid') THEN 0 ELSE amount END\"}, and end_date to when canceled "
+                           "ones ended (or accept: [not_counted_status])"),
+    "unmatched_customer_ids": ("map customer_id from the right column, or through a lookup (e.g. "
+                               "from an organisation name or e-mail domain to the customer id)"),
 }
 
 

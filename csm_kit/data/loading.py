@@ -14,11 +14,10 @@ import re
 import zoneinfo
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from csm_kit.data.config_files import read_yaml
 from csm_kit.data.contract import (
     ACTIVITY_DATES,
     TABLES,
@@ -26,8 +25,14 @@ from csm_kit.data.contract import (
     failure_row,
     failures_frame,
 )
+from csm_kit.data.mapping import apply_mapping, read_mapping
 from csm_kit.data.parsing import coerce_table
+from csm_kit.data.readers import ReadOptions, read_csv_file
+from csm_kit.data.validator import check_dataset
+from csm_kit.data.values import tidy_canonical
 from csm_kit.errors import ConfigError, DataContractError, DataSourceError
+
+__all__ = ["Dataset", "load_dataset", "load_sample", "read_mapping"]
 from csm_kit.periods import last_complete_month
 from csm_kit.privacy import mask_secrets
 
@@ -133,17 +138,28 @@ def load_dataset(
     reader = _reader_for(SAMPLE_DIR if source is None else source)
     tables: dict[str, pd.DataFrame | None] = {}
     failures: list[dict] = []
+
+    def lookup(name: str) -> pd.DataFrame | None:
+        if tables.get(name) is not None:
+            return tables[name]
+        return reader(name, {"table": name}) if name not in TABLES else None
+
     for name, spec in TABLES.items():
-        raw = reader(name, maps.get(name, {}))
-        if raw is None:
+        entry = maps.get(name, {})
+        parts = [(raw, part) for part in (entry if isinstance(entry, list) else [entry])
+                 if (raw := reader(name, part)) is not None]
+        if not parts:
             if name == "customers":
                 failures.append(failure_row(name, None, "missing_table", 0, [],
                                             "the required table is missing"))
             tables[name] = None
             continue
-        df, table_failures = _prepare(raw, spec, maps.get(name, {}), timezone, scales)
+        df, table_failures = _prepare(parts, spec, timezone, scales, lookup)
         failures += table_failures
         tables[name] = df
+    if not failures:
+        tables, checked = check_dataset(tables, maps, reader=reader, timezone=timezone)
+        failures += checked
     if failures:
         raise DataContractError(failures_frame(failures))
     return Dataset(**tables, source=mask_secrets(str(source or SAMPLE_DIR)), timezone=timezone)
@@ -163,49 +179,51 @@ def load_sample() -> Dataset:
     return load_dataset(_FrameSource(tables), mapping=None)
 
 
-def _prepare(raw, spec, table_map, timezone, scales):
-    df = raw.rename(columns={v: k for k, v in (table_map.get("columns") or {}).items()})
-    failures = [
-        failure_row(spec.name, column, "missing_column", len(df), [],
-                    "the required column is missing (every row affected)")
-        for column in spec.required if column not in df.columns
-    ]
+def _prepare(parts, spec, timezone, scales, lookup=None):
+    """Map, tidy, parse and check one table read from one source or several (``parts``:
+    ``(raw frame, mapping entry)`` pairs, stacked in order)."""
+    failures, frames, reported = [], [], {}
+    for raw, table_map in parts:
+        df, part_failures = apply_mapping(raw, spec, table_map, where=_where(spec, table_map),
+                                          lookup=lookup)
+        failed = df.attrs.pop("mapping_failed", set())
+        for column, mask in df.attrs.pop("mapping_reported", {}).items():
+            reported[column] = reported.get(column, []) + [(sum(map(len, frames)), mask)]
+        # An unquoted decimal comma cannot live in a comma-separated file: there (and in
+        # databases) an amount like 1,200 or 1.200 that nothing else settles reads with a point.
+        fallback = None if raw.attrs.get("csv_delimiter", ",") == ";" else "."
+        df, value_failures = tidy_canonical(df, spec, decimal=table_map.get("decimal"),
+                                            date_format=table_map.get("date_format"),
+                                            fallback_decimal=fallback)
+        failures += part_failures + value_failures
+        failures += [
+            failure_row(spec.name, column, "missing_column", len(df), [],
+                        "the required column is missing (every row affected)"
+                        + (f" in {_where(spec, table_map)}" if len(parts) > 1 else ""))
+            for column in spec.required if column not in df.columns and column not in failed
+        ]
+        frames.append(df)
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     df, parse_failures = coerce_table(df, spec, timezone=timezone)
     failures += parse_failures
+    for column, pieces in reported.items():  # reported by the mapping: not again as missing
+        mask = np.zeros(len(df), dtype=bool)
+        for start, piece in pieces:
+            mask[start:start + len(piece)] |= piece
+        before = df.attrs["unparsed"].get(column, pd.Series(False, index=df.index))
+        df.attrs["unparsed"][column] = before | mask
     if "month" in df.columns and spec.name == "usage":
         df["month"] = df["month"].dt.to_period("M").dt.start_time.astype("datetime64[ns]")
     if "survey" in df.columns:
         df["survey"] = df["survey"].str.strip().str.lower()
     failures += check_table(df, spec, scales=scales)
-    return df.reset_index(drop=True), failures
+    df = df.reset_index(drop=True)
+    df.attrs.pop("unparsed", None)
+    return df, failures
 
 
-# --------------------------------------------------------------------------- mapping
-
-
-def read_mapping(mapping: str | Path | dict | None) -> dict[str, dict[str, Any]]:
-    """Read and check a mapping (YAML path or dict); unknown names raise ConfigError.
-
-    >>> read_mapping({"customers": {"columns": {"customer_id": "account_id"}}})
-    {'customers': {'columns': {'customer_id': 'account_id'}}}
-    """
-    mapping, _ = read_yaml(mapping, what="mapping file")
-    if not isinstance(mapping, dict):
-        raise ConfigError("a mapping must be a YAML dictionary of table names")
-    for table, entry in mapping.items():
-        if table not in TABLES:
-            raise ConfigError(f"mapping table must be one of {sorted(TABLES)}, got {table!r}")
-        entry = entry or {}
-        unknown = set(entry) - {"table", "query", "columns"}
-        if unknown:
-            raise ConfigError(f"mapping for {table} may have table, query and columns, "
-                              f"got {sorted(unknown)}")
-        bad = set(entry.get("columns") or {}) - set(TABLES[table].columns)
-        if bad:
-            raise ConfigError(f"mapping for {table} names unknown canonical columns {sorted(bad)}; "
-                              f"they must be among {list(TABLES[table].columns)}")
-        mapping[table] = entry
-    return mapping
+def _where(spec, table_map) -> str:
+    return str(table_map.get("table") or ("the query" if "query" in table_map else spec.name))
 
 
 # --------------------------------------------------------------------------- sources
@@ -244,26 +262,37 @@ class _FolderSource:
         self.folder = folder
 
     def __call__(self, name, table_map):
-        candidates = ([self.folder / table_map["table"]] if "table" in table_map else
-                      [self.folder / f"{name}{ext}" for ext in (".csv", ".csv.gz", ".parquet")])
+        if "table" in table_map:
+            candidates = [self.folder / table_map["table"]]
+        elif table_map.get("headers"):
+            candidates = self._by_headers(name, table_map["headers"])
+        else:
+            candidates = [self.folder / f"{name}{ext}" for ext in (".csv", ".csv.gz", ".parquet")]
         for path in candidates:
             if path.exists():
-                return _read_file(path)
+                return _read_file(path, ReadOptions.from_mapping(name, table_map))
         if "table" in table_map:
             raise DataSourceError(f"mapping says {name} is in {candidates[0]}, which does not exist")
         return None
 
+    def _by_headers(self, name, headers):
+        """The one CSV file of the folder whose header has every column in ``headers``."""
+        from csm_kit.data.recipes import files_with_headers
 
-def _read_file(path: Path) -> pd.DataFrame:
+        found = files_with_headers(self.folder, headers)
+        if len(found) > 1:
+            raise DataSourceError(
+                f"{len(found)} files in {self.folder} look like the {name} export "
+                f"({', '.join(p.name for p in found)}); say which with table: in the mapping")
+        return found
+
+
+def _read_file(path: Path, options: ReadOptions | None = None) -> pd.DataFrame:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pandas(date_as_object=False)
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataSourceError(f"{path} is not a readable UTF-8 CSV file: {exc}") from exc
+    return read_csv_file(path, options)
 
 
 class _DuckDBSource:
@@ -290,7 +319,7 @@ class _SqlSource:
         import sqlalchemy
 
         try:
-            self.engine = sqlalchemy.create_engine(url)
+            self.engine = sqlalchemy.create_engine(_with_driver(url))
             self.inspector = sqlalchemy.inspect(self.engine)
         except Exception as exc:  # driver errors vary by database
             raise DataSourceError(f"cannot open database {mask_secrets(url)}: {exc}") from exc
@@ -307,6 +336,17 @@ class _SqlSource:
             sql = f'SELECT * FROM "{table}"'
         with self.engine.connect() as conn:
             return pd.read_sql(sqlalchemy.text(sql), conn)
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` means SQLAlchemy's default driver (psycopg2); use psycopg 3 (the
+    ``postgres`` extra) when only that one is installed."""
+    import importlib.util
+
+    if (url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None
+            and importlib.util.find_spec("psycopg") is not None):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def _check_timezone(timezone: str) -> None:

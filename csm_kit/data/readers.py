@@ -1,0 +1,291 @@
+"""Reading the CSV files that spreadsheets and SaaS tools really write.
+
+A user's export may be UTF-8 with or without a byte-order mark, or cp1252/latin-1 from Excel;
+separated by commas, semicolons or tabs; preceded by a title line or two; or carry a second
+header row (SurveyMonkey). :func:`read_csv_file` finds all of that with well-kept libraries —
+charset-normalizer for the encoding, DuckDB's CSV sniffer for the dialect when the first two
+lines do not settle it, pandas' C parser for the rows (about 10× faster here than converting
+DuckDB's result) — and hands back every column as text, so ids keep their leading zeros and
+nothing is guessed about types here.
+Per-table options in the mapping (``encoding``, ``delimiter``, ``skip_rows``, ``header_rows``)
+override the detection; ``date_format`` and ``decimal`` are used by
+:mod:`csm_kit.data.values`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from csm_kit.errors import ConfigError, DataSourceError
+
+#: Encodings DuckDB reads natively; anything else is decoded in Python first.
+_NATIVE = {"utf-8", "utf8", "ascii"}
+#: How many bytes charset-normalizer looks at (enough for a few thousand rows).
+_SNIFF_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read one table's file; ``None`` means "detect it".
+
+    Attributes
+    ----------
+    encoding : text encoding, e.g. ``utf-8``, ``cp1252``, ``latin-1``.
+    delimiter : field separator, e.g. ``,``, ``;``, ``\\t``.
+    skip_rows : lines to skip before the header (titles, "Exported on ..." lines).
+    header_rows : header lines (2 for SurveyMonkey: question text, then "Response" or the
+        answer option); names are the first line, blanks filled from the left, made unique
+        with the second line.
+    date_format : strftime format of every non-ISO date of the table, e.g. ``%d/%m/%Y``.
+    decimal : the decimal mark of numbers, ``.`` or ``,``.
+    """
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    skip_rows: int | None = None
+    header_rows: int = 1
+    date_format: str | None = None
+    decimal: str | None = None
+
+    @classmethod
+    def from_mapping(cls, table: str, entry: dict[str, Any]) -> ReadOptions:
+        """Take the reading options out of one table's mapping entry, checking each.
+
+        >>> ReadOptions.from_mapping("surveys", {"delimiter": ";", "decimal": ","}).decimal
+        ','
+        """
+        values = {f.name: entry[f.name] for f in fields(cls) if f.name in entry}
+        for name in ("skip_rows", "header_rows"):
+            value = values.get(name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < (1 if name == "header_rows" else 0)):
+                raise ConfigError(f"mapping for {table}: {name} must be a whole number "
+                                  f"(at least {1 if name == 'header_rows' else 0}), got {value!r}")
+        if values.get("decimal") not in (None, ".", ","):
+            raise ConfigError(f"mapping for {table}: decimal must be one of ['.', ','], "
+                              f"got {values['decimal']!r}")
+        delimiter = values.get("delimiter")
+        if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+            raise ConfigError(f"mapping for {table}: delimiter must be one character such as "
+                              f"',' ';' or '\\t', got {delimiter!r}")
+        if values.get("encoding") is not None:
+            _check_encoding(table, values["encoding"])
+        if values.get("date_format") is not None:
+            _check_date_format(table, values["date_format"])
+        return cls(**values)
+
+
+READ_OPTION_NAMES = tuple(f.name for f in fields(ReadOptions))
+
+
+def detect_encoding(path: Path) -> str:
+    """Return the text encoding of a file: ``utf-8`` (with or without BOM) or what
+    charset-normalizer finds (e.g. ``cp1252``). Too little non-ASCII text to tell Western
+    from Central-European code pages reads as cp1252 when that fits (Excel's default); set
+    ``encoding:`` in the mapping when it is something else.
+    """
+    from charset_normalizer import from_bytes
+
+    head = path.read_bytes()[:_SNIFF_BYTES]
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a multi-byte character cut by the sample's end
+            return "utf-8"
+    matches = from_bytes(head)
+    best = matches.best()
+    if best is not None and "cp1252" in best.could_be_from_charset:
+        return "cp1252"  # Excel's Western default, when it fits as well as the best guess
+    if best is None:
+        raise DataSourceError(f"{path} is not a text (CSV) file: no text encoding fits it; "
+                              "export it again as CSV, or set encoding: in the mapping")
+    return best.encoding
+
+
+def read_csv_file(path: Path, options: ReadOptions | None = None) -> pd.DataFrame:
+    """Read a CSV export into a frame of text columns (empty fields are missing values).
+
+    The encoding comes from :func:`detect_encoding`, the dialect (delimiter, quoting, lines
+    to skip, header) from DuckDB's CSV sniffer, unless ``options`` says otherwise.
+
+    Raises
+    ------
+    DataSourceError
+        When the file cannot be decoded or parsed as CSV; the message names the mapping
+        setting that would help.
+    """
+    options = options or ReadOptions()
+    encoding = options.encoding or detect_encoding(path)
+    with tempfile.TemporaryDirectory(prefix="csm-kit-") as tmp:
+        readable = path
+        if _norm(encoding) not in _NATIVE or path.suffix == ".gz":
+            readable = _transcode(path, encoding, Path(tmp))
+        return _read_utf8_csv(path, readable, options)
+
+
+def _read_utf8_csv(original: Path, readable: Path, options: ReadOptions) -> pd.DataFrame:
+    """Read a UTF-8 CSV: the dialect from DuckDB's sniffer (when the first lines do not
+    settle it), the rows with pandas' C parser as text (the faster of the two here)."""
+    delimiter, skip = _dialect(original, readable, options)
+    try:
+        frame = pd.read_csv(readable, sep=delimiter, skiprows=skip, dtype=str,
+                            header=0 if options.header_rows == 1 else None,
+                            keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                            skip_blank_lines=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataSourceError(
+            f"{original} could not be read as CSV ({_first_line(exc)}); check the file, or set "
+            "delimiter:, skip_rows: or encoding: for this table in the mapping") from exc
+    if options.header_rows > 1:
+        frame = _multi_row_header(frame, options.header_rows)
+    frame = frame.reset_index(drop=True)
+    frame.attrs["csv_delimiter"] = delimiter
+    return frame
+
+
+#: Title lines looked for above the header ("Report: ...", "Exported on ...", a blank line).
+MAX_TITLE_LINES = 10
+_MARKS = (",", ";", "\t", "|")
+
+
+def _dialect(original: Path, readable: Path, options: ReadOptions) -> tuple[str, int]:
+    """The delimiter and the lines to skip before the header.
+
+    When the first two lines (after ``skip_rows``) hold the same number of one delimiter,
+    that is the answer; otherwise DuckDB's sniffer is asked, after 0, 1, 2... lines, and the
+    fewest skipped lines that give the widest table win (a title line reads as one column).
+    """
+    skip = options.skip_rows or 0
+    with readable.open(encoding="utf-8-sig", errors="replace") as handle:
+        lines = [handle.readline() for _ in range(skip + MAX_TITLE_LINES + 2)]
+    settled = _two_lines_agree(lines, skip, options)
+    if settled:
+        return settled, skip
+    if options.skip_rows is not None:
+        first = lines[skip]
+        return options.delimiter or max(_MARKS, key=first.count), skip
+    import duckdb
+
+    con = duckdb.connect()
+    found: dict[int, tuple[int, str]] = {}
+    delim = "" if options.delimiter is None else f", delim = {_literal(options.delimiter)}"
+    try:
+        for skip in range(min(MAX_TITLE_LINES, max(len([x for x in lines if x]) - 1, 0)) + 1):
+            try:
+                found[skip] = con.execute(f"SELECT len(Columns), Delimiter FROM sniff_csv("
+                                          f"{_literal(str(readable))}, skip = {skip}{delim})").fetchone()
+            except duckdb.Error:
+                continue  # a title line the sniffer cannot read as a table
+    finally:
+        con.close()
+    if not found:  # the sniffer gave up (e.g. a CRLF title above LF rows): two agreeing lines
+        for skip in range(MAX_TITLE_LINES):
+            settled = _two_lines_agree(lines, skip, options)
+            if settled:
+                return settled, skip
+        raise DataSourceError(f"{original} could not be read as CSV; set delimiter: and "
+                              "skip_rows: for this table in the mapping")
+    widest = max(width for width, _ in found.values())
+    skip = min(k for k, (width, _) in found.items() if width == widest)
+    delimiter = found[skip][1]
+    while skip < len(lines) and lines[skip].strip() == "":
+        skip += 1  # blank lines between the title and the header
+    return options.delimiter or delimiter, skip
+
+
+def _two_lines_agree(lines: list[str], skip: int, options: ReadOptions) -> str | None:
+    """The delimiter when line ``skip`` and the next hold the same number (≥ 1) of it."""
+    first, second = lines[skip], lines[skip + 1]
+    for mark in ([options.delimiter] if options.delimiter else _MARKS):
+        if first.count(mark) and first.count(mark) == second.count(mark):
+            return mark
+    return None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _multi_row_header(frame: pd.DataFrame, header_rows: int) -> pd.DataFrame:
+    """Build column names from the first ``header_rows`` rows (SurveyMonkey's two-row header)."""
+    head = frame.iloc[:header_rows].astype(object)
+    first = pd.Series(head.iloc[0].tolist()).ffill().fillna("").astype(str).str.strip()
+    names = first.tolist()
+    seen = first.value_counts()
+    for i, name in enumerate(names):
+        if seen[name] > 1 or not name:
+            extra = " / ".join(str(v).strip() for v in head.iloc[1:, i] if v is not None and str(v).strip())
+            names[i] = f"{name} / {extra}" if name and extra else (name or extra or f"column {i + 1}")
+    out = frame.iloc[header_rows:].copy()
+    out.columns = _unique(names)
+    return out
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def _transcode(path: Path, encoding: str, folder: Path) -> Path:
+    """Decode a file in Python (encodings DuckDB lacks, gzip) into a UTF-8 copy."""
+    import gzip
+
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise DataSourceError(f"{path} is not readable as {encoding} ({exc}); set encoding: "
+                              "for this table in the mapping (e.g. utf-8, cp1252)") from exc
+    out = folder / "utf8.csv"
+    out.write_text(text.removeprefix("\ufeff"), encoding="utf-8")
+    return out
+
+
+def _norm(encoding: str) -> str:
+    return encoding.lower().replace("_", "-")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200]
+
+
+def _check_encoding(table: str, encoding: Any) -> None:
+    import codecs
+
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError as exc:
+        raise ConfigError(f"mapping for {table}: encoding must be a Python codec name such as "
+                          f"'utf-8', 'cp1252' or 'latin-1', got {encoding!r}") from exc
+
+
+def _check_date_format(table: str, date_format: Any) -> None:
+    if not isinstance(date_format, str) or "%" not in date_format:
+        raise ConfigError(f"mapping for {table}: date_format must be a strftime format such as "
+                          f"'%d/%m/%Y' or '%m/%d/%Y %H:%M', got {date_format!r}")
+
+
+def csv_header(path: Path, options: ReadOptions | None = None, *, lines: int = 50) -> list[str]:
+    """Return a CSV file's column names, reading only its first ``lines`` lines."""
+    import gzip
+
+    options = options or ReadOptions()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        head = b"".join(handle.readline() for _ in range(lines))
+    with tempfile.TemporaryDirectory(prefix="csm-kit-") as tmp:
+        sample = Path(tmp) / "head.csv"
+        sample.write_bytes(head)
+        encoding = options.encoding or detect_encoding(sample)
+        readable = sample if _norm(encoding) in _NATIVE else _transcode(sample, encoding, Path(tmp))
+        return [str(c) for c in _read_utf8_csv(path, readable, options).columns]
