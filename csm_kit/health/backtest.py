@@ -29,8 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy.stats import rankdata
 
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
@@ -62,6 +60,8 @@ def auc(risk, churned) -> float:
     n0 = len(churned) - n1
     if n1 == 0 or n0 == 0:
         return float("nan")
+    from scipy.stats import rankdata  # heavy: imported when used
+
     ranks = rankdata(risk)
     return float((ranks[churned].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
@@ -297,6 +297,8 @@ def _suggest_weights(train: pd.DataFrame, config: HealthConfig) -> pd.Series:
         raw = config.weights(None)
         return (raw / raw.sum()).rename("weight")
     z = ((risk[varying] - mean[varying]) / sd[varying]).fillna(0.0)
+    import statsmodels.api as sm  # heavy: imported when used
+
     model = sm.Logit(train["churned"].astype(float).to_numpy(),
                      sm.add_constant(z.to_numpy(), has_constant="add"))
     with warnings.catch_warnings():
