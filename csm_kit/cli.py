@@ -247,18 +247,18 @@ def report(
                       privacy=privacy, min_group_size=min_group_size)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
     health = ctx.health if ctx.has("subscriptions") else None
-    kpis = ctx.kpis
-    parameters["as_of"] = f"{ctx.as_of_end:%Y-%m-%d}"
+    parameters["as_of"] = day = f"{ctx.as_of_end:%Y-%m-%d}"
+    exports, quality = report_exports(ctx, health), ctx.quality
+    summary = headline(ctx.kpis, targets=ctx.targets)
     with tempfile.TemporaryDirectory(prefix="csm-kit-run-") as run_folder:
         snapshot = write_snapshot(ctx, Path(run_folder), options={
             "data": parameters["data"], "mapping": parameters["mapping"],
             "targets": parameters["targets"]})
         parameters["snapshot"] = str(snapshot)
-        run = run_reports(paths, out_dir=out, as_of=f"{ctx.as_of_end:%Y-%m-%d}",
-                          parameters=parameters, jobs=jobs, include_code=include_code,
-                          headline=headline(kpis, targets=ctx.targets), quality=ctx.quality,
-                          data_fingerprint=read_meta(snapshot)["fingerprint"],
-                          exports=report_exports(ctx, health))
+        del ctx, health  # the notebooks read the snapshot: free this process's copy meanwhile
+        run = run_reports(paths, out_dir=out, as_of=day, parameters=parameters, jobs=jobs,
+                          include_code=include_code, headline=summary, quality=quality,
+                          data_fingerprint=read_meta(snapshot)["fingerprint"], exports=exports)
     index = Path(run.folder) / "index.html"
     if run.ok:
         stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")

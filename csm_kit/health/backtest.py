@@ -32,6 +32,7 @@ import pandas as pd
 
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
+from csm_kit.frames import isin
 from csm_kit.health.scores import BANDS, HealthConfig, _resolve, load_health_config, score_signals
 from csm_kit.health.signals import customer_signals, scoring_day
 from csm_kit.revenue import customer_months
@@ -247,9 +248,9 @@ def _label_day(day: pd.Timestamp, horizon_days: int) -> pd.Timestamp:
 def _labelled_signals(dataset, day, active: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     signals = customer_signals(dataset, as_of=day)
     month = _label_day(day, horizon_days).to_period("M").start_time
-    still = set(active.loc[active["month"] == month, "customer_id"])
-    churned = ~signals["customer_id"].isin(still)
-    return signals.assign(as_of=day, churned=churned.to_numpy())
+    still = active.loc[active["month"] == month, "customer_id"]
+    churned = ~isin(signals["customer_id"], still)  # Series.isin, fast on Arrow text
+    return signals.assign(as_of=day, churned=churned)
 
 
 def _split(customer_ids: pd.Series, test_size: float, seed: int) -> np.ndarray:

@@ -10,7 +10,7 @@ applied, and the tables the notebooks share (health scores, KPIs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import pandas as pd
 
@@ -222,7 +222,9 @@ def _from_snapshot(snapshot, *, as_of, timezone, **asked) -> ReportContext:
     """The context of a report run's snapshot, after checking it was made with ``asked``."""
     from csm_kit.report.snapshot import read_snapshot
 
-    ctx, options = read_snapshot(snapshot)
+    dataset, values, options = read_snapshot(snapshot)
+    known = {f.name for f in fields(ReportContext)}
+    ctx = ReportContext(dataset=dataset, **{k: v for k, v in values.items() if k in known})
     made = {"months": ctx.months, "segment": ctx.segment, "privacy": ctx.privacy,
             "min_group_size": ctx.min_group_size, "timezone": ctx.dataset.timezone,
             **{k: options.get(k) for k in ("data", "mapping", "targets")}}

@@ -164,10 +164,6 @@ def write_snapshot(ctx, folder: Path, *, options: dict[str, Any] | None = None) 
     Path
         The snapshot folder, to pass to ``open_report(snapshot=...)``.
     """
-    from csm_kit.report.context import ReportContext
-
-    if not isinstance(ctx, ReportContext):
-        raise ConfigError(f"write_snapshot needs a ReportContext, got {type(ctx).__name__}")
     dataset = ctx.dataset
     fingerprint = dataset.fingerprint()
     target = Path(folder) / f"snapshot-{fingerprint}"
@@ -181,7 +177,7 @@ def write_snapshot(ctx, folder: Path, *, options: dict[str, Any] | None = None) 
         else:
             values[f.name] = _encode(value, f"Dataset.{f.name}")
     context = {}
-    for f in fields(ReportContext):
+    for f in fields(ctx):
         if f.name in ("dataset", "_noted"):
             continue
         value = getattr(ctx, f.name)
@@ -220,13 +216,13 @@ def read_meta(path: str | Path) -> dict:
     return meta
 
 
-def read_snapshot(path: str | Path):
-    """Read a snapshot written by :func:`write_snapshot` back into a ReportContext.
+def read_snapshot(path: str | Path) -> tuple[SnapshotDataset, dict[str, Any], dict[str, Any]]:
+    """Read a snapshot written by :func:`write_snapshot`.
 
-    Tables are read when first used. Returns the context and the options it was made with.
+    Returns the dataset (its tables are read when first used), the context's other fields by
+    name (``ReportContext(dataset=dataset, **fields)`` rebuilds it, see
+    :func:`csm_kit.report.context.open_report`), and the options it was made with.
     """
-    from csm_kit.report.context import ReportContext
-
     folder = Path(path)
     meta = read_meta(folder)
     tables = {name: _TableFile(folder / f"table-{name}.arrow", tuple(lists))
@@ -234,8 +230,7 @@ def read_snapshot(path: str | Path):
     dataset = SnapshotDataset(**tables, **{k: _decode(v) for k, v in meta["dataset"].items()})
     dataset.__dict__["_latest"] = _decode(meta["latest_date"])
     dataset.__dict__["_fingerprint"] = meta["fingerprint"]
-    known = {f.name for f in fields(ReportContext)}
-    values = {k: _decode(v) for k, v in meta["context"].items() if k in known}
+    values = {k: _decode(v) for k, v in meta["context"].items()}
     values.update({k: read_frame(folder / f"frame-{k}.arrow", tuple(lists))
-                   for k, lists in meta["frames"].items() if k in known})
-    return ReportContext(dataset=dataset, **values), _decode(meta["options"])
+                   for k, lists in meta["frames"].items()})
+    return dataset, values, _decode(meta["options"])

@@ -32,8 +32,8 @@ def snapshot(good_folder, tmp_path):
 
 def test_every_table_and_shared_table_reads_back_exactly_as_written(snapshot, good_folder):
     ctx, path = snapshot
-    back, options = read_snapshot(path)
-    assert options == {"data": str(good_folder)}
+    back = open_report(str(good_folder), as_of="2024-03-31", snapshot=str(path))
+    assert read_snapshot(path)[2] == {"data": str(good_folder)}
     assert set(back.dataset.tables()) == set(ctx.dataset.tables())
     for name, frame in ctx.dataset.tables().items():
         pd.testing.assert_frame_equal(getattr(back.dataset, name), frame, check_flags=False)
@@ -45,9 +45,9 @@ def test_every_table_and_shared_table_reads_back_exactly_as_written(snapshot, go
     assert back.dataset.fingerprint() == ctx.dataset.fingerprint()
 
 
-def test_a_table_is_read_only_when_a_notebook_uses_it(snapshot):
+def test_a_table_is_read_only_when_a_notebook_uses_it(snapshot, good_folder):
     _, path = snapshot
-    back, _ = read_snapshot(path)
+    back = open_report(str(good_folder), as_of="2024-03-31", snapshot=str(path))
     assert isinstance(back.dataset, SnapshotDataset) and isinstance(back.dataset, Dataset)
     assert not isinstance(back.dataset.__dict__["surveys"], pd.DataFrame)  # not read yet
     assert back.dataset.surveys["response_id"].tolist() == ["R1", "R2"]
@@ -59,11 +59,11 @@ def test_every_dataset_setting_travels_in_the_snapshot(tmp_path, good_folder):
     # Settings carried by the dataset (source, time zone, and any added later) must reach the
     # notebooks: each non-table field of Dataset round-trips, or writing refuses loudly.
     ctx = open_report(str(good_folder), timezone="America/New_York")
-    back, _ = read_snapshot(write_snapshot(ctx, tmp_path))
+    dataset = read_snapshot(write_snapshot(ctx, tmp_path))[0]
     for f in fields(Dataset):
         if not isinstance(getattr(ctx.dataset, f.name), pd.DataFrame | None):
-            assert getattr(back.dataset, f.name) == getattr(ctx.dataset, f.name), f.name
-    assert back.dataset.timezone == "America/New_York"
+            assert getattr(dataset, f.name) == getattr(ctx.dataset, f.name), f.name
+    assert dataset.timezone == "America/New_York"
 
 
 def test_the_notebooks_see_the_snapshot_even_when_the_data_is_replaced_during_the_run(
