@@ -31,7 +31,8 @@ Ratios: report wall ÷ floor wall (empty notebooks), and the issue's target
 
 Timings on a shared machine are noisy: medians over the rounds are reported, with the load
 average and the CPU other processes used during the runs. The figures are written to
-benchmarks/RESULTS.md, between the ``report.py`` markers (``run.py`` keeps that part).
+benchmarks/RESULTS.md, between the ``report.py`` markers (``run.py`` keeps that part); with
+``--label`` in a section of its own (e.g. the baseline measured on main before a change).
 Python writes bytecode caches here as on a user's machine: ``PYTHONDONTWRITEBYTECODE`` is
 removed from the children's environment (with it set every kernel recompiles the kit's modules).
 """
@@ -55,8 +56,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
-START_MARK = "<!-- report.py: start -->"
-END_MARK = "<!-- report.py: end -->"
+MARK = "<!-- report.py{label}: {end} -->"
 
 #: Functions timed in the CLI (outermost call only), in the order the report shows them.
 CLI_PHASES = {
@@ -419,9 +419,10 @@ def markdown(summaries, imports, args, n_notebooks) -> str:
     import pandas as pd
 
     cores = os.cpu_count()
+    label = f" ({args.label})" if args.label else ""
     lines = [
-        START_MARK,
-        "# Report-suite benchmark (`benchmarks/report.py`)",
+        MARK.format(label=label, end="start"),
+        f"# Report-suite benchmark (`benchmarks/report.py`){label}",
         "",
         f"Written by `python benchmarks/report.py {' '.join(sys.argv[1:])}` on "
         f"{time.strftime('%Y-%m-%d %H:%M')}. `csm-kit report --jobs {args.jobs}` run as a "
@@ -508,15 +509,17 @@ def markdown(summaries, imports, args, n_notebooks) -> str:
               "imports by cumulative time (`python -X importtime`, top levels):", "",
               "| module | cumulative s |", "|---|---:|"]
     lines += [f"| {name} | {sec:.2f} |" for sec, _, name in imports["top"]]
-    lines += ["", END_MARK]
+    lines += ["", MARK.format(label=label, end="end")]
     return "\n".join(lines)
 
 
-def write_results(text: str, path: Path) -> None:
+def write_results(text: str, path: Path, label: str | None) -> None:
+    label = f" ({label})" if label else ""
+    start, end = MARK.format(label=label, end="start"), MARK.format(label=label, end="end")
     old = path.read_text() if path.exists() else ""
-    if START_MARK in old and END_MARK in old:
-        before, rest = old.split(START_MARK, 1)
-        after = rest.split(END_MARK, 1)[1]
+    if start in old and end in old:
+        before, rest = old.split(start, 1)
+        after = rest.split(end, 1)[1]
         new = before + text + after
     else:
         new = old.rstrip("\n") + ("\n\n" if old else "") + text + "\n"
@@ -535,6 +538,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="print, do not write RESULTS.md")
+    parser.add_argument("--label", help="names the section of RESULTS.md (e.g. 'baseline: main')")
     parser.add_argument("--probe-cli", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-floor", help=argparse.SUPPRESS)
     argv = sys.argv[1:] if argv is None else argv
@@ -578,7 +582,7 @@ def main(argv=None) -> None:
     text = markdown(summaries, imports, args, n_notebooks)
     print(text)
     if not args.no_write:
-        write_results(text, args.out)
+        write_results(text, args.out, args.label)
         print(f"written to {args.out}")
 
 
