@@ -34,6 +34,14 @@ CUSTOMER_KEYS = {
 }
 
 
+#: The most customer-dates (customers scored × scoring days) a report's health backtest takes
+#: on. Each scoring day rebuilds every signal from the whole history: measured on two cores,
+#: ~600,000 customer-dates (100k customers) take about a minute, and a million customers
+#: (~6 million customer-dates) ten or more — beyond a monthly report's budget. ``ck.backtest``
+#: itself has no limit.
+BACKTEST_BUDGET = 1_000_000
+
+
 @dataclass
 class ReportContext:
     """A loaded dataset with the reporting choices made once for a whole notebook.
@@ -121,6 +129,22 @@ class ReportContext:
                 self._noted.add(key)
                 _display_note(text)
         return not notes
+
+    def backtest_fits(self, scoring_days: int = 10) -> bool:
+        """True when the health backtest fits the report's budget: the customers scored now
+        times ``scoring_days`` (the backtest's default) is at most :data:`BACKTEST_BUDGET`.
+        Otherwise show one line saying why it is skipped (once) and return False."""
+        customer_dates = len(self.health) * scoring_days
+        if customer_dates <= BACKTEST_BUDGET:
+            return True
+        if "backtest" not in self._noted:
+            self._noted.add("backtest")
+            _display_note(f"The health backtest is skipped in this report: {len(self.health):,} "
+                          f"customers × {scoring_days} scoring days = {customer_dates:,} "
+                          f"customer-dates, more than the report's budget of "
+                          f"{BACKTEST_BUDGET:,} (each day rebuilds every signal). Run "
+                          "ck.backtest(ds) in a notebook to measure it.")
+        return False
 
     def has_column(self, column: str) -> bool:
         """True when the customers table has ``column`` with at least one value."""

@@ -154,3 +154,19 @@ def test_the_timezone_reaches_the_notebooks_and_index_and_pages_agree(tmp_path):
     assert manifest["data_fingerprint"] == expected
     assert f"snapshot-{expected}" in manifest["parameters"]["snapshot"]
     assert not Path(manifest["parameters"]["snapshot"]).exists()  # removed after the run
+
+
+def test_a_backtest_beyond_the_reports_budget_is_skipped_with_one_line(good_folder, monkeypatch):
+    shown = []
+    monkeypatch.setattr("csm_kit.report.context._display_note", shown.append)
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    # both customers are active at the end of March (S1 open, S2 until June): 2 × 10 days = 20
+    assert len(ctx.health) == 2
+    assert ctx.backtest_fits() is True
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", 20)
+    assert ctx.backtest_fits() is True  # at the budget still fits
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", 19)
+    assert ctx.backtest_fits() is False and ctx.backtest_fits() is False
+    assert shown == ["The health backtest is skipped in this report: 2 customers × 10 scoring "
+                     "days = 20 customer-dates, more than the report's budget of 19 (each day "
+                     "rebuilds every signal). Run ck.backtest(ds) in a notebook to measure it."]
