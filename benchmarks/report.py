@@ -19,7 +19,8 @@ and records:
   computation (every other cell), HTML export and writing (the rest). The imports alone are
   measured by the imports floor (below); "data load" is the setup cell minus it;
 - **peak memory**: the process tree (the CLI and its kernels) is sampled every 0.1 s with
-  psutil; the peak of the summed RSS and the largest single process are reported.
+  psutil; the peak of the summed RSS, of the summed PSS (pages shared between processes, such
+  as the memory-mapped snapshot, counted once) and the largest single process are reported.
 
 The **floor** is measured in the same rounds, interleaved with the report runs, through the
 same pipeline (``csm_kit.report.runner.run_reports``: one kernel per notebook, papermill,
@@ -104,6 +105,7 @@ class TreeSampler:
         self.root = psutil.Process(pid)
         self.interval = interval
         self.peak_tree = 0
+        self.peak_pss = 0
         self.peak_single = 0
         self.stop = threading.Event()
         self.cpu_tree = {}
@@ -135,15 +137,17 @@ class TreeSampler:
         while not self.stop.is_set():
             with contextlib.suppress(Exception):
                 procs = [self.root, *self.root.children(recursive=True)]
-                total = 0
+                total = pss = 0
                 for p in procs:
                     with contextlib.suppress(Exception):
-                        rss = p.memory_info().rss
-                        total += rss
-                        self.peak_single = max(self.peak_single, rss)
+                        mem = p.memory_full_info()  # rss, and pss: shared pages divided
+                        total += mem.rss
+                        pss += getattr(mem, "pss", mem.rss)
+                        self.peak_single = max(self.peak_single, mem.rss)
                         t = p.cpu_times()
                         self.cpu_tree[p.pid] = t.user + t.system
                 self.peak_tree = max(self.peak_tree, total)
+                self.peak_pss = max(self.peak_pss, pss)
             self.load.append(os.getloadavg()[0])
             self.stop.wait(self.interval)
 
@@ -160,6 +164,7 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None) -> dict:
         text = out.read().decode("utf-8", "replace")
     return {"wall": wall, "code": code, "output": text[-4000:],
             "peak_tree_gb": sampler.peak_tree / 1e9, "peak_single_gb": sampler.peak_single / 1e9,
+            "peak_pss_gb": sampler.peak_pss / 1e9,
             "other_cpu": sampler.other_cpu_share, "machine_cpu": sampler.machine_cpu_share,
             "load": median(sampler.load)}
 
@@ -405,6 +410,7 @@ def summarise(size, runs, floors, ifloors, jobs, n_notebooks) -> dict:
         "walls": [r["wall"] for r in runs],
         "peak_tree": max(r["peak_tree_gb"] for r in pick),
         "peak_single": max(r["peak_single_gb"] for r in pick),
+        "peak_pss": max(r.get("peak_pss_gb", 0) for r in pick) or None,
         "phases": {k: median(v) for k, v in phases.items()},
         "cli_total": cli_total, "cli_imports": median([r["probe"].get("cli_imports") for r in pick]),
         "notebooks_s": notebooks_s, "nb": nb_rows, "floor_nb": floor_nb, "floor_wall": floor_wall,
@@ -429,7 +435,9 @@ def markdown(summaries, imports, args, n_notebooks) -> str:
         f"subprocess; medians of the rounds (sample: {args.repeat}, larger datasets: "
         f"{args.repeat_large}), report runs and floors interleaved. Wall = command start to exit. "
         "Peak memory = summed RSS of the command and its kernels, sampled every 0.1 s "
-        "(largest single process in brackets). See the docstring of benchmarks/report.py.",
+        "(largest single process in brackets); PSS = the same with pages shared between "
+        "processes (the memory-mapped snapshot, libraries) counted once. See the docstring of "
+        "benchmarks/report.py.",
         "",
         f"Machine: {cores} cores, {platform.platform()}, Python {platform.python_version()}, "
         f"pandas {pd.__version__}. Shared with other developers: load average "
@@ -460,7 +468,8 @@ def markdown(summaries, imports, args, n_notebooks) -> str:
                          f" | {ratio:.2f}× | {'yes' if ratio <= t['floor_ratio'] else 'no'} |")
         if t.get("rss"):
             lines.append(f"| {label}: peak RSS ≤ {t['rss']:.0f} GB | {s['peak_tree']:.2f} GB "
-                         f"(largest process {s['peak_single']:.2f} GB) | "
+                         f"(largest process {s['peak_single']:.2f} GB; PSS "
+                         f"{fmt(s['peak_pss'], '.2f')} GB) | "
                          f"{'yes' if s['peak_tree'] <= t['rss'] else 'no'} |")
     lines += ["", "## End to end", "",
               "| dataset | runs | wall s | ÷ floor wall | CLI before/after notebooks s | "
