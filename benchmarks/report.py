@@ -425,10 +425,10 @@ def markdown(summaries, imports, args, n_notebooks) -> str:
     import pandas as pd
 
     cores = os.cpu_count()
-    label = f" ({args.label})" if args.label else ""
+    section = f" ({args.label})" if args.label else ""
     lines = [
-        MARK.format(label=label, end="start"),
-        f"# Report-suite benchmark (`benchmarks/report.py`){label}",
+        MARK.format(label=section, end="start"),
+        f"# Report-suite benchmark (`benchmarks/report.py`){section}",
         "",
         f"Written by `python benchmarks/report.py {' '.join(sys.argv[1:])}` on "
         f"{time.strftime('%Y-%m-%d %H:%M')}. `csm-kit report --jobs {args.jobs}` run as a "
@@ -518,7 +518,7 @@ def markdown(summaries, imports, args, n_notebooks) -> str:
               "imports by cumulative time (`python -X importtime`, top levels):", "",
               "| module | cumulative s |", "|---|---:|"]
     lines += [f"| {name} | {sec:.2f} |" for sec, _, name in imports["top"]]
-    lines += ["", MARK.format(label=label, end="end")]
+    lines += ["", MARK.format(label=section, end="end")]
     return "\n".join(lines)
 
 
