@@ -459,7 +459,9 @@ def main(argv=None) -> None:
     results = [bench_size(n, ARGS) for n in sorted(ARGS.customers)]
     text = report(results, started, crossover(ARGS))
     print("\n" + text)
-    ARGS.out.write_text(text + "\n")
+    old = ARGS.out.read_text() if ARGS.out.exists() else ""
+    kept = old[old.index("<!-- report.py"):] if "<!-- report.py" in old else ""  # report.py's
+    ARGS.out.write_text(text + "\n" + ("\n" + kept if kept else ""))
     print(f"\nwrote {ARGS.out}")
 
 

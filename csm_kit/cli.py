@@ -261,15 +261,17 @@ def report(
 
     Options and data are checked first (errors: exit 2, nothing written). A notebook that
     fails makes the run exit 1; the others are still written and a good earlier report of
-    the same month is kept.
+    the same month is kept. The data is loaded and validated once; every notebook reads that
+    snapshot (see csm_kit.report.snapshot), so index, pages and exports show the same data.
     """
     import logging
+    import tempfile
 
-    from csm_kit.health.scores import health_scores
-    from csm_kit.kpis import headline, kpi_table
+    from csm_kit.kpis import headline
     from csm_kit.report.context import open_report
     from csm_kit.report.parameters import check_parameters
     from csm_kit.report.runner import run_reports
+    from csm_kit.report.snapshot import read_meta, write_snapshot
 
     use_engine(engine)
     logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -278,20 +280,25 @@ def report(
     parameters = {"data": _absolute(data), "mapping": mapping, "as_of": as_of,
                   "months": months, "segment": segment, "targets": _absolute(targets),
                   "include_code": include_code, "privacy": privacy,
-                  "min_group_size": min_group_size}
+                  "min_group_size": min_group_size, "timezone": timezone, "snapshot": None}
     check_parameters(parameters, paths)
     ctx = open_report(_absolute(data), mapping=mapping, as_of=as_of, months=months,
                       segment=segment, targets=_absolute(targets), timezone=timezone,
                       privacy=privacy, min_group_size=min_group_size)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
-    health = health_scores(ctx.dataset, as_of=ctx.as_of_end) if ctx.has("subscriptions") else None
-    kpis = kpi_table(ctx.dataset, as_of=ctx.as_of, health=health)
-    parameters["as_of"] = f"{ctx.as_of_end:%Y-%m-%d}"
-    run = run_reports(paths, out_dir=out, as_of=f"{ctx.as_of_end:%Y-%m-%d}", parameters=parameters,
-                      jobs=jobs, include_code=include_code,
-                      headline=headline(kpis, targets=ctx.targets), quality=ctx.quality,
-                      data_fingerprint=ctx.dataset.fingerprint(),
-                      exports=report_exports(ctx, health))
+    health = ctx.health if ctx.has("subscriptions") else None
+    parameters["as_of"] = day = f"{ctx.as_of_end:%Y-%m-%d}"
+    exports, quality = report_exports(ctx, health), ctx.quality
+    summary = headline(ctx.kpis, targets=ctx.targets)
+    with tempfile.TemporaryDirectory(prefix="csm-kit-run-") as run_folder:
+        snapshot = write_snapshot(ctx, Path(run_folder), options={
+            "data": parameters["data"], "mapping": parameters["mapping"],
+            "targets": parameters["targets"]})
+        parameters["snapshot"] = str(snapshot)
+        del ctx, health  # the notebooks read the snapshot: free this process's copy meanwhile
+        run = run_reports(paths, out_dir=out, as_of=day, parameters=parameters, jobs=jobs,
+                          include_code=include_code, headline=summary, quality=quality,
+                          data_fingerprint=read_meta(snapshot)["fingerprint"], exports=exports)
     index = Path(run.folder) / "index.html"
     if run.ok:
         stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
-from statsmodels.duration.survfunc import SurvfuncRight
-from statsmodels.stats.proportion import proportion_confint
 
 from csm_kit.errors import ConfigError
 
@@ -53,6 +50,8 @@ def wilson_interval(successes, n, *, confidence: float = DEFAULT_CONFIDENCE):
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
     safe_n = np.where(n > 0, n, 1.0)
+    from statsmodels.stats.proportion import proportion_confint  # heavy: imported when used
+
     low, high = proportion_confint(successes, safe_n, alpha=1 - confidence, method="wilson")
     # statsmodels leaves float noise at the edges (5.6e-17 for 0 of n): clamp to [0, 1]
     low = np.where(n > 0, np.clip(low, 0.0, 1.0), np.nan)
@@ -83,6 +82,8 @@ def nps_interval(promoters, detractors, n, *, confidence: float = DEFAULT_CONFID
     >>> round(float(low), 1), round(float(high), 1)
     (18.8, 40.3)
     """
+    from scipy import stats as _st  # heavy: imported when used
+
     p_adj, d_adj, var = _adjusted_nps_moments(promoters, detractors, n)
     z = _st.norm.ppf(0.5 + confidence / 2)
     centre = p_adj - d_adj
@@ -127,6 +128,8 @@ def nps_difference_test(
     pb, db, vb = _adjusted_nps_moments(promoters_b, detractors_b, n_b)
     diff_adj = (pb - db) - (pa - da)
     se = np.sqrt(va + vb)
+    from scipy import stats as _st  # heavy: imported when used
+
     z_crit = _st.norm.ppf(0.5 + confidence / 2)
     z = float(diff_adj / se)
     raw = 100 * (promoters_b / n_b - detractors_b / n_b - promoters_a / n_a + detractors_a / n_a)
@@ -152,6 +155,8 @@ def mean_interval(values, *, confidence: float = DEFAULT_CONFIDENCE):
         return float("nan"), float("nan")
     mean = values.mean()
     se = values.std(ddof=1) / np.sqrt(len(values))
+    from scipy import stats as _st  # heavy: imported when used
+
     t = _st.t.ppf(0.5 + confidence / 2, len(values) - 1)
     return float(mean - t * se), float(mean + t * se)
 
@@ -231,6 +236,8 @@ def kaplan_meier(durations, churned, *, confidence: float = 0.95) -> pd.DataFram
     grid = np.arange(time.max() + 1)
     counts = np.bincount(time, minlength=len(grid))
     events = np.bincount(time, weights=status, minlength=len(grid)).astype("int64")
+    from statsmodels.duration.survfunc import SurvfuncRight  # heavy: imported when used
+
     fit = SurvfuncRight(time, status.astype(int))
     # SurvfuncRight reports only the months with a churn; carry its step forward.
     # Index 0 of the padded arrays is "before the first churn": S = 1, se = 0.
@@ -253,6 +260,8 @@ def kaplan_meier(durations, churned, *, confidence: float = 0.95) -> pd.DataFram
 
 def _loglog_band(survival: np.ndarray, se: np.ndarray, confidence: float):
     """Pointwise log-log band from survival and its Greenwood standard error."""
+    from scipy import stats as _st  # heavy: imported when used
+
     z = _st.norm.ppf(0.5 + confidence / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_s = np.log(survival)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import narwhals as nw
 import numpy as np
 import pandas as pd
-from statsmodels.duration.survfunc import survdiff
 
 from csm_kit.engine import to_pandas
 from csm_kit.errors import ConfigError
@@ -262,6 +261,8 @@ def logrank_test(subscriptions: pd.DataFrame, *, by: str, customers: pd.DataFram
                       f"churn; found {len(groups)} group(s) and "
                       f"{int(lifetimes['churned'].sum())} churn(s)", stacklevel=2)
         return LogrankResult(float("nan"), max(len(groups) - 1, 0), float("nan"), groups)
+    from statsmodels.duration.survfunc import survdiff  # heavy: imported when used
+
     statistic, p_value = survdiff(lifetimes["months"].to_numpy(),
                                   lifetimes["churned"].to_numpy().astype(int),
                                   lifetimes[by].to_numpy())

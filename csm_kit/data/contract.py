@@ -29,9 +29,13 @@ def _quiet_pyspark():
         yield
 
 
-with _quiet_pyspark():
-    import pandera.pandas as pa
-    from pandera.errors import SchemaErrors
+def _pandera():
+    """pandera and its SchemaErrors, imported when a table is first checked (the import takes
+    about a second, and a notebook reading a report run's validated snapshot never needs it)."""
+    with _quiet_pyspark():
+        import pandera.pandas as pa
+        from pandera.errors import SchemaErrors
+    return pa, SchemaErrors
 
 FAILURE_COLUMNS = ["table", "column", "check", "severity", "rows", "examples", "message"]
 MAX_EXAMPLES = 3
@@ -222,6 +226,7 @@ def table_schema(spec: TableSpec, *, scales: dict[str, tuple[int, int]] | None =
     seats are not negative; ordered pairs (start/end) are not reversed; survey scores lie on
     their survey's scale.
     """
+    pa, _ = _pandera()
     columns = {}
     for column in spec.columns:
         checks = []
@@ -280,10 +285,11 @@ def check_table(
     failures = _unknown_surveys(df, spec, scales) if spec.name == "surveys" else []
     if spec.name == "usage":
         failures += _duplicate_customer_months(df, spec)
+    _, schema_errors = _pandera()
     try:
         with _quiet_pyspark():
             table_schema(spec, scales=scales).validate(df, lazy=True)
-    except SchemaErrors as err:
+    except schema_errors as err:
         failures += _translate(err.failure_cases, df, spec)
     return failures
 

@@ -29,12 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy.stats import rankdata
 
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health.bands import suggest_bands
+from csm_kit.frames import isin
 from csm_kit.health.scores import BANDS, HealthConfig, _resolve, load_health_config, score_signals
 from csm_kit.health.signals import customer_signals, scoring_day
 from csm_kit.revenue import customer_months
@@ -63,6 +62,8 @@ def auc(risk, churned) -> float:
     n0 = len(churned) - n1
     if n1 == 0 or n0 == 0:
         return float("nan")
+    from scipy.stats import rankdata  # heavy: imported when used
+
     ranks = rankdata(risk)
     return float((ranks[churned].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
@@ -297,9 +298,9 @@ def _labelled_signals(dataset, day, active: pd.DataFrame, horizon_days: int,
                       config: HealthConfig) -> pd.DataFrame:
     signals = customer_signals(dataset, as_of=day, custom=config.signals)
     month = _label_day(day, horizon_days).to_period("M").start_time
-    still = set(active.loc[active["month"] == month, "customer_id"])
-    churned = ~signals["customer_id"].isin(still)
-    return signals.assign(as_of=day, churned=churned.to_numpy())
+    still = active.loc[active["month"] == month, "customer_id"]
+    churned = ~isin(signals["customer_id"], still)  # Series.isin, fast on Arrow text
+    return signals.assign(as_of=day, churned=churned)
 
 
 def _split(customer_ids: pd.Series, test_size: float, seed: int) -> np.ndarray:
@@ -358,6 +359,8 @@ def _suggest_weights(train: pd.DataFrame, config: HealthConfig) -> pd.Series:
         raw = config.weights(None)
         return (raw / raw.sum()).rename("weight")
     z = ((risk[varying] - mean[varying]) / sd[varying]).fillna(0.0)
+    import statsmodels.api as sm  # heavy: imported when used
+
     model = sm.Logit(train["churned"].astype(float).to_numpy(),
                      sm.add_constant(z.to_numpy(), has_constant="add"))
     with warnings.catch_warnings():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
@@ -81,6 +80,8 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, kind: str = "logo", ax: Axes | 
             annotate = len(shown) <= ANNOTATE_MAX[0] and shown.shape[1] <= ANNOTATE_MAX[1]
         top = 1.0 if kind == "logo" else max(1.0, float(np.nanmax(shown.to_numpy())))
         labelled = shown.set_axis(month_labels(shown.index), axis=0)
+        import seaborn as sns  # heavy (it imports scipy.stats): imported when used
+
         sns.heatmap(labelled, ax=ax, mask=shown.isna().to_numpy(), cmap=HEATMAP_CMAP, vmin=0,
                     vmax=top, annot=annotate, fmt=".0%", annot_kws={"fontsize": 7},
                     linewidths=0.5, linecolor="white",

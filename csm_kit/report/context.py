@@ -3,11 +3,14 @@
 ``open_report(data=..., as_of=..., segment=...)`` loads and validates the data, applies the
 segment filter, settles the as-of month and the history window, reads the targets and runs
 the data-quality checks — so a notebook's first cell after the parameters is one line.
+In a ``csm-kit report`` run it reads the run's snapshot instead (``snapshot=``, see
+:mod:`csm_kit.report.snapshot`): the data the run loaded and validated once, with every option
+applied, and the tables the notebooks share (health scores, KPIs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import pandas as pd
 
@@ -31,6 +34,14 @@ CUSTOMER_KEYS = {
 }
 
 
+#: The most customer-dates (customers scored × scoring days) a report's health backtest takes
+#: on. Each scoring day rebuilds every signal from the whole history: measured on two cores,
+#: ~600,000 customer-dates (100k customers) take about a minute, and a million customers
+#: (~6 million customer-dates) ten or more — beyond a monthly report's budget. ``ck.backtest``
+#: itself has no limit.
+BACKTEST_BUDGET = 1_000_000
+
+
 @dataclass
 class ReportContext:
     """A loaded dataset with the reporting choices made once for a whole notebook.
@@ -45,6 +56,7 @@ class ReportContext:
     quality : soft data-quality findings (see :func:`csm_kit.data.quality.data_quality`).
     privacy : "off", "pseudonymised" or "aggregate" (see :mod:`csm_kit.privacy`).
     min_group_size : with "aggregate", groups with fewer members than this are hidden.
+    health, kpis : the shared tables, computed on first use (see the properties).
     """
 
     dataset: Dataset
@@ -56,6 +68,29 @@ class ReportContext:
     privacy: str = "off"
     min_group_size: int = 5
     _noted: set = field(default_factory=set, repr=False)
+    _health: pd.DataFrame | None = field(default=None, repr=False)
+    _kpis: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def health(self) -> pd.DataFrame:
+        """Health scores at the end of the as-of month (:func:`csm_kit.health.scores.health_scores`),
+        computed once per context (a report run computes them once for every notebook)."""
+        if self._health is None:
+            from csm_kit.health.scores import health_scores
+
+            self._health = health_scores(self.dataset, as_of=self.as_of_end)
+        return self._health
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """Every headline KPI to the as-of month (:func:`csm_kit.kpis.kpi_table`), computed once
+        per context with the context's health scores."""
+        if self._kpis is None:
+            from csm_kit.kpis import kpi_table
+
+            health = self.health if self.has("subscriptions") else None
+            self._kpis = kpi_table(self.dataset, as_of=self.as_of, health=health)
+        return self._kpis
 
     @property
     def as_of_end(self) -> pd.Timestamp:
@@ -94,6 +129,22 @@ class ReportContext:
                 self._noted.add(key)
                 _display_note(text)
         return not notes
+
+    def backtest_fits(self, scoring_days: int = 10) -> bool:
+        """True when the health backtest fits the report's budget: the customers scored now
+        times ``scoring_days`` (the backtest's default) is at most :data:`BACKTEST_BUDGET`.
+        Otherwise show one line saying why it is skipped (once) and return False."""
+        customer_dates = len(self.health) * scoring_days
+        if customer_dates <= BACKTEST_BUDGET:
+            return True
+        if "backtest" not in self._noted:
+            self._noted.add("backtest")
+            _display_note(f"The health backtest is skipped in this report: {len(self.health):,} "
+                          f"customers × {scoring_days} scoring days = {customer_dates:,} "
+                          f"customer-dates, more than the report's budget of "
+                          f"{BACKTEST_BUDGET:,} (each day rebuilds every signal). Run "
+                          "ck.backtest(ds) in a notebook to measure it.")
+        return False
 
     def has_column(self, column: str) -> bool:
         """True when the customers table has ``column`` with at least one value."""
@@ -152,20 +203,30 @@ def open_report(
     timezone: str = "UTC",
     privacy: str = "off",
     min_group_size: int = 5,
+    snapshot: str | None = None,
 ) -> ReportContext:
     """Load, filter and settle everything a report notebook needs (see :class:`ReportContext`).
+
+    ``snapshot`` (set by ``csm-kit report``) is the run's snapshot folder: the context is read
+    from it instead of loading ``data`` again, so every notebook of a run shows the same data.
+    The other arguments must then be the ones the snapshot was made with.
 
     Raises
     ------
     ConfigError
         For an unknown segment (the message lists the segments there are) or a bad option,
-        e.g. privacy "pseudonymised" without a key in ``CSM_KIT_PRIVACY_KEY``.
+        e.g. privacy "pseudonymised" without a key in ``CSM_KIT_PRIVACY_KEY``; a snapshot
+        that no longer exists or was made with other options.
     DataContractError
         When the data breaks the contract.
     """
     if not isinstance(months, int) or months < 1:
         raise ConfigError(f"months must be a whole number of at least 1, got {months!r}")
     check_privacy(privacy, min_group_size)
+    if snapshot is not None:
+        return _from_snapshot(snapshot, data=data, mapping=mapping, as_of=as_of, months=months,
+                              segment=segment, targets=targets, timezone=timezone,
+                              privacy=privacy, min_group_size=min_group_size)
     key = privacy_key() if privacy == "pseudonymised" else None
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
     if key is not None:
@@ -179,6 +240,29 @@ def open_report(
     return ReportContext(dataset=dataset, as_of=month, months=months, segment=segment,
                          targets=load_targets(targets), quality=quality, privacy=privacy,
                          min_group_size=min_group_size)
+
+
+def _from_snapshot(snapshot, *, as_of, timezone, **asked) -> ReportContext:
+    """The context of a report run's snapshot, after checking it was made with ``asked``."""
+    from csm_kit.report.snapshot import read_snapshot
+
+    dataset, values, options = read_snapshot(snapshot)
+    known = {f.name for f in fields(ReportContext)}
+    ctx = ReportContext(dataset=dataset, **{k: v for k, v in values.items() if k in known})
+    made = {"months": ctx.months, "segment": ctx.segment, "privacy": ctx.privacy,
+            "min_group_size": ctx.min_group_size, "timezone": ctx.dataset.timezone,
+            **{k: options.get(k) for k in ("data", "mapping", "targets")}}
+    asked = {**asked, "timezone": timezone}
+    differ = [f"{name}={asked[name]!r} (snapshot: {made[name]!r})" for name in made
+              if (None if asked[name] is None else str(asked[name])) != made[name]
+              and asked[name] != made[name]]
+    if as_of is not None and parse_as_of(as_of) != ctx.as_of:
+        differ.append(f"as_of={as_of!r} (snapshot: {ctx.as_of:%Y-%m})")
+    if differ:
+        raise ConfigError(f"the snapshot {snapshot} was made with other options: "
+                          f"{'; '.join(differ)}; set snapshot = None to load the data with "
+                          "these options")
+    return ctx
 
 
 def _display_note(text: str) -> None:

@@ -47,18 +47,24 @@ class RiskHistory:
         return action_backtest(dataset, history=self.history, model=self.model)
 
 
-def risk_history(dataset: Dataset, *, config=None) -> RiskHistory:
+def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True) -> RiskHistory:
     """Compute the churn history, the backtests and the churn model, as far as the data allows.
 
     Parameters
     ----------
     dataset : the loaded tables.
     config : the health configuration (None = packaged).
+    within_budget : False when the history is too large for a report
+        (:meth:`csm_kit.report.context.ReportContext.backtest_fits`): nothing is computed and
+        ``note`` says so.
 
     Returns
     -------
     RiskHistory
     """
+    if not within_budget:
+        return RiskHistory(note="No backtest or churn probability in this report: the history "
+                                "is larger than the report's budget.")
     if dataset.subscriptions is None or dataset.subscriptions.empty:
         return RiskHistory(note="No subscriptions table, so there is no churn history to "
                                 "backtest or learn churn probabilities from.")

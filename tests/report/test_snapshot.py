@@ -1,0 +1,172 @@
+"""One dataset per report run: the snapshot every notebook reads, and the options it carries."""
+
+import json
+import re
+import shutil
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from csm_kit.cli import app
+from csm_kit.data.loading import Dataset
+from csm_kit.errors import ConfigError
+from csm_kit.health.scores import health_scores
+from csm_kit.kpis import kpi_table
+from csm_kit.report.context import open_report
+from csm_kit.report.snapshot import SnapshotDataset, read_snapshot, write_snapshot
+from tests.conftest import write_tables
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def snapshot(good_folder, tmp_path):
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    assert len(ctx.kpis)  # computes the health scores and the KPIs, kept in the context
+    path = write_snapshot(ctx, tmp_path / "run", options={"data": str(good_folder)})
+    return ctx, path
+
+
+def test_every_table_and_shared_table_reads_back_exactly_as_written(snapshot, good_folder):
+    ctx, path = snapshot
+    back = open_report(str(good_folder), as_of="2024-03-31", snapshot=str(path))
+    assert read_snapshot(path)[2] == {"data": str(good_folder)}
+    assert set(back.dataset.tables()) == set(ctx.dataset.tables())
+    for name, frame in ctx.dataset.tables().items():
+        pd.testing.assert_frame_equal(getattr(back.dataset, name), frame, check_flags=False)
+    for name in ("quality", "health", "kpis"):
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(ctx, name))
+    assert (back.as_of, back.months, back.segment, back.targets, back.privacy) == (
+        ctx.as_of, ctx.months, ctx.segment, ctx.targets, ctx.privacy)
+    assert back.dataset.latest_date() == ctx.dataset.latest_date()
+    assert back.dataset.fingerprint() == ctx.dataset.fingerprint()
+
+
+def test_a_table_is_read_only_when_a_notebook_uses_it(snapshot, good_folder):
+    _, path = snapshot
+    back = open_report(str(good_folder), as_of="2024-03-31", snapshot=str(path))
+    assert isinstance(back.dataset, SnapshotDataset) and isinstance(back.dataset, Dataset)
+    assert not isinstance(back.dataset.__dict__["surveys"], pd.DataFrame)  # not read yet
+    assert back.dataset.surveys["response_id"].tolist() == ["R1", "R2"]
+    assert isinstance(back.dataset.__dict__["surveys"], pd.DataFrame)
+    assert back.dataset.renewals is None  # absent in the source, absent in the snapshot
+
+
+def test_every_dataset_setting_travels_in_the_snapshot(tmp_path, good_folder):
+    # Settings carried by the dataset (source, time zone, and any added later) must reach the
+    # notebooks: each non-table field of Dataset round-trips, or writing refuses loudly.
+    ctx = open_report(str(good_folder), timezone="America/New_York")
+    dataset = read_snapshot(write_snapshot(ctx, tmp_path))[0]
+    for f in fields(Dataset):
+        if not isinstance(getattr(ctx.dataset, f.name), pd.DataFrame | None):
+            assert getattr(dataset, f.name) == getattr(ctx.dataset, f.name), f.name
+    assert dataset.timezone == "America/New_York"
+
+
+def test_the_notebooks_see_the_snapshot_even_when_the_data_is_replaced_during_the_run(
+        snapshot, good_folder):
+    ctx, path = snapshot
+    (good_folder / "subscriptions.csv").write_text(
+        "subscription_id,customer_id,start_date,end_date,mrr\nS9,00123,2024-01-01,,7\n")
+    again = open_report(str(good_folder), as_of="2024-03-31", snapshot=str(path))
+    pd.testing.assert_frame_equal(again.dataset.subscriptions, ctx.dataset.subscriptions)
+    shutil.rmtree(good_folder)  # even gone
+    assert open_report(str(good_folder), as_of="2024-03-31", snapshot=str(path)).as_of == ctx.as_of
+
+
+def test_a_notebook_asking_for_other_options_than_the_snapshots_is_told(snapshot, good_folder):
+    _, path = snapshot
+    with pytest.raises(ConfigError, match=r"other options: months=3 \(snapshot: 24\); set snapshot = None"):
+        open_report(str(good_folder), as_of="2024-03-31", months=3, snapshot=str(path))
+    with pytest.raises(ConfigError, match=r"timezone='Europe/Berlin' \(snapshot: 'UTC'\)"):
+        open_report(str(good_folder), timezone="Europe/Berlin", snapshot=str(path))
+    with pytest.raises(ConfigError, match=r"as_of='2024-05-31' \(snapshot: 2024-03\)"):
+        open_report(str(good_folder), as_of="2024-05-31", snapshot=str(path))
+    with pytest.raises(ConfigError, match=r"data=None"):
+        open_report(None, snapshot=str(path))
+
+
+def test_a_snapshot_that_is_gone_says_how_to_load_the_data_instead(tmp_path):
+    with pytest.raises(ConfigError, match=r"does not exist .* set snapshot = None"):
+        open_report(None, snapshot=str(tmp_path / "snapshot-0123"))
+
+
+def test_the_shared_tables_are_the_ones_the_metric_functions_give(good_folder):
+    # ctx.health and ctx.kpis replace health_scores(...) and kpi_table(...) in the notebooks:
+    # same frames, computed once.
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    expected_health = health_scores(ctx.dataset, as_of=ctx.as_of_end)
+    pd.testing.assert_frame_equal(ctx.health, expected_health)
+    pd.testing.assert_frame_equal(ctx.kpis, kpi_table(ctx.dataset, as_of=ctx.as_of))
+    assert ctx.health is ctx.health  # computed once
+
+
+def test_a_value_a_snapshot_cannot_store_is_refused_by_name(good_folder, tmp_path):
+    ctx = open_report(str(good_folder))
+    ctx.targets = {"nps": object()}
+    with pytest.raises(ConfigError, match="ReportContext.targets holds a object"):
+        write_snapshot(ctx, tmp_path)
+
+
+# --------------------------------------------------------------------------- one run, one dataset
+
+# A subscription starting at 22:00 on 29 February in New York starts on 1 March in UTC.
+TIMEZONE_TABLES = {
+    "customers": """
+customer_id,signup_date,segment
+A,2024-01-05,SMB
+B,2024-01-10,SMB
+""",
+    "subscriptions": """
+subscription_id,customer_id,start_date,end_date,mrr
+S1,A,2024-01-05,,100
+S2,B,2024-02-29T22:00:00-05:00,,1000
+""",
+}
+
+
+def _mrr_cells(html: str) -> list[str]:
+    return re.findall(r"<td>MRR</td>\s*<td[^>]*>([^<]+)</td>", html)
+
+
+@pytest.mark.slow
+def test_the_timezone_reaches_the_notebooks_and_index_and_pages_agree(tmp_path):
+    # MRR at the end of February 2024 in New York: S1 100 + S2 1,000 (it starts on 29 February
+    # there) = 1,100. In UTC S2 starts on 1 March, so the figure would be 100: a notebook that
+    # loaded the data again without the time zone showed 100 beside an index showing 1,100.
+    data = write_tables(tmp_path / "data", TIMEZONE_TABLES)
+    out = tmp_path / "reports"
+    result = runner.invoke(app, ["report", "--data", str(data), "--as-of", "2024-02-29",
+                                 "--timezone", "America/New_York", "--notebooks", "00",
+                                 "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    folder = out / "2024-02-29"
+    index = (folder / "index.html").read_text()
+    overview = (folder / "00_overview.html").read_text()
+    assert _mrr_cells(index) == ["1,100"]
+    assert _mrr_cells(overview) == ["1,100"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["parameters"]["timezone"] == "America/New_York"
+    expected = open_report(str(data), timezone="America/New_York").dataset.fingerprint()
+    assert manifest["data_fingerprint"] == expected
+    assert f"snapshot-{expected}" in manifest["parameters"]["snapshot"]
+    assert not Path(manifest["parameters"]["snapshot"]).exists()  # removed after the run
+
+
+def test_a_backtest_beyond_the_reports_budget_is_skipped_with_one_line(good_folder, monkeypatch):
+    shown = []
+    monkeypatch.setattr("csm_kit.report.context._display_note", shown.append)
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    # both customers are active at the end of March (S1 open, S2 until June): 2 × 10 days = 20
+    assert len(ctx.health) == 2
+    assert ctx.backtest_fits() is True
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", 20)
+    assert ctx.backtest_fits() is True  # at the budget still fits
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", 19)
+    assert ctx.backtest_fits() is False and ctx.backtest_fits() is False
+    assert shown == ["The health backtest is skipped in this report: 2 customers × 10 scoring "
+                     "days = 20 customer-dates, more than the report's budget of 19 (each day "
+                     "rebuilds every signal). Run ck.backtest(ds) in a notebook to measure it."]
