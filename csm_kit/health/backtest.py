@@ -32,8 +32,8 @@ import pandas as pd
 
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
-from csm_kit.health.bands import suggest_bands
 from csm_kit.frames import isin
+from csm_kit.health.bands import suggest_bands
 from csm_kit.health.scores import BANDS, HealthConfig, _resolve, load_health_config, score_signals
 from csm_kit.health.signals import customer_signals, scoring_day
 from csm_kit.revenue import customer_months
