@@ -123,7 +123,9 @@ def score_signals(signals: pd.DataFrame, *, config: HealthConfig | str | Path | 
         raise ConfigError(f"signals has no column for {absent}; compute them with customer_signals")
     signals = signals.reset_index(drop=True)  # positions: the output keeps the input order
     young = _onboarding_rows(signals, config)
-    parts = [_score_profile(signals[~young], config, PROFILES[0])]
+    parts = []
+    if not young.all() or signals.empty:  # an empty part would turn text columns to object
+        parts.append(_score_profile(signals[~young], config, PROFILES[0]))
     if young.any():
         parts.append(_score_profile(signals[young], config.onboarding, PROFILES[1]))
     out = pd.concat(parts) if len(parts) > 1 else parts[0]
