@@ -51,6 +51,17 @@ EngineOpt = Annotated[
 TimezoneOpt = Annotated[
     str, typer.Option("--timezone", help="Reporting time zone for timestamps (IANA name).")
 ]
+SurveyScalesOpt = Annotated[
+    str | None,
+    typer.Option("--survey-scales", help="Survey scales, e.g. csat=1-10,ces=1-5,review=1-5 "
+                 "(defaults: nps 0-10, csat 1-5, ces 1-7; overrides the mapping file's "
+                 "surveys: scales). Declares other survey types too."),
+]
+CesDirectionOpt = Annotated[
+    str | None,
+    typer.Option("--ces-direction", help="low (default: a low CES means little effort) or "
+                 "high (a high CES means little effort)."),
+]
 
 
 def use_engine(engine: str) -> None:
@@ -103,6 +114,8 @@ def validate(
     mapping: MappingOpt = None,
     as_of: AsOfOpt = None,
     timezone: TimezoneOpt = "UTC",
+    survey_scales: SurveyScalesOpt = None,
+    ces_direction: CesDirectionOpt = None,
 ) -> None:
     """Check a dataset against the data contract and print every problem; writes nothing.
 
@@ -111,12 +124,15 @@ def validate(
     from csm_kit.data.loading import load_dataset
     from csm_kit.data.quality import data_quality
 
-    dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
+                           ces_direction=ces_direction)
     findings = data_quality(dataset, as_of=as_of)
     counts = {name: len(df) for name, df in dataset.tables().items()}
     stdout.print(f"Loaded {dataset.source}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     month = dataset.default_as_of() if as_of is None else as_of
     stdout.print(f"As-of month: {month:%Y-%m}" if hasattr(month, "strftime") else f"As-of: {month}")
+    if dataset.surveys is not None:
+        stdout.print(Text(dataset.survey_settings.describe()))
     if findings.empty:
         stdout.print("[green]No problems found.")
     else:
@@ -164,6 +180,8 @@ def metrics(
         "--output", help="File to write; default prints to the terminal.")] = None,
     engine: EngineOpt = "auto",
     timezone: TimezoneOpt = "UTC",
+    survey_scales: SurveyScalesOpt = None,
+    ces_direction: CesDirectionOpt = None,
 ) -> None:
     """Write every headline metric as one long table: metric, period, group, value, n, ci_low, ci_high.
 
@@ -176,7 +194,8 @@ def metrics(
     from csm_kit.report.exports import write_table
 
     use_engine(engine)
-    dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
+                           ces_direction=ces_direction)
     table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
     text = write_table(table, output, file_format=file_format)
     if text is not None:
@@ -216,6 +235,8 @@ def report(
         "customer-level tables, groups smaller than --min-group-size hidden).")] = "off",
     min_group_size: Annotated[int, typer.Option(
         "--min-group-size", min=1, help="With --privacy aggregate: hide smaller groups.")] = 5,
+    survey_scales: SurveyScalesOpt = None,
+    ces_direction: CesDirectionOpt = None,
 ) -> None:
     """Execute every notebook and write reports/<as-of>/: HTML reports, index.html, manifest.json,
     and the at-risk list and CSM scorecard as CSV (and XLSX when openpyxl is installed).
@@ -238,11 +259,13 @@ def report(
     parameters = {"data": _absolute(data), "mapping": _absolute(mapping), "as_of": as_of,
                   "months": months, "segment": segment, "targets": _absolute(targets),
                   "include_code": include_code, "privacy": privacy,
-                  "min_group_size": min_group_size}
+                  "min_group_size": min_group_size, "survey_scales": survey_scales,
+                  "ces_direction": ces_direction}
     check_parameters(parameters, paths)
     ctx = open_report(_absolute(data), mapping=_absolute(mapping), as_of=as_of, months=months,
                       segment=segment, targets=_absolute(targets), timezone=timezone,
-                      privacy=privacy, min_group_size=min_group_size)
+                      privacy=privacy, min_group_size=min_group_size,
+                      survey_scales=survey_scales, ces_direction=ces_direction)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
     health = health_scores(ctx.dataset, as_of=ctx.as_of_end) if ctx.has("subscriptions") else None
     kpis = kpi_table(ctx.dataset, as_of=ctx.as_of, health=health)

@@ -10,6 +10,12 @@ the account or answered the ticket *at the time*), otherwise the ``customers`` c
 (``segment``, ``plan``, current ``csm``) joined on customer_id. Responses whose customer has no
 value stay in the result under a missing group rather than being dropped.
 
+Scales, what counts as satisfied and the CES direction are survey settings
+(:class:`~csm_kit.data.survey_settings.SurveySettings`): a loaded dataset carries them as
+``dataset.survey_settings``; pass them with ``settings=`` (an explicit ``scale=`` and the like
+wins over them). Survey types beyond NPS, CSAT and CES (e.g. ``review`` stars) get a generic
+score trend from :func:`survey_scores`.
+
 Whether detractors churn more (:func:`csm_kit.nps_churn.churn_by_nps_category`) links these
 answers to subscriptions and lives in :mod:`csm_kit.nps_churn`.
 """
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from csm_kit.data.survey_settings import SurveySettings, survey_settings
 from csm_kit.errors import ConfigError
 from csm_kit.grouping import group_keys, in_periods, with_group
 from csm_kit.periods import period_start
@@ -48,6 +55,19 @@ def _check_scale(scale) -> tuple[int, int]:
     return low, high
 
 
+def _settings(kind: str, settings: SurveySettings | None, *, scale=None, satisfied=None,
+              ces_direction=None) -> SurveySettings:
+    """The survey settings a metric uses: ``settings`` (default: the defaults) with the
+    explicit ``scale`` / ``satisfied`` / ``ces_direction`` arguments on top."""
+    if settings is not None and not isinstance(settings, SurveySettings):
+        raise ConfigError(f"`settings` must be SurveySettings (dataset.survey_settings), "
+                          f"got {type(settings).__name__}")
+    scales = None if scale is None else {kind: _check_scale(scale)}
+    rules = None if satisfied is None else {kind: satisfied}
+    return survey_settings(scales=scales, satisfied=rules, ces_direction=ces_direction,
+                           base=settings)
+
+
 def _responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.DataFrame:
     """Responses of one survey type, with ``period`` and the ``by`` column attached."""
     own = surveys[surveys["survey"].str.lower() == kind]
@@ -60,8 +80,10 @@ def _responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.D
         outside = (own["score"] < scale[0]) | (own["score"] > scale[1])
         if outside.any():
             example = own.loc[outside, "score"].iloc[0]
-            raise ConfigError(f"{int(outside.sum())} {kind} scores lie outside scale={scale}, "
-                              f"e.g. {example:g}; set scale= to your survey's scale")
+            raise ConfigError(f"{int(outside.sum())} {kind} scores lie outside the {kind} scale "
+                              f"{scale[0]}-{scale[1]}, e.g. {example:g}; declare your survey's "
+                              f"scale, e.g. --survey-scales {kind}=1-10 (in Python: scale= or "
+                              f"settings=dataset.survey_settings)")
     own = in_periods(own, "date", freq=freq, as_of=as_of, data_dates=surveys["date"])
     return with_group(own, by, customers, table="surveys")
 
@@ -247,17 +269,22 @@ def _points(counts: pd.Series) -> float:
 
 
 def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
-         customers: pd.DataFrame | None = None, scale: tuple[int, int] = (1, 5),
+         customers: pd.DataFrame | None = None, scale: tuple[int, int] | None = None,
+         satisfied: float | str | None = None, settings: SurveySettings | None = None,
          min_n: int = 30, as_of=None) -> pd.DataFrame:
-    r"""Customer satisfaction: the share of responses in the top two boxes, plus the mean.
+    r"""Customer satisfaction: the share of satisfied responses (top two boxes), plus the mean.
 
-    .. math:: \mathrm{CSAT} = \frac{\#\{\text{score} \ge \text{highest} - 1\}}{n}
+    .. math:: \mathrm{CSAT} = \frac{\#\{\text{score} \ge s\}}{n}
 
-    On the default 1–5 scale the top two boxes are 4 and 5 (target often 80%).
+    where s, the lowest satisfied score, is highest − 1 by default (the top two boxes: 4–5 on
+    1–5, 9–10 on 1–10 or 0–10) or a score set in the survey settings ("≥ 8").
 
     Parameters
     ----------
     scale : (lowest, highest) score of the CSAT question; scores outside it raise ConfigError.
+        Default: from ``settings`` (1–5 without).
+    satisfied : the lowest satisfied score, or ``"top-two-box"``. Default: from ``settings``.
+    settings : survey settings, usually ``dataset.survey_settings``.
     Others as in :func:`nps`.
 
     Returns
@@ -275,13 +302,19 @@ def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     >>> print(csat(s)[["value", "n", "satisfied", "mean"]].to_string())
        value  n  satisfied  mean
     0   0.75  4          3  3.75
+
+    On a 1–10 scale the top two boxes are 9 and 10: one answer of 9 and one of 8 give 50%.
+
+    >>> s10 = s.tail(2).assign(score=[9.0, 8.0])
+    >>> float(csat(s10, scale=(1, 10))["value"].iloc[0])
+    0.5
     """
     _check_min_n(min_n)
-    low, high = _check_scale(scale)
+    settings = _settings("csat", settings, scale=scale, satisfied=satisfied)
     responses = _responses(surveys, "csat", freq=freq, by=by, customers=customers,
-                           as_of=as_of, scale=(low, high))
+                           as_of=as_of, scale=settings.scale("csat"))
     keys = group_keys(by)
-    scored = responses.assign(satisfied=responses["score"] >= high - 1)
+    scored = responses.assign(satisfied=responses["score"] >= settings.satisfied_from("csat"))
     table = scored.groupby(keys, dropna=False).agg(
         n=("score", "size"), satisfied=("satisfied", "sum"), mean=("score", "mean"))
     table["value"] = table["satisfied"] / table["n"]
@@ -290,8 +323,9 @@ def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
 
 
 def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
-        customers: pd.DataFrame | None = None, scale: tuple[int, int] = (1, 7),
-        low_effort_is: str = "low", min_n: int = 30, as_of=None) -> pd.DataFrame:
+        customers: pd.DataFrame | None = None, scale: tuple[int, int] | None = None,
+        low_effort_is: str | None = None, settings: SurveySettings | None = None,
+        min_n: int = 30, as_of=None) -> pd.DataFrame:
     r"""Customer effort score: the mean answer and the share of low-effort answers.
 
     Sources disagree on direction — "1 = least effort is ideal" versus "high is good" — so it
@@ -302,7 +336,10 @@ def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     Parameters
     ----------
     scale : (lowest, highest) score of the CES question; scores outside it raise ConfigError.
-    low_effort_is : ``"low"`` (small numbers mean little effort) or ``"high"``.
+        Default: from ``settings`` (1–7 without).
+    low_effort_is : ``"low"`` (small numbers mean little effort) or ``"high"``. Default: the
+        settings' CES direction (``"low"`` without).
+    settings : survey settings, usually ``dataset.survey_settings``.
     Others as in :func:`nps`.
 
     Returns
@@ -319,17 +356,23 @@ def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     >>> print(out.round(2).to_string())
        value  low_effort  low_effort_share
     0    3.0           2              0.67
+
+    When a high CES means little effort, only the 6 is a low-effort answer:
+
+    >>> float(ces(s, low_effort_is="high")["low_effort_share"].iloc[0].round(2))
+    0.33
     """
     _check_min_n(min_n)
-    low, high = _check_scale(scale)
-    if low_effort_is not in ("low", "high"):
+    if low_effort_is is not None and low_effort_is not in ("low", "high"):
         raise ConfigError(f"`low_effort_is` must be one of ['high', 'low'], got {low_effort_is!r}")
+    settings = _settings("ces", settings, scale=scale, ces_direction=low_effort_is)
+    low, high = settings.scale("ces")
     responses = _responses(surveys, "ces", freq=freq, by=by, customers=customers,
                            as_of=as_of, scale=(low, high))
     keys = group_keys(by)
     midpoint = (low + high) / 2
     score = responses["score"]
-    easy = score < midpoint if low_effort_is == "low" else score > midpoint
+    easy = score < midpoint if settings.low_effort_is == "low" else score > midpoint
     grouped = responses.assign(low_effort=easy).groupby(keys, dropna=False)
     table = grouped.agg(n=("score", "size"), low_effort=("low_effort", "sum"),
                         value=("score", "mean"))
@@ -339,3 +382,138 @@ def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     table["low_effort_share"] = table["low_effort"] / table["n"]
     return _finish(table, keys + ["value", "n", "low_effort", "low_effort_share",
                                   "ci_low", "ci_high"], min_n)
+
+
+# --------------------------------------------------------------------------- changes and other surveys
+
+
+def nps_changes(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
+                customers: pd.DataFrame | None = None, as_of=None) -> pd.DataFrame:
+    r"""NPS change from each period to the next, with its interval and test.
+
+    For every period p whose previous period p − 1 also has NPS responses (in the same group):
+
+    .. math:: \Delta_p = \mathrm{NPS}_p - \mathrm{NPS}_{p-1}
+
+    tested as in :func:`nps_change` (adjusted-Wald variances of the two independent periods,
+    :func:`csm_kit.stats.nps_difference_test`): the interval excludes 0 exactly when the
+    two-sided p-value is below 5%.
+
+    Parameters
+    ----------
+    Those of :func:`nps`.
+
+    Returns
+    -------
+    DataFrame with period (first day), [by], value (change, NPS points), nps, previous_nps
+    (points), n, previous_n (responses), ci_low, ci_high (95%, points), z, p_value and
+    significant (p_value < 0.05).
+
+    Notes
+    -----
+    The previous period is the calendar period just before (the month before, for
+    ``freq="M"``); a period whose previous one has no NPS response has no row — the change is
+    never taken across a gap.
+
+    Examples
+    --------
+    January: one promoter, one detractor (NPS 0); February: two promoters (NPS 100).
+
+    >>> s = pd.DataFrame({"customer_id": list("abcd"), "survey": "nps", "score": [10, 0, 10, 9.0],
+    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-02-01",
+    ...                                           "2024-02-29"])})
+    >>> print(nps_changes(s)[["period", "value", "nps", "previous_nps", "n"]].to_string())
+          period  value    nps  previous_nps  n
+    0 2024-02-01  100.0  100.0           0.0  2
+    """
+    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    keys = group_keys(by)
+    counts = _nps_counts(responses, keys).reset_index()
+    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3),
+            "Y": pd.DateOffset(years=1)}[freq]
+    previous = counts.assign(period=counts["period"] + step)
+    paired = counts.merge(previous, on=keys, suffixes=("", "_previous"))
+    tests = [nps_difference_test(r.promoters_previous, r.detractors_previous, r.n_previous,
+                                 r.promoters, r.detractors, r.n)
+             for r in paired.itertuples(index=False)]
+    tests = pd.DataFrame(tests, columns=["difference", "ci_low", "ci_high", "z", "p_value"],
+                         index=paired.index)
+    out = paired[keys].assign(
+        value=tests["difference"],
+        nps=100 * (paired["promoters"] - paired["detractors"]) / paired["n"],
+        previous_nps=100 * (paired["promoters_previous"] - paired["detractors_previous"])
+        / paired["n_previous"],
+        n=paired["n"].astype("int64"), previous_n=paired["n_previous"].astype("int64"),
+        ci_low=tests["ci_low"], ci_high=tests["ci_high"], z=tests["z"],
+        p_value=tests["p_value"])
+    out["significant"] = out["p_value"] < 0.05
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def survey_scores(surveys: pd.DataFrame, *, survey: str | list[str] | None = None,
+                  settings: SurveySettings | None = None, freq: str = "M",
+                  by: str | None = None, customers: pd.DataFrame | None = None,
+                  min_n: int = 30, as_of=None) -> pd.DataFrame:
+    r"""A generic score trend for any declared survey type (e.g. ``review`` stars).
+
+    Per period: the mean score with its t interval, and the share of satisfied answers
+    (score ≥ s, s = the top two boxes unless the settings say otherwise):
+
+    .. math:: \bar x = \frac{1}{n}\sum \text{score},\qquad
+              \text{satisfied share} = \frac{\#\{\text{score} \ge s\}}{n}
+
+    Parameters
+    ----------
+    survey : one survey type or a list; default: every declared type other than nps, csat
+        and ces that has responses.
+    settings : survey settings (``dataset.survey_settings``); a type must have a scale there.
+    Others as in :func:`nps`.
+
+    Returns
+    -------
+    DataFrame with period (first day), survey, [by], value (mean score, scale units), n,
+    satisfied (count), satisfied_share (0–1), ci_low, ci_high (95% t interval of the mean, NaN
+    for n < 2) and small_sample (n < min_n); empty (with these columns) without responses.
+
+    Examples
+    --------
+    Three 1–5 star reviews in January: mean (5 + 4 + 2) ÷ 3 = 3.67; 4 and 5 are satisfied.
+
+    >>> from csm_kit.data.survey_settings import survey_settings
+    >>> s = pd.DataFrame({"customer_id": list("abc"), "survey": "review", "score": [5, 4, 2.0],
+    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-31"])})
+    >>> out = survey_scores(s, settings=survey_settings(scales="review=1-5"), min_n=1)
+    >>> print(out[["survey", "value", "n", "satisfied", "satisfied_share"]].round(2).to_string())
+       survey  value  n  satisfied  satisfied_share
+    0  review   3.67  3          2             0.67
+    """
+    _check_min_n(min_n)
+    settings = _settings("other", settings)
+    if survey is None:
+        present = set(surveys["survey"].dropna().str.lower())
+        chosen = [name for name in settings.other_surveys if name in present]
+    else:
+        chosen = [survey] if isinstance(survey, str) else list(survey)
+    keys = group_keys(by)
+    columns = ["period", "survey", *keys[1:], "value", "n", "satisfied", "satisfied_share",
+               "ci_low", "ci_high", "small_sample"]
+    parts = [_score_trend(surveys, name, settings, keys, freq=freq, by=by, customers=customers,
+                          min_n=min_n, as_of=as_of) for name in chosen]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _score_trend(surveys, name, settings, keys, *, min_n, **options) -> pd.DataFrame:
+    responses = _responses(surveys, name, scale=settings.scale(name), **options)
+    grouped = responses.assign(
+        satisfied=responses["score"] >= settings.satisfied_from(name)).groupby(keys, dropna=False)
+    table = grouped.agg(n=("score", "size"), satisfied=("satisfied", "sum"),
+                        value=("score", "mean"))
+    bounds = grouped["score"].agg(mean_interval)
+    table[["ci_low", "ci_high"]] = pd.DataFrame(bounds.tolist(), index=bounds.index,
+                                                columns=["ci_low", "ci_high"], dtype="float64")
+    table["satisfied_share"] = table["satisfied"] / table["n"]
+    table = _finish(table, keys + ["value", "n", "satisfied", "satisfied_share", "ci_low",
+                                   "ci_high"], min_n)
+    return table.assign(survey=name)

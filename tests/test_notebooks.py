@@ -10,7 +10,7 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 EXPECTED = ["00_overview", "01_churn_cohorts", "02_revenue_retention", "03_satisfaction",
             "04_customer_health", "05_csm_scorecard", "06_purchase_behaviour"]
 PARAMETERS = {"data", "mapping", "as_of", "months", "segment", "targets", "include_code",
-              "privacy", "min_group_size"}
+              "privacy", "min_group_size", "survey_scales", "ces_direction"}
 
 
 def cells(path):

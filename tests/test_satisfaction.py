@@ -241,7 +241,7 @@ def test_csat_on_a_seven_point_scale_counts_6_and_7_as_satisfied():
 
 
 def test_csat_scores_outside_the_configured_scale_are_refused():
-    with pytest.raises(ConfigError, match=r"1 csat scores lie outside scale=\(1, 5\), e.g. 7"):
+    with pytest.raises(ConfigError, match=r"1 csat scores lie outside the csat scale 1-5, e.g. 7; .*--survey-scales csat="):
         csat(responses([5, 7], survey="csat", dates="2024-01-31"))
 
 

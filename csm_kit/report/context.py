@@ -132,6 +132,12 @@ class ReportContext:
         return suppress_small_groups(frame, n=n, k=self.min_group_size)
 
     @property
+    def surveys(self):
+        """The dataset's survey settings (scales, satisfied threshold, CES direction), for
+        ``settings=`` and chart titles."""
+        return self.dataset.survey_settings
+
+    @property
     def events(self) -> pd.DataFrame | None:
         """Events in the history window, for chart annotations."""
         events = self.dataset.events
@@ -152,8 +158,14 @@ def open_report(
     timezone: str = "UTC",
     privacy: str = "off",
     min_group_size: int = 5,
+    survey_scales: str | None = None,
+    ces_direction: str | None = None,
 ) -> ReportContext:
     """Load, filter and settle everything a report notebook needs (see :class:`ReportContext`).
+
+    ``survey_scales`` (e.g. ``"csat=1-10,review=1-5"``) and ``ces_direction`` (``"low"`` or
+    ``"high"``) override the survey settings of the mapping file; the dataset carries the
+    result as ``ctx.dataset.survey_settings`` and the targets follow its CES direction.
 
     Raises
     ------
@@ -167,7 +179,8 @@ def open_report(
         raise ConfigError(f"months must be a whole number of at least 1, got {months!r}")
     check_privacy(privacy, min_group_size)
     key = privacy_key() if privacy == "pseudonymised" else None
-    dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
+                           ces_direction=ces_direction)
     if key is not None:
         dataset = pseudonymise_dataset(dataset, key=key)
     month = parse_as_of(as_of) if as_of is not None else dataset.default_as_of()
@@ -177,7 +190,8 @@ def open_report(
     if segment is not None:
         dataset = filter_segment(dataset, segment)
     return ReportContext(dataset=dataset, as_of=month, months=months, segment=segment,
-                         targets=load_targets(targets), quality=quality, privacy=privacy,
+                         targets=load_targets(targets, survey_settings=dataset.survey_settings),
+                         quality=quality, privacy=privacy,
                          min_group_size=min_group_size)
 
 
