@@ -84,11 +84,14 @@ class ReportContext:
     def section(self, *tables: str, column: str | None = None) -> bool:
         """True when every table (and the customers ``column``, if given) is present;
         otherwise show a one-line note (once per missing piece) and return False, so a
-        notebook cell reads ``if ctx.section("surveys"): ...``."""
+        notebook cell reads ``if ctx.section("surveys"): ...``. ``column`` may also name
+        another table's column as ``"usage.key_feature_users"``."""
         notes = {t: self.missing(t) for t in tables if not self.has(t)}
         if column is not None and not self.has_column(column):
-            notes[f"customers.{column}"] = (f"The customers table has no {column} values, "
-                                            "so this section is skipped.")
+            table, _, name = column.rpartition(".")
+            notes[f"{table or 'customers'}.{name}"] = (
+                f"The {table or 'customers'} table has no {name} values, "
+                "so this section is skipped.")
         for key, text in notes.items():
             if key not in self._noted:
                 self._noted.add(key)
@@ -96,9 +99,11 @@ class ReportContext:
         return not notes
 
     def has_column(self, column: str) -> bool:
-        """True when the customers table has ``column`` with at least one value."""
-        customers = self.dataset.customers
-        return column in customers.columns and customers[column].notna().any()
+        """True when the customers table (or, for ``"table.column"``, that table) has the
+        column with at least one value."""
+        table, _, name = column.rpartition(".")
+        frame = getattr(self.dataset, table or "customers")
+        return frame is not None and name in frame.columns and bool(frame[name].notna().any())
 
     @property
     def segment_column(self) -> str | None:
@@ -115,6 +120,13 @@ class ReportContext:
         column = column or ("month" if "month" in frame.columns else "period")
         keep = (frame[column] >= self.first_month) & (frame[column] <= self.as_of)
         return frame.loc[keep]
+
+    def complete(self, frame: pd.DataFrame, freq: str = "Q", column: str = "period") -> pd.DataFrame:
+        """Keep the rows whose period (a quarter for ``freq="Q"``) has ended by the as-of
+        month's end, so a partial last quarter is never drawn beside full ones."""
+        step = {"M": 1, "Q": 3, "Y": 12}[freq]
+        ends = frame[column] + pd.DateOffset(months=step)
+        return frame.loc[ends <= self.as_of + pd.DateOffset(months=1)]
 
     def customer_table(self, frame: pd.DataFrame, **options):
         """Show a customer-level table, or with privacy "aggregate" a one-line note instead."""
