@@ -23,6 +23,7 @@ addresses and phone numbers, and with "aggregate" reports leave quotes out.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -366,7 +367,13 @@ def _active_on(tagged: pd.DataFrame, subscriptions: pd.DataFrame) -> np.ndarray:
 def _themes(themes) -> dict[str, Theme]:
     if isinstance(themes, dict) and themes and all(isinstance(t, Theme) for t in themes.values()):
         return themes
-    return load_themes(themes)
+    return dict(_default_themes()) if themes is None else load_themes(themes)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_themes() -> dict[str, Theme]:
+    """The packaged dictionary, read and compiled once per process (it never changes)."""
+    return load_themes(None)
 
 
 def _chosen(surveys: pd.DataFrame, survey, by, *, as_of) -> pd.DataFrame:
