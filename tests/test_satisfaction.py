@@ -307,3 +307,81 @@ def test_surveys_without_responses_of_the_type_give_an_empty_table_with_its_colu
     assert out.empty
     assert list(out.columns) == ["period", "value", "n", "low_effort", "low_effort_share",
                                  "ci_low", "ci_high", "small_sample"]
+
+
+# --------------------------------------------------------------------------- survey settings
+
+
+def test_csat_on_1_to_10_counts_9_and_10_as_satisfied():
+    from csm_kit.data.survey_settings import survey_settings
+
+    # 10, 9, 8, 7 on 1–10: top two boxes are 9–10 -> 2 of 4; on 0–10 the same.
+    data = responses([10, 9, 8, 7], survey="csat", dates="2024-01-31")
+    for scale in ("csat=1-10", "csat=0-10"):
+        out = csat(data, settings=survey_settings(scales=scale))
+        assert out[["satisfied", "value"]].values.tolist() == [[2, 0.5]]
+
+
+def test_csat_satisfied_can_be_a_minimum_score_and_an_explicit_argument_wins():
+    from csm_kit.data.survey_settings import survey_settings
+
+    data = responses([10, 9, 8, 7], survey="csat", dates="2024-01-31")
+    settings_8 = survey_settings(scales="csat=1-10", satisfied="csat=>=8")
+    assert csat(data, settings=settings_8)["satisfied"].tolist() == [3]  # 10, 9, 8
+    assert csat(data, settings=settings_8, satisfied=10)["satisfied"].tolist() == [1]
+    assert csat(data, scale=(1, 10), satisfied="top-two-box")["satisfied"].tolist() == [2]
+
+
+def test_ces_direction_comes_from_the_settings_unless_given():
+    from csm_kit.data.survey_settings import survey_settings
+
+    # 1, 2, 3 and 7 on 1–7 (midpoint 4): low = easy -> 1, 2, 3 (3 of 4); high = easy -> 7.
+    data = responses([1, 2, 3, 7], survey="ces", dates="2024-01-31")
+    high = survey_settings(ces_direction="high")
+    assert ces(data)["low_effort"].tolist() == [3]
+    assert ces(data, settings=high)["low_effort"].tolist() == [1]
+    assert ces(data, settings=high, low_effort_is="low")["low_effort"].tolist() == [3]
+
+
+def test_settings_must_be_survey_settings():
+    with pytest.raises(ConfigError, match="SurveySettings"):
+        csat(responses([5], survey="csat"), settings={"csat": (1, 10)})
+
+
+def test_nps_changes_compare_each_month_with_the_one_before():
+    from csm_kit.satisfaction import nps_changes
+
+    # January: 10, 10, 0, 5 -> (2 − 2) / 4 = 0. February: 10, 9, 9, 8 -> 3/4 = 75.
+    # March: no answers. April: 0 -> −100 (no March to compare with: no row for April).
+    data = responses([10, 10, 0, 5, 10, 9, 9, 8, 0],
+                     dates=["2024-01-05"] * 4 + ["2024-02-10"] * 4 + ["2024-04-30"])
+    out = nps_changes(data)
+    assert out["period"].tolist() == [pd.Timestamp("2024-02-01")]
+    row = out.iloc[0]
+    assert (row["previous_nps"], row["nps"], row["value"]) == (0.0, 75.0, 75.0)
+    assert (row["previous_n"], row["n"]) == (4, 4)
+    # The same numbers as the two-period test.
+    test = nps_change(data, a="2024-01", b="2024-02", as_of="2024-04")
+    assert (row["ci_low"], row["ci_high"], row["p_value"]) == pytest.approx(
+        (test.ci_low, test.ci_high, test.p_value))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 10), min_size=2, max_size=40),
+       st.lists(st.integers(0, 10), min_size=2, max_size=40))
+def test_an_nps_change_is_significant_exactly_when_its_interval_excludes_zero(first, second):
+    from csm_kit.satisfaction import nps_changes
+
+    data = responses(first + second, dates=["2024-01-10"] * len(first) + ["2024-02-10"] * len(second))
+    row = nps_changes(data, as_of="2024-02").iloc[0]
+    excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
+    assert excludes_zero == bool(row["significant"]) or abs(row["p_value"] - 0.05) < 1e-9
+
+
+def test_survey_scores_need_a_declared_scale():
+    from csm_kit.satisfaction import survey_scores
+
+    data = responses([4, 5], survey="review", dates="2024-01-31")
+    with pytest.raises(ConfigError, match="--survey-scales review=1-5"):
+        survey_scores(data, survey="review")
+    assert survey_scores(data).empty  # nothing declared: no other survey to show
