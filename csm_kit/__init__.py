@@ -16,8 +16,8 @@ from csm_kit.comment_themes import (
     theme_quotes,
 )
 from csm_kit.data.loading import Dataset, load_dataset, load_sample, read_mapping
-from csm_kit.data.survey_settings import SurveySettings, survey_settings
 from csm_kit.data.quality import data_quality
+from csm_kit.data.survey_settings import SurveySettings, survey_settings
 from csm_kit.errors import (
     ConfigError,
     CsmKitError,
