@@ -259,8 +259,10 @@ def report(
     parameters = {"data": _absolute(data), "mapping": _absolute(mapping), "as_of": as_of,
                   "months": months, "segment": segment, "targets": _absolute(targets),
                   "include_code": include_code, "privacy": privacy,
-                  "min_group_size": min_group_size, "survey_scales": survey_scales,
-                  "ces_direction": ces_direction}
+                  "min_group_size": min_group_size}
+    # passed only when set, so a notebook folder of your own without these parameters still runs
+    parameters |= {k: v for k, v in (("survey_scales", survey_scales),
+                                     ("ces_direction", ces_direction)) if v is not None}
     check_parameters(parameters, paths)
     ctx = open_report(_absolute(data), mapping=_absolute(mapping), as_of=as_of, months=months,
                       segment=segment, targets=_absolute(targets), timezone=timezone,

@@ -144,7 +144,7 @@ class ReportContext:
         return suppress_small_groups(frame, n=n, k=self.min_group_size)
 
     @property
-    def surveys(self):
+    def survey_settings(self):
         """The dataset's survey settings (scales, satisfied threshold, CES direction), for
         ``settings=`` and chart titles."""
         return self.dataset.survey_settings

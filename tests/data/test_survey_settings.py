@@ -199,6 +199,6 @@ def test_a_ces_target_direction_that_contradicts_the_settings_is_refused():
 
 def test_report_notebooks_take_the_survey_settings_from_open_report(csat_1_to_10):
     ctx = ck.open_report(str(csat_1_to_10), survey_scales="csat=1-10", ces_direction="high")
-    assert ctx.surveys.scale("csat") == (1, 10) and ctx.surveys.ces_direction == "high"
-    satisfied = ck.csat(ctx.dataset.surveys, settings=ctx.surveys, as_of=ctx.as_of)
+    assert ctx.survey_settings.scale("csat") == (1, 10) and ctx.survey_settings.ces_direction == "high"
+    satisfied = ck.csat(ctx.dataset.surveys, settings=ctx.survey_settings, as_of=ctx.as_of)
     assert satisfied["value"].tolist() == [pytest.approx(0.6)]
