@@ -59,8 +59,6 @@ from csm_kit.satisfaction import (
     nps,
     nps_categories,
     nps_change,
-    nps_changes,
-    survey_scores,
 )
 from csm_kit.support import (
     backlog_by_period,
@@ -69,6 +67,7 @@ from csm_kit.support import (
     ticket_backlog,
     time_to_close,
 )
+from csm_kit.survey_trends import nps_changes, survey_scores
 from csm_kit.survival import logrank_test, median_lifetime, survival_curve
 from csm_kit.targets import load_targets, target_status
 from csm_kit.team import at_risk_accounts, csm_scorecard

@@ -36,9 +36,10 @@ from csm_kit.revenue_retention import (
     net_revenue_retention,
     quick_ratio,
 )
-from csm_kit.satisfaction import ces, csat, nps, nps_changes
+from csm_kit.satisfaction import ces, csat, nps
 from csm_kit.stats import wilson_interval
 from csm_kit.support import first_contact_resolution, time_to_close
+from csm_kit.survey_trends import nps_changes
 
 KPI_COLUMNS = ["metric", "period", "group", "value", "n", "ci_low", "ci_high"]
 GROUPABLE = ("segment", "csm", "plan", "region", "industry")

@@ -13,8 +13,8 @@ value stay in the result under a missing group rather than being dropped.
 Scales, what counts as satisfied and the CES direction are survey settings
 (:class:`~csm_kit.data.survey_settings.SurveySettings`): a loaded dataset carries them as
 ``dataset.survey_settings``; pass them with ``settings=`` (an explicit ``scale=`` and the like
-wins over them). Survey types beyond NPS, CSAT and CES (e.g. ``review`` stars) get a generic
-score trend from :func:`survey_scores`.
+wins over them). The NPS change from period to period and a generic score trend for other
+survey types (e.g. ``review`` stars) live in :mod:`csm_kit.survey_trends`.
 
 Whether detractors churn more (:func:`csm_kit.nps_churn.churn_by_nps_category`) links these
 answers to subscriptions and lives in :mod:`csm_kit.nps_churn`.
@@ -55,10 +55,14 @@ def _check_scale(scale) -> tuple[int, int]:
     return low, high
 
 
-def _settings(kind: str, settings: SurveySettings | None, *, scale=None, satisfied=None,
-              ces_direction=None) -> SurveySettings:
-    """The survey settings a metric uses: ``settings`` (default: the defaults) with the
-    explicit ``scale`` / ``satisfied`` / ``ces_direction`` arguments on top."""
+def settings_for(kind: str, settings: SurveySettings | None, *, scale=None, satisfied=None,
+                 ces_direction=None) -> SurveySettings:
+    """The survey settings a metric of survey type ``kind`` uses: ``settings`` (default: the
+    defaults) with the explicit ``scale`` / ``satisfied`` / ``ces_direction`` arguments on top.
+
+    >>> settings_for("csat", None, scale=(1, 10)).satisfied_label("csat")
+    '9–10'
+    """
     if settings is not None and not isinstance(settings, SurveySettings):
         raise ConfigError(f"`settings` must be SurveySettings (dataset.survey_settings), "
                           f"got {type(settings).__name__}")
@@ -68,8 +72,17 @@ def _settings(kind: str, settings: SurveySettings | None, *, scale=None, satisfi
                            base=settings)
 
 
-def _responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.DataFrame:
-    """Responses of one survey type, with ``period`` and the ``by`` column attached."""
+def survey_responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.DataFrame:
+    """Responses of one survey type up to the as-of month, with ``period`` and ``by`` attached.
+
+    Responses without a score are left out with a warning; with ``scale`` = (lowest, highest),
+    a score outside it is a ConfigError naming the option to set.
+
+    >>> s = pd.DataFrame({"customer_id": ["a", "b"], "survey": ["NPS", "csat"],
+    ...                   "score": [9.0, 4.0], "date": pd.to_datetime(["2024-01-31"] * 2)})
+    >>> survey_responses(s, "nps", freq="M", by=None, customers=None, as_of=None)["score"].tolist()
+    [9.0]
+    """
     own = surveys[surveys["survey"].str.lower() == kind]
     missing = own["score"].isna()
     if missing.any():
@@ -97,7 +110,8 @@ def _finish(table: pd.DataFrame, columns: list[str], min_n: int) -> pd.DataFrame
 # --------------------------------------------------------------------------- NPS
 
 
-def _nps_counts(responses: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def nps_counts(responses: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Promoters (9–10), passives (7–8), detractors (0–6) and n of NPS responses per ``keys``."""
     score = responses["score"]
     flags = pd.DataFrame({"promoters": score >= PROMOTER_MIN,
                           "passives": (score >= PASSIVE_MIN) & (score < PROMOTER_MIN),
@@ -150,8 +164,8 @@ def nps(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     0   25.0  4          2           1         False
     """
     _check_min_n(min_n)
-    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
-    table = _nps_counts(responses, group_keys(by))
+    responses = survey_responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    table = nps_counts(responses, group_keys(by))
     table["value"] = 100 * (table["promoters"] - table["detractors"]) / table["n"]
     table["ci_low"], table["ci_high"] = nps_interval(table["promoters"], table["detractors"],
                                                      table["n"])
@@ -178,8 +192,8 @@ def nps_categories(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = N
        promoters_share  passives_share  detractors_share  n
     0              0.5            0.25              0.25  4
     """
-    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
-    table = _nps_counts(responses, group_keys(by))
+    responses = survey_responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    table = nps_counts(responses, group_keys(by))
     for name in ("promoters", "passives", "detractors"):
         table[f"{name}_share"] = table[name] / table["n"]
     table = table.reset_index()
@@ -234,12 +248,12 @@ def nps_change(surveys: pd.DataFrame, *, a, b, by: str | None = None,
     >>> res.nps_a, res.nps_b, res.difference
     (0.0, 100.0, 100.0)
     """
-    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    responses = survey_responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
     if by is None:
         key, a_key, b_key = "period", _period_label(a, freq, "a"), _period_label(b, freq, "b")
     else:
         key, a_key, b_key = by, a, b
-    counts = _nps_counts(responses, [key])
+    counts = nps_counts(responses, [key])
     for name, label in (("a", a_key), ("b", b_key)):
         if label not in counts.index:
             shown = [str(v)[:10] for v in counts.index[:6]]
@@ -310,8 +324,8 @@ def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     0.5
     """
     _check_min_n(min_n)
-    settings = _settings("csat", settings, scale=scale, satisfied=satisfied)
-    responses = _responses(surveys, "csat", freq=freq, by=by, customers=customers,
+    settings = settings_for("csat", settings, scale=scale, satisfied=satisfied)
+    responses = survey_responses(surveys, "csat", freq=freq, by=by, customers=customers,
                            as_of=as_of, scale=settings.scale("csat"))
     keys = group_keys(by)
     scored = responses.assign(satisfied=responses["score"] >= settings.satisfied_from("csat"))
@@ -365,9 +379,9 @@ def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     _check_min_n(min_n)
     if low_effort_is is not None and low_effort_is not in ("low", "high"):
         raise ConfigError(f"`low_effort_is` must be one of ['high', 'low'], got {low_effort_is!r}")
-    settings = _settings("ces", settings, scale=scale, ces_direction=low_effort_is)
+    settings = settings_for("ces", settings, scale=scale, ces_direction=low_effort_is)
     low, high = settings.scale("ces")
-    responses = _responses(surveys, "ces", freq=freq, by=by, customers=customers,
+    responses = survey_responses(surveys, "ces", freq=freq, by=by, customers=customers,
                            as_of=as_of, scale=(low, high))
     keys = group_keys(by)
     midpoint = (low + high) / 2
@@ -382,138 +396,3 @@ def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     table["low_effort_share"] = table["low_effort"] / table["n"]
     return _finish(table, keys + ["value", "n", "low_effort", "low_effort_share",
                                   "ci_low", "ci_high"], min_n)
-
-
-# --------------------------------------------------------------------------- changes and other surveys
-
-
-def nps_changes(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
-                customers: pd.DataFrame | None = None, as_of=None) -> pd.DataFrame:
-    r"""NPS change from each period to the next, with its interval and test.
-
-    For every period p whose previous period p − 1 also has NPS responses (in the same group):
-
-    .. math:: \Delta_p = \mathrm{NPS}_p - \mathrm{NPS}_{p-1}
-
-    tested as in :func:`nps_change` (adjusted-Wald variances of the two independent periods,
-    :func:`csm_kit.stats.nps_difference_test`): the interval excludes 0 exactly when the
-    two-sided p-value is below 5%.
-
-    Parameters
-    ----------
-    Those of :func:`nps`.
-
-    Returns
-    -------
-    DataFrame with period (first day), [by], value (change, NPS points), nps, previous_nps
-    (points), n, previous_n (responses), ci_low, ci_high (95%, points), z, p_value and
-    significant (p_value < 0.05).
-
-    Notes
-    -----
-    The previous period is the calendar period just before (the month before, for
-    ``freq="M"``); a period whose previous one has no NPS response has no row — the change is
-    never taken across a gap.
-
-    Examples
-    --------
-    January: one promoter, one detractor (NPS 0); February: two promoters (NPS 100).
-
-    >>> s = pd.DataFrame({"customer_id": list("abcd"), "survey": "nps", "score": [10, 0, 10, 9.0],
-    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-02-01",
-    ...                                           "2024-02-29"])})
-    >>> print(nps_changes(s)[["period", "value", "nps", "previous_nps", "n"]].to_string())
-          period  value    nps  previous_nps  n
-    0 2024-02-01  100.0  100.0           0.0  2
-    """
-    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
-    keys = group_keys(by)
-    counts = _nps_counts(responses, keys).reset_index()
-    step = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3),
-            "Y": pd.DateOffset(years=1)}[freq]
-    previous = counts.assign(period=counts["period"] + step)
-    paired = counts.merge(previous, on=keys, suffixes=("", "_previous"))
-    tests = [nps_difference_test(r.promoters_previous, r.detractors_previous, r.n_previous,
-                                 r.promoters, r.detractors, r.n)
-             for r in paired.itertuples(index=False)]
-    tests = pd.DataFrame(tests, columns=["difference", "ci_low", "ci_high", "z", "p_value"],
-                         index=paired.index)
-    out = paired[keys].assign(
-        value=tests["difference"],
-        nps=100 * (paired["promoters"] - paired["detractors"]) / paired["n"],
-        previous_nps=100 * (paired["promoters_previous"] - paired["detractors_previous"])
-        / paired["n_previous"],
-        n=paired["n"].astype("int64"), previous_n=paired["n_previous"].astype("int64"),
-        ci_low=tests["ci_low"], ci_high=tests["ci_high"], z=tests["z"],
-        p_value=tests["p_value"])
-    out["significant"] = out["p_value"] < 0.05
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def survey_scores(surveys: pd.DataFrame, *, survey: str | list[str] | None = None,
-                  settings: SurveySettings | None = None, freq: str = "M",
-                  by: str | None = None, customers: pd.DataFrame | None = None,
-                  min_n: int = 30, as_of=None) -> pd.DataFrame:
-    r"""A generic score trend for any declared survey type (e.g. ``review`` stars).
-
-    Per period: the mean score with its t interval, and the share of satisfied answers
-    (score ≥ s, s = the top two boxes unless the settings say otherwise):
-
-    .. math:: \bar x = \frac{1}{n}\sum \text{score},\qquad
-              \text{satisfied share} = \frac{\#\{\text{score} \ge s\}}{n}
-
-    Parameters
-    ----------
-    survey : one survey type or a list; default: every declared type other than nps, csat
-        and ces that has responses.
-    settings : survey settings (``dataset.survey_settings``); a type must have a scale there.
-    Others as in :func:`nps`.
-
-    Returns
-    -------
-    DataFrame with period (first day), survey, [by], value (mean score, scale units), n,
-    satisfied (count), satisfied_share (0–1), ci_low, ci_high (95% t interval of the mean, NaN
-    for n < 2) and small_sample (n < min_n); empty (with these columns) without responses.
-
-    Examples
-    --------
-    Three 1–5 star reviews in January: mean (5 + 4 + 2) ÷ 3 = 3.67; 4 and 5 are satisfied.
-
-    >>> from csm_kit.data.survey_settings import survey_settings
-    >>> s = pd.DataFrame({"customer_id": list("abc"), "survey": "review", "score": [5, 4, 2.0],
-    ...                   "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-31"])})
-    >>> out = survey_scores(s, settings=survey_settings(scales="review=1-5"), min_n=1)
-    >>> print(out[["survey", "value", "n", "satisfied", "satisfied_share"]].round(2).to_string())
-       survey  value  n  satisfied  satisfied_share
-    0  review   3.67  3          2             0.67
-    """
-    _check_min_n(min_n)
-    settings = _settings("other", settings)
-    if survey is None:
-        present = set(surveys["survey"].dropna().str.lower())
-        chosen = [name for name in settings.other_surveys if name in present]
-    else:
-        chosen = [survey] if isinstance(survey, str) else list(survey)
-    keys = group_keys(by)
-    columns = ["period", "survey", *keys[1:], "value", "n", "satisfied", "satisfied_share",
-               "ci_low", "ci_high", "small_sample"]
-    parts = [_score_trend(surveys, name, settings, keys, freq=freq, by=by, customers=customers,
-                          min_n=min_n, as_of=as_of) for name in chosen]
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)[columns]
-
-
-def _score_trend(surveys, name, settings, keys, *, min_n, **options) -> pd.DataFrame:
-    responses = _responses(surveys, name, scale=settings.scale(name), **options)
-    grouped = responses.assign(
-        satisfied=responses["score"] >= settings.satisfied_from(name)).groupby(keys, dropna=False)
-    table = grouped.agg(n=("score", "size"), satisfied=("satisfied", "sum"),
-                        value=("score", "mean"))
-    bounds = grouped["score"].agg(mean_interval)
-    table[["ci_low", "ci_high"]] = pd.DataFrame(bounds.tolist(), index=bounds.index,
-                                                columns=["ci_low", "ci_high"], dtype="float64")
-    table["satisfied_share"] = table["satisfied"] / table["n"]
-    table = _finish(table, keys + ["value", "n", "satisfied", "satisfied_share", "ci_low",
-                                   "ci_high"], min_n)
-    return table.assign(survey=name)

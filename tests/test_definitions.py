@@ -13,7 +13,7 @@ DOC = Path(__file__).parent.parent / "docs" / "definitions.md"
 #: The modules whose public functions compute a metric (the metric, health and team layers).
 METRIC_MODULES = {
     "churn", "cohorts", "revenue", "revenue_retention", "survival", "ltv", "purchases",
-    "satisfaction", "nps_churn", "support", "renewals", "upcoming_renewals", "adoption",
+    "satisfaction", "survey_trends", "nps_churn", "support", "renewals", "upcoming_renewals", "adoption",
     "comment_themes", "targets", "team", "health.scores", "health.backtest",
 }
 

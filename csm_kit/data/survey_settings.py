@@ -18,7 +18,7 @@ On the command line: ``--survey-scales csat=1-10,ces=1-5 --ces-direction high``.
 
 A survey type other than nps, csat and ces (e.g. ``review`` with 1–5 stars from third-party
 sites) is accepted once its scale is declared, and gets a generic score trend
-(:func:`csm_kit.satisfaction.survey_scores`).
+(:func:`csm_kit.survey_trends.survey_scores`).
 """
 
 from __future__ import annotations
