@@ -124,7 +124,10 @@ class ReportContext:
     def complete(self, frame: pd.DataFrame, freq: str = "Q", column: str = "period") -> pd.DataFrame:
         """Keep the rows whose period (a quarter for ``freq="Q"``) has ended by the as-of
         month's end, so a partial last quarter is never drawn beside full ones."""
-        step = {"M": 1, "Q": 3, "Y": 12}[freq]
+        steps = {"M": 1, "Q": 3, "Y": 12}
+        if freq not in steps:
+            raise ConfigError(f"freq must be one of {sorted(steps)}, got {freq!r}")
+        step = steps[freq]
         ends = frame[column] + pd.DateOffset(months=step)
         return frame.loc[ends <= self.as_of + pd.DateOffset(months=1)]
 
