@@ -105,6 +105,22 @@ class SurveySettings:
         """Declared survey types beyond nps, csat and ces (e.g. ``review``)."""
         return sorted(s for s in self.scales if s not in DEFAULT_SCALES)
 
+    def as_dict(self) -> dict:
+        """Plain values (for a manifest or a report snapshot); :meth:`from_dict` reads them back.
+
+        >>> s = survey_settings(scales="csat=1-10", satisfied="csat=>=8", ces_direction="high")
+        >>> SurveySettings.from_dict(s.as_dict()) == s
+        True
+        """
+        return {"scales": {k: f"{v[0]}-{v[1]}" for k, v in self.scales.items()},
+                "satisfied": {k: float(v) for k, v in self.satisfied.items()},
+                "ces_direction": self.ces_direction}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SurveySettings:
+        """Survey settings from :meth:`as_dict`'s plain values (checked again)."""
+        return survey_settings(**values)
+
     def describe(self) -> str:
         """One line for report headers: the scales and rules in use."""
         scales = ", ".join(f"{k} {v[0]}–{v[1]}" for k, v in sorted(self.scales.items()))
