@@ -5,11 +5,19 @@ one documents its formula and edge rules. Charts live in :mod:`csm_kit.plotting`
 README.md and data/README.md.
 """
 
-from csm_kit.adoption import adoption, adoption_rate
-from csm_kit.churn import logo_churn_rate
+from csm_kit.adoption import adoption, adoption_rate, key_feature_adoption
+from csm_kit.churn import logo_churn_rate, logo_retention_rate
 from csm_kit.cohorts import average_retention_curve, cohort_retention, cohort_table
+from csm_kit.comment_themes import (
+    churn_by_theme,
+    comment_themes,
+    load_themes,
+    theme_counts,
+    theme_quotes,
+)
 from csm_kit.data.loading import Dataset, load_dataset, load_sample, read_mapping
 from csm_kit.data.quality import data_quality
+from csm_kit.data.survey_settings import SurveySettings, survey_settings
 from csm_kit.errors import (
     ConfigError,
     CsmKitError,
@@ -32,7 +40,12 @@ from csm_kit.purchases import (
     purchase_frequency,
     repeat_purchase_rate,
 )
-from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
+from csm_kit.renewals import (
+    referral_rate,
+    renewal_rates,
+    trailing_renewal_rates,
+    trial_conversion,
+)
 from csm_kit.report.context import ReportContext, open_report
 from csm_kit.report.digest import monthly_digest
 from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements, mrr_summary
@@ -44,11 +57,25 @@ from csm_kit.revenue_retention import (
     net_revenue_retention,
     quick_ratio,
 )
-from csm_kit.satisfaction import ces, csat, nps, nps_categories, nps_change
-from csm_kit.support import first_contact_resolution, ticket_backlog, time_to_close
+from csm_kit.satisfaction import (
+    ces,
+    csat,
+    nps,
+    nps_categories,
+    nps_change,
+)
+from csm_kit.support import (
+    backlog_by_period,
+    first_contact_resolution,
+    support_breakdown,
+    ticket_backlog,
+    time_to_close,
+)
+from csm_kit.survey_trends import nps_changes, survey_scores
 from csm_kit.survival import logrank_test, median_lifetime, survival_curve
 from csm_kit.targets import load_targets, target_status
 from csm_kit.team import at_risk_accounts, csm_scorecard
+from csm_kit.upcoming_renewals import renewals_due_summary, upcoming_renewals
 
 __version__ = "0.1.0"
 
@@ -69,4 +96,9 @@ __all__ = [
     # risk and actions (issue 14)
     "action_backtest", "action_list", "churn_history", "churn_probability", "fit_churn_model",
     "monthly_digest", "renewal_forecast", "renewal_forecast_backtest",
+    # issue 13: renewals, support and adoption; survey settings; comment themes
+    "SurveySettings", "backlog_by_period", "churn_by_theme", "comment_themes",
+    "key_feature_adoption", "load_themes", "logo_retention_rate", "nps_changes",
+    "renewals_due_summary", "support_breakdown", "survey_scores", "survey_settings",
+    "theme_counts", "theme_quotes", "trailing_renewal_rates", "upcoming_renewals",
 ]

@@ -1,18 +1,24 @@
-"""Logo churn: the share of customers active at the end of last month who are gone this month.
+"""Logo churn and logo retention: how many of the customers at a period's start are gone at its end.
 
 Built on the MRR movements of :mod:`csm_kit.revenue` (same month-end rule, same as_of rule),
-so a churned customer here is exactly a ``churn`` movement there.
+so a churned customer here is exactly a ``churn`` movement there. Logo retention counts the
+other side of the same customers, over a window of 1, 3 or 12 months.
 """
 
 from __future__ import annotations
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from csm_kit import engine as eng
+from csm_kit.errors import ConfigError
+from csm_kit.months import month_grid, month_starts, scatter_sum
+from csm_kit.mrr_events import customer_month_frame, prepare_subscriptions
 from csm_kit.revenue import bridge_table, share
 from csm_kit.stats import DEFAULT_CONFIDENCE, wilson_interval
 
-__all__ = ["logo_churn_rate"]
+__all__ = ["logo_churn_rate", "logo_retention_rate"]
 
 
 def logo_churn_rate(subscriptions, *, by: str | None = None, customers: pd.DataFrame | None = None,
@@ -77,5 +83,87 @@ def logo_churn_rate(subscriptions, *, by: str | None = None, customers: pd.DataF
     # The Wilson bounds are exactly 0 at no churn and 1 at full churn; remove float residue.
     out["ci_low"] = np.where(out["churned"] == 0, 0.0, low)
     out["ci_high"] = np.where(out["churned"] == out["customers_start"], 1.0, high)
+    out.loc[out["customers_start"] == 0, ["ci_low", "ci_high"]] = np.nan
+    return out.reset_index(drop=True)
+
+
+def logo_retention_rate(subscriptions, *, window_months: int = 1, by: str | None = None,
+                        customers: pd.DataFrame | None = None, as_of=None,
+                        confidence: float = DEFAULT_CONFIDENCE,
+                        engine: str | None = None) -> pd.DataFrame:
+    r"""Compute logo (customer) retention over a window ending each month, with a Wilson interval.
+
+    Of the customers active at the end of month m − w, the share still active at the end of
+    month m. With w = 1 it is exactly 1 − :func:`logo_churn_rate`; w = 3 gives the quarterly
+    and w = 12 the annual view. (One source document calls this "net retention rate"; in the
+    kit NRR always means revenue.)
+
+    .. math:: \mathrm{retention}_m = \frac{|\{c : \mathrm{MRR}_{c,m-w} > 0,\ \mathrm{MRR}_{c,m} > 0\}|}
+                                         {|\{c : \mathrm{MRR}_{c,m-w} > 0\}|}
+
+    Parameters
+    ----------
+    subscriptions : frame with customer_id, start_date, mrr, optional end_date (pandas,
+        Polars or DuckDB).
+    window_months : w, a whole number >= 1 (1 = monthly, 3 = quarterly, 12 = annual).
+    by : None or a column of ``customers`` (segment, csm, plan, region): one rate per group,
+        by each customer's current value.
+    customers : customers frame, required with ``by``.
+    as_of : date or None (None = last complete month of the data).
+    confidence : level of the Wilson interval.
+    engine : None, "pandas", "polars" or "duckdb".
+
+    Returns
+    -------
+    pandas DataFrame, one row per window-end month (x group): month (window end), [by],
+    customers_start (active at the end of month m − w), retained (of them, active at the end
+    of m), rate (share, 0–1; NaN when customers_start is 0), ci_low, ci_high.
+
+    Notes
+    -----
+    Only the two month ends count: a customer who churns and comes back inside the window is
+    retained (it is active at both ends), which is why the 12-month rate can be higher than
+    the product of twelve monthly ones. New customers of the window are in neither count.
+    Months run from the first month with customers w months earlier to as_of.
+
+    Examples
+    --------
+    Four customers at the end of January; d leaves in February, c in March: one month on,
+    3 of 4 are left in February and 2 of 3 in March; over two months, 2 of 4 by March.
+
+    >>> subs = pd.DataFrame({
+    ...     "customer_id": ["a", "b", "c", "d"],
+    ...     "start_date": pd.to_datetime(["2024-01-01"] * 4),
+    ...     "end_date": pd.to_datetime([None, None, "2024-03-15", "2024-02-15"]),
+    ...     "mrr": [10.0, 10.0, 10.0, 10.0],
+    ... })
+    >>> logo_retention_rate(subs, as_of="2024-03")[["customers_start", "retained"]].values.tolist()
+    [[4, 3], [3, 2]]
+    >>> logo_retention_rate(subs, window_months=2, as_of="2024-03")["rate"].tolist()
+    [0.5]
+    """
+    if isinstance(window_months, bool) or not isinstance(window_months, int | np.integer) \
+            or window_months < 1:
+        raise ConfigError(f"`window_months` must be a whole number >= 1, got {window_months!r}")
+    frame, as_of_index = prepare_subscriptions(subscriptions, as_of=as_of, engine=engine)
+    months = customer_month_frame(frame, as_of_index).select("customer_id", "month_index")
+    start = months.select("customer_id", month_index=nw.col("month_index") + window_months
+                          ).filter(nw.col("month_index") <= as_of_index)
+    end = months.with_columns(retained=nw.lit(1, dtype=nw.Int64))
+    pairs = start.join(end, on=["customer_id", "month_index"], how="left").with_columns(
+        nw.col("retained").fill_null(0))
+    pairs = eng.attach_group(pairs, customers, by)
+    keys = ["month_index"] + ([by] if by else [])
+    sums = eng.to_pandas(pairs.group_by(keys, drop_null_keys=False).agg(
+        nw.col("retained").sum(), customers=nw.len()))
+    grid, positions = month_grid(sums, as_of_index, by)
+    out = grid.drop(columns="month_index")
+    out.insert(0, "month", month_starts(grid["month_index"].to_numpy()))
+    out["customers_start"] = scatter_sum(len(grid), positions, sums["customers"])
+    out["retained"] = scatter_sum(len(grid), positions, sums["retained"])
+    out["rate"] = share(out["retained"], out["customers_start"]).to_numpy()
+    low, high = wilson_interval(out["retained"], out["customers_start"], confidence=confidence)
+    out["ci_low"] = np.where(out["retained"] == 0, 0.0, low)
+    out["ci_high"] = np.where(out["retained"] == out["customers_start"], 1.0, high)
     out.loc[out["customers_start"] == 0, ["ci_low", "ci_high"]] = np.nan
     return out.reset_index(drop=True)

@@ -52,6 +52,17 @@ EngineOpt = Annotated[
 TimezoneOpt = Annotated[
     str, typer.Option("--timezone", help="Reporting time zone for timestamps (IANA name).")
 ]
+SurveyScalesOpt = Annotated[
+    str | None,
+    typer.Option("--survey-scales", help="Survey scales, e.g. csat=1-10,ces=1-5,review=1-5 "
+                 "(defaults: nps 0-10, csat 1-5, ces 1-7; overrides the mapping file's "
+                 "surveys: scales). Declares other survey types too."),
+]
+CesDirectionOpt = Annotated[
+    str | None,
+    typer.Option("--ces-direction", help="low (default: a low CES means little effort) or "
+                 "high (a high CES means little effort)."),
+]
 
 
 def use_engine(engine: str) -> None:
@@ -104,6 +115,8 @@ def validate(
     mapping: MappingOpt = None,
     as_of: AsOfOpt = None,
     timezone: TimezoneOpt = "UTC",
+    survey_scales: SurveyScalesOpt = None,
+    ces_direction: CesDirectionOpt = None,
 ) -> None:
     """Check a dataset against the data contract and print every problem; writes nothing.
 
@@ -112,7 +125,8 @@ def validate(
     from csm_kit.data.loading import load_dataset
     from csm_kit.data.quality import data_quality
 
-    dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
+                           ces_direction=ces_direction)
     findings = data_quality(dataset, as_of=as_of)
     counts = {name: len(df) for name, df in dataset.tables().items()}
     stdout.print(f"Loaded {dataset.source}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -122,6 +136,8 @@ def validate(
 
         raise ConfigError("the data has no dates to take an as-of month from; pass --as-of")
     stdout.print(f"As-of month: {month:%Y-%m}" if hasattr(month, "strftime") else f"As-of: {month}")
+    if dataset.surveys is not None:
+        stdout.print(Text(dataset.survey_settings.describe()))
     if findings.empty:
         stdout.print("[green]No problems found.")
     else:
@@ -169,6 +185,8 @@ def metrics(
         "--output", help="File to write; default prints to the terminal.")] = None,
     engine: EngineOpt = "auto",
     timezone: TimezoneOpt = "UTC",
+    survey_scales: SurveyScalesOpt = None,
+    ces_direction: CesDirectionOpt = None,
 ) -> None:
     """Write every headline metric as one long table: metric, period, group, value, n, ci_low, ci_high.
 
@@ -181,7 +199,8 @@ def metrics(
     from csm_kit.report.exports import write_table
 
     use_engine(engine)
-    dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
+                           ces_direction=ces_direction)
     table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
     text = write_table(table, output, file_format=file_format)
     if text is not None:
@@ -255,6 +274,8 @@ def report(
         "customer-level tables, groups smaller than --min-group-size hidden).")] = "off",
     min_group_size: Annotated[int, typer.Option(
         "--min-group-size", min=1, help="With --privacy aggregate: hide smaller groups.")] = 5,
+    survey_scales: SurveyScalesOpt = None,
+    ces_direction: CesDirectionOpt = None,
 ) -> None:
     """Execute every notebook and write reports/<as-of>/: HTML reports, index.html, manifest.json,
     and the at-risk list and CSM scorecard as CSV (and XLSX when openpyxl is installed).
@@ -281,10 +302,14 @@ def report(
                   "months": months, "segment": segment, "targets": _absolute(targets),
                   "include_code": include_code, "privacy": privacy,
                   "min_group_size": min_group_size, "timezone": timezone, "snapshot": None}
+    # passed only when set, so a notebook folder of your own without these parameters still runs
+    parameters |= {k: v for k, v in (("survey_scales", survey_scales),
+                                     ("ces_direction", ces_direction)) if v is not None}
     check_parameters(parameters, paths)
     ctx = open_report(_absolute(data), mapping=mapping, as_of=as_of, months=months,
                       segment=segment, targets=_absolute(targets), timezone=timezone,
-                      privacy=privacy, min_group_size=min_group_size)
+                      privacy=privacy, min_group_size=min_group_size,
+                      survey_scales=survey_scales, ces_direction=ces_direction)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
     health = ctx.health if ctx.has("subscriptions") else None
     parameters["as_of"] = day = f"{ctx.as_of_end:%Y-%m-%d}"
@@ -293,7 +318,8 @@ def report(
     with tempfile.TemporaryDirectory(prefix="csm-kit-run-") as run_folder:
         snapshot = write_snapshot(ctx, Path(run_folder), options={
             "data": parameters["data"], "mapping": parameters["mapping"],
-            "targets": parameters["targets"]})
+            "targets": parameters["targets"], "survey_scales": survey_scales,
+            "ces_direction": ces_direction})
         parameters["snapshot"] = str(snapshot)
         del ctx, health  # the notebooks read the snapshot: free this process's copy meanwhile
         run = run_reports(paths, out_dir=out, as_of=day, parameters=parameters, jobs=jobs,

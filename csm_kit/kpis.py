@@ -15,13 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from csm_kit.adoption import adoption_rate
-from csm_kit.churn import logo_churn_rate
+from csm_kit.adoption import adoption_rate, key_feature_adoption
+from csm_kit.churn import logo_churn_rate, logo_retention_rate
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health.scores import health_scores
 from csm_kit.ltv import lifetime_value
-from csm_kit.purchases import average_order_value, purchase_frequency, repeat_purchase_rate
+from csm_kit.purchases import (
+    average_customer_value,
+    average_order_value,
+    purchase_frequency,
+    repeat_purchase_rate,
+)
 from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
 from csm_kit.revenue import mrr_summary
 from csm_kit.revenue_retention import (
@@ -34,6 +39,7 @@ from csm_kit.revenue_retention import (
 from csm_kit.satisfaction import ces, csat, nps
 from csm_kit.stats import wilson_interval
 from csm_kit.support import first_contact_resolution, time_to_close
+from csm_kit.survey_trends import nps_changes
 
 KPI_COLUMNS = ["metric", "period", "group", "value", "n", "ci_low", "ci_high"]
 GROUPABLE = ("segment", "csm", "plan", "region", "industry")
@@ -65,6 +71,14 @@ def _with_customers(table: str, fn, **options):
     def compute(ds: Dataset, *, as_of, by, **_):
         return fn(getattr(ds, table), by=by, customers=ds.customers if by else None,
                   as_of=as_of, **options)
+    return compute
+
+
+def _surveys(fn):
+    """A satisfaction metric read with the dataset's survey settings (scales, CES direction)."""
+    def compute(ds: Dataset, *, as_of, by, **_):
+        return fn(ds.surveys, by=by, customers=ds.customers if by else None, as_of=as_of,
+                  settings=ds.survey_settings)
     return compute
 
 
@@ -114,6 +128,7 @@ def _trials(ds: Dataset, *, as_of, by, **_):
 S, T = ("subscriptions",), ("transactions",)
 _MRR = _subs(mrr_summary)  # shared by four KPIs: computed once per table call
 _RENEWALS = _with_customers("renewals", renewal_rates)  # shared by three
+_CES = _surveys(ces)  # shared by two
 KPIS: list[Kpi] = [
     Kpi("mrr", "MRR", "money", S, _MRR, "mrr", "customers"),
     Kpi("arr", "ARR", "money", S, _MRR, "arr", "customers"),
@@ -122,6 +137,12 @@ KPIS: list[Kpi] = [
     Kpi("arpa", "ARPA", "money", S, _MRR, "arpa", "customers"),
     Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S, _subs(logo_churn_rate),
         "rate", "customers_start", ci=True),
+    Kpi("logo_retention_rate", "Logo retention (monthly)", "share", S,
+        _subs(logo_retention_rate), "rate", "customers_start", ci=True),
+    Kpi("logo_retention_rate_3m", "Logo retention (3 months)", "share", S,
+        _subs(logo_retention_rate, window_months=3), "rate", "customers_start", ci=True),
+    Kpi("logo_retention_rate_12m", "Logo retention (12 months)", "share", S,
+        _subs(logo_retention_rate, window_months=12), "rate", "customers_start", ci=True),
     Kpi("net_revenue_retention", "NRR (12 months)", "share", S,
         _subs(net_revenue_retention, window_months=12), "rate", "customers"),
     Kpi("gross_revenue_retention", "GRR (12 months)", "share", S,
@@ -141,12 +162,18 @@ KPIS: list[Kpi] = [
     Kpi("average_order_value", "Average order value", "money", T,
         _plain("transactions", average_order_value), "value", "orders",
         groupable=False),
+    Kpi("average_customer_value", "Average customer value (per buying customer)", "money", T,
+        _plain("transactions", average_customer_value), "value", "customers",
+        groupable=False),
     Kpi("nps", "NPS", "points", ("surveys",), _with_customers("surveys", nps),
         "value", "n", ci=True),
-    Kpi("csat", "CSAT (top-two-box)", "share", ("surveys",),
-        _with_customers("surveys", csat), "value", "n", ci=True),
-    Kpi("ces", "CES (mean)", "score", ("surveys",), _with_customers("surveys", ces),
-        "value", "n", ci=True),
+    Kpi("nps_change", "NPS change vs the month before", "points", ("surveys",),
+        _with_customers("surveys", nps_changes), "value", "n", ci=True),
+    Kpi("csat", "CSAT (share satisfied)", "share", ("surveys",), _surveys(csat), "value", "n",
+        ci=True),
+    Kpi("ces", "CES (mean)", "score", ("surveys",), _CES, "value", "n", ci=True),
+    Kpi("ces_low_effort_share", "CES low-effort share", "share", ("surveys",), _CES,
+        "low_effort_share", "n"),
     Kpi("first_contact_resolution_rate", "First contact resolution", "share", ("tickets",),
         _with_customers("tickets", first_contact_resolution), "value", "resolved",
         ci=True),
@@ -167,6 +194,8 @@ KPIS: list[Kpi] = [
         "rate", "active_customers", groupable=False),
     Kpi("adoption_rate", "Customers above 50% seat adoption", "share", ("usage",),
         _with_customers("usage", adoption_rate), "share", "customers"),
+    Kpi("key_feature_adoption", "Active users on the key feature", "share", ("usage",),
+        _with_customers("usage", key_feature_adoption), "user_share", "customers", ci=True),
     Kpi("red_health_share", "Customers in the red health band", "share", S, _health, "share",
         "customers", ci=True),
 ]

@@ -172,7 +172,7 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
     Parameters
     ----------
     subscriptions : DataFrame
-        The subscriptions table (DESIGN §3).
+        The subscriptions table (data/README.md).
     method : {"simple", "smoothed", "survival"}
     as_of : date-like, optional
         Last month. None = the latest complete month in the data.

@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.errors import ConfigError
-from csm_kit.periods import period_start
+from csm_kit.periods import parse_as_of, period_start
+from csm_kit.revenue import customer_months
 from csm_kit.stats import wilson_interval
 
 VARIANTS = ("within", "returning")
+DENOMINATORS = ("buying", "active")
 
 
 def repeat_purchase_rate(transactions: pd.DataFrame, *, freq: str = "M",
@@ -155,34 +157,83 @@ def average_order_value(transactions: pd.DataFrame, *, freq: str = "M") -> pd.Da
         ["period", "revenue", "orders", "value"]]
 
 
-def average_customer_value(transactions: pd.DataFrame, *, freq: str = "M") -> pd.DataFrame:
-    r"""Revenue per buying customer in each period, net of refunds.
+def average_customer_value(transactions: pd.DataFrame, *, freq: str = "M",
+                           denominator: str = "buying",
+                           subscriptions: pd.DataFrame | None = None,
+                           as_of=None) -> pd.DataFrame:
+    r"""Revenue per customer in each period, net of refunds; the denominator is stated.
 
-    .. math:: \text{value}(p) = \frac{\sum \text{amount in } p}{\text{customers with} \ge 1
-              \text{ order in } p}
+    .. math:: \text{value}(p) = \frac{\sum \text{amount in } p}{\text{customers in } p}
 
-    Equals average order value × purchase frequency for the same period.
+    ``denominator="buying"`` (default): customers with at least one order in the period — then
+    it equals average order value × purchase frequency for the same period.
+    ``denominator="active"``: customers active (MRR > 0) at the period's end, from
+    ``subscriptions`` (:func:`csm_kit.revenue.customer_months`), whether or not they bought —
+    the subscription business's view; it is lower when some active customers were not invoiced.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        ``customer_id``, ``date``, ``amount`` (module docstring: orders vs refunds).
+    freq : {"M", "Q", "Y"}
+    denominator : {"buying", "active"}
+    subscriptions : DataFrame, required with ``denominator="active"``.
+    as_of : with ``"active"``, the last month whose end counts active customers (default: the
+        month of the latest transaction).
 
     Returns
     -------
     DataFrame
-        ``period``, ``revenue`` (currency, net of refunds), ``customers``, ``value``
-        (currency per customer; NaN without customers).
+        ``period``, ``revenue`` (currency, net of refunds), ``customers`` (the denominator's
+        count), ``value`` (currency per customer; NaN without customers).
+
+    Notes
+    -----
+    With ``"active"``, a period that has not ended by ``as_of`` counts the customers active at
+    the end of the ``as_of`` month; periods after it have no active customers and a NaN value.
 
     Examples
     --------
-    $10 + $30 from A and $20 from B in March: $60 ÷ 2 customers = $30.
+    $10 + $30 from A and $20 from B in March: $60 ÷ 2 buying customers = $30.
 
     >>> tx = pd.DataFrame({"transaction_id": ["t1", "t2", "t3"], "customer_id": ["A", "A", "B"],
     ...                    "date": pd.to_datetime(["2024-03-01", "2024-03-05", "2024-03-09"]),
     ...                    "amount": [10.0, 30.0, 20.0]})
     >>> average_customer_value(tx)[["revenue", "customers", "value"]].values.tolist()
     [[60.0, 2.0, 30.0]]
+
+    If C was also active at the end of March but bought nothing: $60 ÷ 3 active = $20.
+
+    >>> subs = pd.DataFrame({"customer_id": list("ABC"), "mrr": 10.0,
+    ...                      "start_date": pd.to_datetime(["2024-01-01"] * 3)})
+    >>> out = average_customer_value(tx, denominator="active", subscriptions=subs)
+    >>> out[["customers", "value"]].values.tolist()
+    [[3.0, 20.0]]
     """
+    if denominator not in DENOMINATORS:
+        raise ConfigError(f"`denominator` must be one of {list(DENOMINATORS)}, got {denominator!r}")
     table = _period_totals(transactions, freq)
+    if denominator == "active":
+        if subscriptions is None:
+            raise ConfigError("denominator='active' needs subscriptions= (who is active at each "
+                              "period end); without them use denominator='buying'")
+        last = parse_as_of(as_of) if as_of is not None else parse_as_of(transactions["date"].max())
+        active = _active_at_period_end(subscriptions, freq, last)
+        table["customers"] = table["period"].map(active).fillna(0).astype("int64")
     return table.assign(
         value=table["revenue"] / table["customers"].where(table["customers"] > 0))[
         ["period", "revenue", "customers", "value"]]
+
+
+def _active_at_period_end(subscriptions: pd.DataFrame, freq: str, last) -> pd.Series:
+    """Customers active at the end of each period (or of the ``last`` month, for its period)."""
+    if last is None:
+        return pd.Series(dtype="int64")
+    months = customer_months(subscriptions, as_of=last)
+    period = period_start(months["month"], freq)
+    is_end = (period != period_start(months["month"] + pd.DateOffset(months=1), freq)) | (
+        months["month"] == last)
+    return months[is_end].groupby(period[is_end])["customer_id"].nunique()
 
 
 def _orders(transactions: pd.DataFrame, freq: str) -> pd.DataFrame:

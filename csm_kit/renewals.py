@@ -23,9 +23,9 @@ import pandas as pd
 
 from csm_kit.errors import ConfigError
 from csm_kit.grouping import group_keys, in_periods, with_group
-from csm_kit.periods import parse_as_of, period_start
+from csm_kit.periods import last_complete_month, parse_as_of, period_start
 from csm_kit.revenue import customer_months
-from csm_kit.stats import wilson_interval
+from csm_kit.stats import ratio_interval, wilson_interval
 
 
 def _renewal_outcomes(due: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +69,9 @@ def renewal_rates(renewals: pd.DataFrame, *, freq: str = "M", by: str | None = N
     -------
     DataFrame with period (first day), [by], contracts_due, renewed (counts),
     logo_renewal_rate (0–1), arr_due, arr_renewed (currency per year), gross_dollar_renewal,
-    net_dollar_renewal (ratios, 1.0 = 100%), ci_low, ci_high (95% Wilson, logo rate).
+    net_dollar_renewal (ratios, 1.0 = 100%), ci_low, ci_high (95% Wilson, logo rate),
+    gdr_ci_low, gdr_ci_high, ndr_ci_low, ndr_ci_high (95% intervals of the dollar rates with
+    contracts as the units, :func:`csm_kit.stats.ratio_interval`; NaN for one contract).
 
     Notes
     -----
@@ -107,9 +109,57 @@ def renewal_rates(renewals: pd.DataFrame, *, freq: str = "M", by: str | None = N
     table["gross_dollar_renewal"] = table["arr_kept"] / table["arr_due"]
     table["net_dollar_renewal"] = table["arr_renewed"] / table["arr_due"]
     table["ci_low"], table["ci_high"] = wilson_interval(table["renewed"], table["contracts_due"])
+    for name, column, upper in (("gdr", "arr_kept", 1.0), ("ndr", "arr_renewed", None)):
+        bounds = ratio_interval(due, numerator=column, denominator="arr_due", keys=keys,
+                                upper=upper).reindex(table.index)
+        known = ~unknown_dollars
+        table[f"{name}_ci_low"] = bounds["ci_low"].where(known)
+        table[f"{name}_ci_high"] = bounds["ci_high"].where(known)
     columns = ["contracts_due", "renewed", "logo_renewal_rate", "arr_due", "arr_renewed",
-               "gross_dollar_renewal", "net_dollar_renewal", "ci_low", "ci_high"]
+               "gross_dollar_renewal", "net_dollar_renewal", "ci_low", "ci_high",
+               "gdr_ci_low", "gdr_ci_high", "ndr_ci_low", "ndr_ci_high"]
     return table.reset_index()[keys + columns]
+
+
+def trailing_renewal_rates(renewals: pd.DataFrame, *, window_months: int = 12,
+                           by: str | None = None, customers: pd.DataFrame | None = None,
+                           as_of=None) -> pd.DataFrame:
+    """Renewal rates of all contracts due in the trailing window, pooled into one figure per group.
+
+    The contracts due in the ``window_months`` months ending with the as-of month are counted
+    together (as in :func:`renewal_rates`), so a CSM or segment with few renewals a month still
+    gets one figure with an honest interval.
+
+    Returns
+    -------
+    The columns of :func:`renewal_rates`, one row per group (one row without ``by``); period
+    is the first month of the window.
+
+    Examples
+    --------
+    Two contracts due in January and one in March, window of three months to March:
+
+    >>> r = pd.DataFrame({"customer_id": list("abc"), "arr_due": 100.0,
+    ...                   "due_date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-03-31"]),
+    ...                   "arr_renewed": [100.0, 0.0, 120.0]})
+    >>> out = trailing_renewal_rates(r, window_months=3, as_of="2024-03")
+    >>> out[["period", "contracts_due", "renewed", "net_dollar_renewal"]].values.tolist()
+    [[Timestamp('2024-01-01 00:00:00'), 3, 2, 0.7333333333333333]]
+    """
+    if isinstance(window_months, bool) or not isinstance(window_months, int | np.integer) \
+            or window_months < 1:
+        raise ConfigError(f"`window_months` must be a whole number >= 1, got {window_months!r}")
+    month = parse_as_of(as_of)
+    if month is None:
+        dates = renewals["renewed_on"] if "renewed_on" in renewals.columns else renewals["due_date"]
+        dates = renewals["due_date"] if dates.isna().all() else dates
+        month = last_complete_month(dates.max())
+    first = month - pd.DateOffset(months=window_months - 1)
+    window = renewals[(renewals["due_date"] >= first)
+                      & (renewals["due_date"] < month + pd.DateOffset(months=1))]
+    pooled = window.assign(due_date=month)
+    out = renewal_rates(pooled, by=by, customers=customers, as_of=month)
+    return out.assign(period=first)
 
 
 def trial_conversion(trials: pd.DataFrame, *, freq: str = "M", within_days: int | None = None,
@@ -131,11 +181,14 @@ def trial_conversion(trials: pd.DataFrame, *, freq: str = "M", within_days: int 
     Returns
     -------
     DataFrame with period (trial-start cohort, first day), trials, converted (counts), rate
-    (0–1), ci_low, ci_high (95% Wilson).
+    (0–1), ci_low, ci_high (95% Wilson), and with ``within_days`` window_closed (True when
+    the cohort's last possible start plus ``within_days`` lies on or before the as-of month's
+    last day, so every trial of it has had its full window).
 
     Notes
     -----
-    Recent cohorts have had less time to convert and look worse until their trials end.
+    Recent cohorts have had less time to convert and look worse until their trials end: with
+    ``within_days``, judge only cohorts whose ``window_closed`` is True.
 
     Examples
     --------
@@ -147,8 +200,11 @@ def trial_conversion(trials: pd.DataFrame, *, freq: str = "M", within_days: int 
     >>> print(trial_conversion(t, as_of="2024-01")[["trials", "converted", "rate"]].to_string())
        trials  converted  rate
     0       4          2   0.5
-    >>> float(trial_conversion(t, within_days=30, as_of="2024-01")["rate"].iloc[0])
-    0.25
+    >>> out = trial_conversion(t, within_days=30, as_of="2024-03")
+    >>> float(out["rate"].iloc[0]), bool(out["window_closed"].iloc[0])
+    (0.25, True)
+    >>> bool(trial_conversion(t, within_days=30, as_of="2024-02")["window_closed"].iloc[0])
+    False
     """
     if within_days is not None and (isinstance(within_days, bool) or
                                     not isinstance(within_days, (int, np.integer))
@@ -165,7 +221,19 @@ def trial_conversion(trials: pd.DataFrame, *, freq: str = "M", within_days: int 
                                           converted=("converted", "sum"))
     table["rate"] = table["converted"] / table["trials"]
     table["ci_low"], table["ci_high"] = wilson_interval(table["converted"], table["trials"])
-    return table.reset_index()
+    table = table.reset_index()
+    if within_days is not None:
+        month = parse_as_of(as_of)
+        if month is None and dates.notna().any():
+            month = last_complete_month(dates.max())
+        last_day = month + pd.offsets.MonthEnd(0) if month is not None else pd.NaT
+        period_end = period_start(table["period"], freq) + _PERIOD_STEP[freq] - pd.Timedelta(days=1)
+        table["window_closed"] = (period_end + pd.Timedelta(days=within_days)) <= last_day
+    return table
+
+
+_PERIOD_STEP = {"M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3),
+                "Y": pd.DateOffset(years=1)}
 
 
 def referral_rate(referrals: pd.DataFrame, subscriptions: pd.DataFrame, *, freq: str = "M",

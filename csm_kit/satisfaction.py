@@ -10,6 +10,12 @@ the account or answered the ticket *at the time*), otherwise the ``customers`` c
 (``segment``, ``plan``, current ``csm``) joined on customer_id. Responses whose customer has no
 value stay in the result under a missing group rather than being dropped.
 
+Scales, what counts as satisfied and the CES direction are survey settings
+(:class:`~csm_kit.data.survey_settings.SurveySettings`): a loaded dataset carries them as
+``dataset.survey_settings``; pass them with ``settings=`` (an explicit ``scale=`` and the like
+wins over them). The NPS change from period to period and a generic score trend for other
+survey types (e.g. ``review`` stars) live in :mod:`csm_kit.survey_trends`.
+
 Whether detractors churn more (:func:`csm_kit.nps_churn.churn_by_nps_category`) links these
 answers to subscriptions and lives in :mod:`csm_kit.nps_churn`.
 """
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from csm_kit.data.survey_settings import SurveySettings, survey_settings
 from csm_kit.errors import ConfigError
 from csm_kit.grouping import group_keys, in_periods, with_group
 from csm_kit.periods import period_start
@@ -48,8 +55,34 @@ def _check_scale(scale) -> tuple[int, int]:
     return low, high
 
 
-def _responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.DataFrame:
-    """Responses of one survey type, with ``period`` and the ``by`` column attached."""
+def settings_for(kind: str, settings: SurveySettings | None, *, scale=None, satisfied=None,
+                 ces_direction=None) -> SurveySettings:
+    """The survey settings a metric of survey type ``kind`` uses: ``settings`` (default: the
+    defaults) with the explicit ``scale`` / ``satisfied`` / ``ces_direction`` arguments on top.
+
+    >>> settings_for("csat", None, scale=(1, 10)).satisfied_label("csat")
+    '9–10'
+    """
+    if settings is not None and not isinstance(settings, SurveySettings):
+        raise ConfigError(f"`settings` must be SurveySettings (dataset.survey_settings), "
+                          f"got {type(settings).__name__}")
+    scales = None if scale is None else {kind: _check_scale(scale)}
+    rules = None if satisfied is None else {kind: satisfied}
+    return survey_settings(scales=scales, satisfied=rules, ces_direction=ces_direction,
+                           base=settings)
+
+
+def survey_responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.DataFrame:
+    """Responses of one survey type up to the as-of month, with ``period`` and ``by`` attached.
+
+    Responses without a score are left out with a warning; with ``scale`` = (lowest, highest),
+    a score outside it is a ConfigError naming the option to set.
+
+    >>> s = pd.DataFrame({"customer_id": ["a", "b"], "survey": ["NPS", "csat"],
+    ...                   "score": [9.0, 4.0], "date": pd.to_datetime(["2024-01-31"] * 2)})
+    >>> survey_responses(s, "nps", freq="M", by=None, customers=None, as_of=None)["score"].tolist()
+    [9.0]
+    """
     own = surveys[surveys["survey"].str.lower() == kind]
     missing = own["score"].isna()
     if missing.any():
@@ -60,8 +93,10 @@ def _responses(surveys, kind, *, freq, by, customers, as_of, scale=None) -> pd.D
         outside = (own["score"] < scale[0]) | (own["score"] > scale[1])
         if outside.any():
             example = own.loc[outside, "score"].iloc[0]
-            raise ConfigError(f"{int(outside.sum())} {kind} scores lie outside scale={scale}, "
-                              f"e.g. {example:g}; set scale= to your survey's scale")
+            raise ConfigError(f"{int(outside.sum())} {kind} scores lie outside the {kind} scale "
+                              f"{scale[0]}-{scale[1]}, e.g. {example:g}; declare your survey's "
+                              f"scale, e.g. --survey-scales {kind}=1-10 (in Python: scale= or "
+                              f"settings=dataset.survey_settings)")
     own = in_periods(own, "date", freq=freq, as_of=as_of, data_dates=surveys["date"])
     return with_group(own, by, customers, table="surveys")
 
@@ -75,7 +110,8 @@ def _finish(table: pd.DataFrame, columns: list[str], min_n: int) -> pd.DataFrame
 # --------------------------------------------------------------------------- NPS
 
 
-def _nps_counts(responses: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def nps_counts(responses: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Promoters (9–10), passives (7–8), detractors (0–6) and n of NPS responses per ``keys``."""
     score = responses["score"]
     flags = pd.DataFrame({"promoters": score >= PROMOTER_MIN,
                           "passives": (score >= PASSIVE_MIN) & (score < PROMOTER_MIN),
@@ -128,8 +164,8 @@ def nps(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     0   25.0  4          2           1         False
     """
     _check_min_n(min_n)
-    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
-    table = _nps_counts(responses, group_keys(by))
+    responses = survey_responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    table = nps_counts(responses, group_keys(by))
     table["value"] = 100 * (table["promoters"] - table["detractors"]) / table["n"]
     table["ci_low"], table["ci_high"] = nps_interval(table["promoters"], table["detractors"],
                                                      table["n"])
@@ -156,8 +192,8 @@ def nps_categories(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = N
        promoters_share  passives_share  detractors_share  n
     0              0.5            0.25              0.25  4
     """
-    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
-    table = _nps_counts(responses, group_keys(by))
+    responses = survey_responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    table = nps_counts(responses, group_keys(by))
     for name in ("promoters", "passives", "detractors"):
         table[f"{name}_share"] = table[name] / table["n"]
     table = table.reset_index()
@@ -212,12 +248,12 @@ def nps_change(surveys: pd.DataFrame, *, a, b, by: str | None = None,
     >>> res.nps_a, res.nps_b, res.difference
     (0.0, 100.0, 100.0)
     """
-    responses = _responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
+    responses = survey_responses(surveys, "nps", freq=freq, by=by, customers=customers, as_of=as_of)
     if by is None:
         key, a_key, b_key = "period", _period_label(a, freq, "a"), _period_label(b, freq, "b")
     else:
         key, a_key, b_key = by, a, b
-    counts = _nps_counts(responses, [key])
+    counts = nps_counts(responses, [key])
     for name, label in (("a", a_key), ("b", b_key)):
         if label not in counts.index:
             shown = [str(v)[:10] for v in counts.index[:6]]
@@ -247,17 +283,22 @@ def _points(counts: pd.Series) -> float:
 
 
 def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
-         customers: pd.DataFrame | None = None, scale: tuple[int, int] = (1, 5),
+         customers: pd.DataFrame | None = None, scale: tuple[int, int] | None = None,
+         satisfied: float | str | None = None, settings: SurveySettings | None = None,
          min_n: int = 30, as_of=None) -> pd.DataFrame:
-    r"""Customer satisfaction: the share of responses in the top two boxes, plus the mean.
+    r"""Customer satisfaction: the share of satisfied responses (top two boxes), plus the mean.
 
-    .. math:: \mathrm{CSAT} = \frac{\#\{\text{score} \ge \text{highest} - 1\}}{n}
+    .. math:: \mathrm{CSAT} = \frac{\#\{\text{score} \ge s\}}{n}
 
-    On the default 1–5 scale the top two boxes are 4 and 5 (target often 80%).
+    where s, the lowest satisfied score, is highest − 1 by default (the top two boxes: 4–5 on
+    1–5, 9–10 on 1–10 or 0–10) or a score set in the survey settings ("≥ 8").
 
     Parameters
     ----------
     scale : (lowest, highest) score of the CSAT question; scores outside it raise ConfigError.
+        Default: from ``settings`` (1–5 without).
+    satisfied : the lowest satisfied score, or ``"top-two-box"``. Default: from ``settings``.
+    settings : survey settings, usually ``dataset.survey_settings``.
     Others as in :func:`nps`.
 
     Returns
@@ -275,13 +316,19 @@ def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     >>> print(csat(s)[["value", "n", "satisfied", "mean"]].to_string())
        value  n  satisfied  mean
     0   0.75  4          3  3.75
+
+    On a 1–10 scale the top two boxes are 9 and 10: one answer of 9 and one of 8 give 50%.
+
+    >>> s10 = s.tail(2).assign(score=[9.0, 8.0])
+    >>> float(csat(s10, scale=(1, 10))["value"].iloc[0])
+    0.5
     """
     _check_min_n(min_n)
-    low, high = _check_scale(scale)
-    responses = _responses(surveys, "csat", freq=freq, by=by, customers=customers,
-                           as_of=as_of, scale=(low, high))
+    settings = settings_for("csat", settings, scale=scale, satisfied=satisfied)
+    responses = survey_responses(surveys, "csat", freq=freq, by=by, customers=customers,
+                           as_of=as_of, scale=settings.scale("csat"))
     keys = group_keys(by)
-    scored = responses.assign(satisfied=responses["score"] >= high - 1)
+    scored = responses.assign(satisfied=responses["score"] >= settings.satisfied_from("csat"))
     table = scored.groupby(keys, dropna=False).agg(
         n=("score", "size"), satisfied=("satisfied", "sum"), mean=("score", "mean"))
     table["value"] = table["satisfied"] / table["n"]
@@ -290,8 +337,9 @@ def csat(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
 
 
 def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
-        customers: pd.DataFrame | None = None, scale: tuple[int, int] = (1, 7),
-        low_effort_is: str = "low", min_n: int = 30, as_of=None) -> pd.DataFrame:
+        customers: pd.DataFrame | None = None, scale: tuple[int, int] | None = None,
+        low_effort_is: str | None = None, settings: SurveySettings | None = None,
+        min_n: int = 30, as_of=None) -> pd.DataFrame:
     r"""Customer effort score: the mean answer and the share of low-effort answers.
 
     Sources disagree on direction — "1 = least effort is ideal" versus "high is good" — so it
@@ -302,7 +350,10 @@ def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     Parameters
     ----------
     scale : (lowest, highest) score of the CES question; scores outside it raise ConfigError.
-    low_effort_is : ``"low"`` (small numbers mean little effort) or ``"high"``.
+        Default: from ``settings`` (1–7 without).
+    low_effort_is : ``"low"`` (small numbers mean little effort) or ``"high"``. Default: the
+        settings' CES direction (``"low"`` without).
+    settings : survey settings, usually ``dataset.survey_settings``.
     Others as in :func:`nps`.
 
     Returns
@@ -319,17 +370,23 @@ def ces(surveys: pd.DataFrame, *, freq: str = "M", by: str | None = None,
     >>> print(out.round(2).to_string())
        value  low_effort  low_effort_share
     0    3.0           2              0.67
+
+    When a high CES means little effort, only the 6 is a low-effort answer:
+
+    >>> float(ces(s, low_effort_is="high")["low_effort_share"].iloc[0].round(2))
+    0.33
     """
     _check_min_n(min_n)
-    low, high = _check_scale(scale)
-    if low_effort_is not in ("low", "high"):
+    if low_effort_is is not None and low_effort_is not in ("low", "high"):
         raise ConfigError(f"`low_effort_is` must be one of ['high', 'low'], got {low_effort_is!r}")
-    responses = _responses(surveys, "ces", freq=freq, by=by, customers=customers,
+    settings = settings_for("ces", settings, scale=scale, ces_direction=low_effort_is)
+    low, high = settings.scale("ces")
+    responses = survey_responses(surveys, "ces", freq=freq, by=by, customers=customers,
                            as_of=as_of, scale=(low, high))
     keys = group_keys(by)
     midpoint = (low + high) / 2
     score = responses["score"]
-    easy = score < midpoint if low_effort_is == "low" else score > midpoint
+    easy = score < midpoint if settings.low_effort_is == "low" else score > midpoint
     grouped = responses.assign(low_effort=easy).groupby(keys, dropna=False)
     table = grouped.agg(n=("score", "size"), low_effort=("low_effort", "sum"),
                         value=("score", "mean"))

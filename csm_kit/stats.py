@@ -142,6 +142,66 @@ def nps_difference_test(
     }
 
 
+def ratio_interval(frame: pd.DataFrame, *, numerator: str, denominator: str,
+                   keys: list[str] | None = None, confidence: float = DEFAULT_CONFIDENCE,
+                   upper: float | None = None) -> pd.DataFrame:
+    r"""Interval for a ratio of sums :math:`R = \sum y_i / \sum x_i` over units i (per group).
+
+    For dollar renewal (ARR renewed ÷ ARR due, contracts as units) or the share of active users
+    on a key feature (customers as units), the units are the customers or contracts, not the
+    dollars or users, so a binomial interval would be far too narrow. This is the ratio
+    estimator's linearised (Taylor) variance (Cochran, *Sampling Techniques*, 3rd ed., §6.4,
+    eq. 6.13, without the finite-population correction):
+
+    .. math:: \hat v(R) = \frac{n}{(\sum x_i)^2} \cdot \frac{\sum (y_i - R x_i)^2}{n - 1},
+              \qquad R \pm z \sqrt{\hat v(R)}
+
+    clipped below at 0 (and above at ``upper``, e.g. 1 for gross dollar renewal).
+
+    Parameters
+    ----------
+    frame : one row per unit with the ``numerator`` and ``denominator`` columns (and ``keys``).
+    keys : group columns; None = one group.
+    upper : optional upper clip.
+
+    Returns
+    -------
+    DataFrame indexed by ``keys`` (a single row without) with ratio, units, ci_low, ci_high
+    (NaN with fewer than two units or a zero denominator).
+
+    Examples
+    --------
+    Three contracts of 100 due; 200, 150 and 0 renewed: R = 350 ÷ 300 = 1.167; the residuals
+    83.3, 33.3 and −116.7 give v = 3 ÷ 300² × 21,666.7 ÷ 2 = 0.361, se 0.601.
+
+    >>> f = pd.DataFrame({"due": [100.0, 100, 100], "renewed": [200.0, 150, 0]})
+    >>> out = ratio_interval(f, numerator="renewed", denominator="due").round(3)
+    >>> out[["ratio", "units", "ci_low", "ci_high"]].values.tolist()
+    [[1.167, 3.0, 0.0, 2.344]]
+    """
+    y = frame[numerator].astype("float64")
+    x = frame[denominator].astype("float64")
+    parts = pd.DataFrame({"y": y, "x": x, "yy": y * y, "xx": x * x, "xy": x * y, "units": 1})
+    if keys:
+        for key in keys:
+            parts[key] = frame[key].to_numpy()
+        sums = parts.groupby(keys, dropna=False).sum(min_count=1)
+    else:
+        sums = parts.sum().to_frame().T
+    sx = sums["x"].where(sums["x"] != 0)
+    ratio = sums["y"] / sx
+    residual = (sums["yy"] - 2 * ratio * sums["xy"] + ratio ** 2 * sums["xx"]).clip(lower=0)
+    n = sums["units"].astype("float64")
+    var = n / sx ** 2 * residual / (n - 1).where(n > 1)
+    z = _st.norm.ppf(0.5 + confidence / 2)
+    half = z * np.sqrt(var)
+    out = pd.DataFrame({"ratio": ratio, "units": n, "ci_low": (ratio - half).clip(lower=0),
+                        "ci_high": ratio + half})
+    if upper is not None:
+        out["ci_high"] = out["ci_high"].clip(upper=upper)
+    return out
+
+
 def mean_interval(values, *, confidence: float = DEFAULT_CONFIDENCE):
     """t interval for the mean of ``values`` (NaN bounds for fewer than two values).
 

@@ -1,6 +1,6 @@
 """Customer survival: Kaplan–Meier retention curves, median lifetime and the log-rank test.
 
-A customer's *lifetime* is counted in whole months on the kit's month-end rule (DESIGN §5):
+A customer's *lifetime* is counted in whole months on the kit's month-end rule (docs/definitions.md):
 it starts in the first month the customer has MRR > 0 at month end (``months_since_start``
 0) and ends at the first later month-end at which it is no longer active. Customers still
 active at the as-of month are *right-censored*: we know they lasted at least that long.
@@ -137,7 +137,7 @@ def survival_curve(subscriptions: pd.DataFrame, *, by: str | None = None,
     Parameters
     ----------
     subscriptions : DataFrame
-        The subscriptions table (DESIGN §3).
+        The subscriptions table (data/README.md).
     by : str, optional
         A column of ``customers`` (e.g. ``"segment"``) to draw one curve per value.
     customers : DataFrame, optional

@@ -13,29 +13,48 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.data.config_files import read_yaml
+from csm_kit.data.survey_settings import SurveySettings
 from csm_kit.errors import ConfigError
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 DEFAULT_NEAR = 0.10
 
 
-def load_targets(path: str | Path | dict | None = None) -> dict[str, dict]:
+def load_targets(path: str | Path | dict | None = None, *,
+                 survey_settings: SurveySettings | None = None) -> dict[str, dict]:
     """Read and check a targets file (``None`` = the packaged default).
 
     Returns ``{metric: {"target": float, "direction": str, "near": float}}``.
 
+    The direction of a ``ces`` (mean effort) target follows the survey settings' CES direction
+    — lower is better when a low score means little effort (the default), higher is better
+    when a high one does — so the same file judges either survey correctly; a ``direction``
+    written for ``ces`` must agree with it. Other metrics default to higher_is_better.
+
     >>> load_targets({"nps": {"target": 30, "direction": "higher_is_better"}})["nps"]["near"]
     0.1
+    >>> from csm_kit.data.survey_settings import survey_settings
+    >>> high = survey_settings(ces_direction="high")
+    >>> load_targets({"ces": {"target": 5}}, survey_settings=high)["ces"]["direction"]
+    'higher_is_better'
     """
     raw, _ = read_yaml(path, what="targets file", default="targets.yaml")
+    settings = survey_settings or SurveySettings()
     targets = {}
     for metric, entry in (raw or {}).items():
         if not isinstance(entry, dict) or "target" not in entry:
             raise ConfigError(f"target for {metric!r} must be a mapping with a `target` number")
-        direction = entry.get("direction", "higher_is_better")
+        default = settings.ces_target_direction if metric == "ces" else "higher_is_better"
+        direction = entry.get("direction", default)
         if direction not in DIRECTIONS:
             raise ConfigError(f"`direction` of {metric!r} must be one of {list(DIRECTIONS)}, "
                               f"got {direction!r}")
+        if metric == "ces" and direction != default:
+            raise ConfigError(
+                f"the ces target says {direction}, but the CES direction is "
+                f"{settings.ces_direction!r} ({settings.ces_label}), so {default}; remove "
+                f"`direction` from the ces target (it follows the survey settings) or set "
+                f"--ces-direction to match")
         try:
             target = float(entry["target"])
             near = float(entry.get("near", DEFAULT_NEAR))

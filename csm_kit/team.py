@@ -79,8 +79,8 @@ def csm_scorecard(
         card = card.merge(_pooled_renewals(dataset.renewals, customers, start, as_of),
                           on="csm", how="left")
     if dataset.surveys is not None:
-        card = card.merge(_satisfaction(dataset.surveys, customers, start, as_of),
-                          on="csm", how="left")
+        card = card.merge(_satisfaction(dataset.surveys, customers, start, as_of,
+                                        dataset.survey_settings), on="csm", how="left")
     if health is not None:
         card = card.merge(_health_mix(health, customers), on="csm", how="left")
     card[["accounts", "mrr"]] = card[["accounts", "mrr"]].fillna(0)
@@ -122,11 +122,11 @@ def _pooled_renewals(renewals, customers, start, as_of) -> pd.DataFrame:
                   "renewal_ci_high", "net_dollar_renewal"]]
 
 
-def _satisfaction(surveys, customers, start, as_of) -> pd.DataFrame:
+def _satisfaction(surveys, customers, start, as_of, settings) -> pd.DataFrame:
     answered = _into_one_period(surveys, "date", start, as_of).drop(columns="csm", errors="ignore")
     out = None
-    for name, fn in (("nps", nps), ("csat", csat)):
-        rows = fn(answered, by="csm", customers=customers, as_of=as_of, min_n=1)
+    for name, fn, options in (("nps", nps, {}), ("csat", csat, {"settings": settings})):
+        rows = fn(answered, by="csm", customers=customers, as_of=as_of, min_n=1, **options)
         rows = rows[["csm", "value", "n", "ci_low", "ci_high"]].rename(columns={
             "value": name, "n": f"{name}_n", "ci_low": f"{name}_ci_low",
             "ci_high": f"{name}_ci_high"})

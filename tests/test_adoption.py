@@ -95,3 +95,27 @@ def test_adoption_threshold_must_be_a_non_negative_number():
         adoption_rate(data, threshold="half")
     with pytest.raises(ConfigError, match="`threshold` must be a number"):
         adoption_rate(data, threshold=np.nan)
+
+
+def test_key_feature_adoption_pools_users_over_customers():
+    from csm_kit.adoption import key_feature_adoption
+
+    # January: a 10 active / 5 on the key feature, b 10 / 0, c 20 / 15, d 0 active (left out).
+    # User share (5 + 0 + 15) / 40 = 50%; customers using it 2 of 3.
+    data = usage([("a", "2024-01-01", 10, 10), ("b", "2024-01-01", 10, 10),
+                  ("c", "2024-01-01", 20, 20), ("d", "2024-01-01", 0, 5)])
+    data["key_feature_users"] = pd.array([5, 0, 15, 0], dtype="Int64")
+    row = key_feature_adoption(data).iloc[0]
+    assert row[["customers", "using_key_feature", "active_users", "key_feature_users"]].tolist() == [
+        3, 2, 40.0, 20.0]
+    assert (row["user_share"], row["customer_share"]) == (0.5, pytest.approx(2 / 3))
+    # Ratio interval with customers as units: residuals 5 − 0.5·10 = 0, −5, 15 − 10 = 5;
+    # v = 3/40² × 50/2 = 0.046875, se 0.2165, half-width 0.4243.
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.0757, 0.9243), abs=1e-4)
+
+
+def test_key_feature_adoption_needs_the_column():
+    from csm_kit.adoption import key_feature_adoption
+
+    with pytest.raises(ConfigError, match="key_feature_users"):
+        key_feature_adoption(usage([("a", "2024-01-01", 10, 10)]))

@@ -77,3 +77,52 @@ def test_logo_retention_is_one_minus_churn_and_lies_in_zero_one():
 def test_by_needs_customers():
     with pytest.raises(ConfigError, match="`customers` is required"):
         logo_churn_rate(five_customer_history(), by="segment")
+
+
+# --------------------------------------------------------------------------- logo retention
+
+
+def test_monthly_logo_retention_is_one_minus_logo_churn_every_month_of_the_sample():
+    import numpy as np
+
+    from csm_kit import load_sample
+    from csm_kit.churn import logo_retention_rate
+
+    subs = load_sample().subscriptions
+    churn = logo_churn_rate(subs)
+    retention = logo_retention_rate(subs, window_months=1)
+    assert retention["month"].tolist() == churn["month"].tolist()
+    assert (retention["customers_start"] == churn["customers_start"]).all()
+    assert np.allclose(retention["rate"], 1 - churn["rate"])
+    # The Wilson interval mirrors: retention's bounds are 1 − churn's.
+    assert np.allclose(retention["ci_low"], 1 - churn["ci_high"])
+
+
+def test_logo_retention_over_windows_compares_only_the_two_month_ends():
+    from csm_kit.churn import logo_retention_rate
+
+    # Five-customer history: end of March A, B, C active (D never at a month end).
+    # End of June A, B (back since 5 June), C, E active. Over 3 months (March -> June):
+    # A, B, C all active at both ends: 3 of 3 — B's April churn is invisible to the window.
+    three = logo_retention_rate(five_customer_history(), window_months=3, as_of="2024-06")
+    june = three.set_index("month").loc[pd.Timestamp("2024-06-01")]
+    assert (june["customers_start"], june["retained"], june["rate"]) == (3, 3, 1.0)
+    # March -> May: B is gone at the end of May: 2 of 3.
+    may = three.set_index("month").loc[pd.Timestamp("2024-05-01")]
+    assert (may["customers_start"], may["retained"]) == (3, 2)
+    # The first window-end month with customers 3 months earlier is April (January start).
+    assert three["month"].dt.month.tolist() == [4, 5, 6]
+
+
+def test_logo_retention_by_segment_and_its_checks():
+    from csm_kit.churn import logo_retention_rate
+
+    customers = pd.DataFrame({"customer_id": list("ABCDE"),
+                              "segment": ["SMB", "Ent", "SMB", "SMB", "Ent"]})
+    out = logo_retention_rate(five_customer_history(), by="segment", customers=customers,
+                              as_of="2024-06").set_index(["month", "segment"])
+    # April: Ent starts with B (churned in April): 0 of 1; SMB starts with A and C: 2 of 2.
+    assert out.loc[(pd.Timestamp("2024-04-01"), "Ent"), ["customers_start", "retained"]].tolist() == [1, 0]
+    assert out.loc[(pd.Timestamp("2024-04-01"), "SMB"), "rate"] == 1.0
+    with pytest.raises(ConfigError, match="window_months"):
+        logo_retention_rate(five_customer_history(), window_months=0)

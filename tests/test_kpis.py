@@ -1,6 +1,7 @@
 """The KPI export: one long table of every headline metric the data supports."""
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,7 @@ def test_format_value_writes_missing_values_as_a_dash():
 
 def test_the_readme_lists_every_metric_name():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    listed = set(re.findall(r"`([a-z_]+)`", readme.split("## Metric names", 1)[1].split("\n## ", 1)[0]))
+    listed = set(re.findall(r"`([a-z0-9_]+)`", readme.split("## Metric names", 1)[1].split("\n## ", 1)[0]))
     assert {k.metric for k in KPIS} <= listed
 
 
@@ -113,3 +114,39 @@ def test_health_scores_passed_in_are_used_instead_of_computed_again(small):
     table = kpi_table(small, as_of="2024-03-31", metrics=["red_health_share"], health=given)
     row = rows(table, "red_health_share").loc["2024-03"]
     assert (row["value"], row["n"]) == (0.25, 4)
+
+
+def test_logo_retention_kpis_are_one_minus_churn_monthly_and_point_to_point_over_windows(small):
+    table = kpi_table(small, as_of="2024-03-31")
+    # March: 3 customers at the end of February, B gone at the end of March: 2 / 3.
+    assert rows(table, "logo_retention_rate").loc["2024-03", "value"] == pytest.approx(2 / 3)
+    assert rows(table, "logo_retention_rate").loc["2024-03", "n"] == 3
+    # A 3-month window ending in March starts at the end of December, before any customer:
+    # the first 3-month figure would be April's, after as_of, so there is none yet.
+    assert rows(table, "logo_retention_rate_3m").empty
+
+
+def test_survey_kpis_read_the_datasets_survey_settings(small):
+    from csm_kit.data.survey_settings import survey_settings
+
+    # March NPS: 10, 10, 3 -> (2 − 1)/3 = 33.3; February: 10, 3 -> 0 -> change +33.3.
+    # CSAT on 1–10: 9 and 7 -> top two boxes (9–10) 1 of 2.
+    surveys = pd.DataFrame({
+        "response_id": [f"r{i}" for i in range(7)], "customer_id": list("ABCABAC"),
+        "date": pd.to_datetime(["2024-03-05", "2024-03-06", "2024-03-31", "2024-02-05",
+                                "2024-02-06", "2024-03-10", "2024-03-11"]),
+        "survey": ["nps"] * 5 + ["csat"] * 2, "score": [10, 10, 3, 10, 3, 9, 7.0]})
+    ds = replace(small, surveys=surveys, survey_settings=survey_settings(scales="csat=1-10"))
+    table = kpi_table(ds, as_of="2024-03-31")
+    assert rows(table, "nps_change").loc["2024-03", "value"] == pytest.approx(100 / 3)
+    assert rows(table, "csat").loc["2024-03", "value"] == 0.5
+    assert rows(table, "ces_low_effort_share").empty  # no CES answers: no row, not a zero
+
+
+def test_average_customer_value_kpi_is_revenue_over_buying_customers(small):
+    transactions = pd.DataFrame({"transaction_id": ["t1", "t2", "t3"], "customer_id": ["A", "A", "C"],
+                                 "date": pd.to_datetime(["2024-03-01", "2024-03-15", "2024-03-20"]),
+                                 "amount": [100.0, 50.0, 30.0]})
+    table = kpi_table(replace(small, transactions=transactions), as_of="2024-03-31")
+    # (100 + 50 + 30) / 2 buying customers = 90.
+    assert rows(table, "average_customer_value").loc["2024-03", ["value", "n"]].tolist() == [90.0, 2]

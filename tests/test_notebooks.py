@@ -8,16 +8,18 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 EXPECTED = ["00_overview", "01_churn_cohorts", "02_revenue_retention", "03_satisfaction",
-            "04_customer_health", "05_csm_scorecard", "06_purchase_behaviour"]
+            "04_customer_health", "05_csm_scorecard", "06_purchase_behaviour",
+            "07_renewals_support_adoption"]
 PARAMETERS = {"data", "mapping", "as_of", "months", "segment", "targets", "include_code",
-              "privacy", "min_group_size", "timezone", "snapshot"}
+              "privacy", "min_group_size", "timezone", "snapshot", "survey_scales",
+              "ces_direction"}
 
 
 def cells(path):
     return json.loads(path.read_text())["cells"]
 
 
-def test_the_seven_report_notebooks_are_there():
+def test_the_eight_report_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

@@ -155,3 +155,19 @@ def test_purchase_figures_are_consistent_and_ignore_row_order(rows, freq, rnd):
     assert np.allclose(acv.loc[has, "value"], (aov["value"] * pf["value"])[has])
     assert aov["revenue"].sum() == pytest.approx(data["amount"].sum())
     assert pf["orders"].sum() == int((data["amount"] >= 0).sum())
+
+
+def test_average_customer_value_states_its_denominator():
+    # March: A orders 10 + 30, B 20 -> 60 revenue. Buying customers: A, B -> 30 each.
+    # Active at the end of March (subscriptions): A, B and C -> 60 / 3 = 20.
+    data = tx([("A", "2024-03-01", 10.0), ("A", "2024-03-05", 30.0), ("B", "2024-03-09", 20.0)])
+    subs = pd.DataFrame({"customer_id": ["A", "B", "C", "D"], "mrr": 10.0,
+                         "start_date": pd.to_datetime(["2024-01-01"] * 4),
+                         "end_date": pd.to_datetime([None, None, None, "2024-03-15"])})
+    assert average_customer_value(data)[["customers", "value"]].values.tolist() == [[2, 30.0]]
+    active = average_customer_value(data, denominator="active", subscriptions=subs)
+    assert active[["customers", "value"]].values.tolist() == [[3, 20.0]]
+    with pytest.raises(ConfigError, match="needs subscriptions"):
+        average_customer_value(data, denominator="active")
+    with pytest.raises(ConfigError, match="`denominator` must be one of"):
+        average_customer_value(data, denominator="paying")

@@ -220,3 +220,51 @@ def test_referred_customers_are_unknown_without_the_column():
                         as_of="2024-03")
     assert out["referred_customers"].isna().all()
     assert out["referrers"].tolist() == [1, 0, 1]
+
+
+# --------------------------------------------------------------------------- dollar intervals, windows
+
+
+def test_dollar_renewal_intervals_treat_contracts_as_the_units():
+    # a 100 -> 200, b 100 -> 150, c 100 -> 0: NDR 350/300 = 1.167. Residuals y − R·x:
+    # 83.3, 33.3, −116.7; Σ² = 21,666.7; v = 3/300² × 21,666.7/2 = 0.3611, se 0.601,
+    # half-width 1.96 × 0.601 = 1.178 -> [0 (clipped), 2.344].
+    data = contracts(["2024-03-05", "2024-03-20", "2024-03-31"], [100, 100, 100],
+                     arr_renewed=[200, 150, 0])
+    row = renewal_rates(data).iloc[0]
+    assert row["ndr_ci_low"] == 0.0
+    assert row["ndr_ci_high"] == pytest.approx(2.344, abs=1e-3)
+    # GDR 200/300 is capped at 100% per contract and its interval at 1.
+    assert row["gdr_ci_high"] <= 1.0 and row["gdr_ci_low"] <= row["gross_dollar_renewal"]
+
+
+def test_dollar_intervals_are_missing_when_the_dollars_are_unknown():
+    data = contracts(["2024-03-05", "2024-03-20"], [100, 100],
+                     renewed_on=["2024-03-01", None])
+    row = renewal_rates(data, as_of="2024-03").iloc[0]  # no arr_renewed column at all
+    assert row["logo_renewal_rate"] == 0.5
+    assert pd.isna(row["net_dollar_renewal"]) and pd.isna(row["ndr_ci_low"])
+
+
+def test_trailing_renewal_rates_pool_the_window_per_group():
+    from csm_kit.renewals import trailing_renewal_rates
+
+    # Window January–March: a (Jan, renewed), b (Feb, lost), c (Mar, renewed); d is due in
+    # December, before the window. a and b belong to Ana, c and d to Ben.
+    data = contracts(["2024-01-10", "2024-02-10", "2024-03-10", "2023-12-10"], [100] * 4,
+                     arr_renewed=[100, 0, 120, 100], customer_id=["a", "b", "c", "d"])
+    customers = pd.DataFrame({"customer_id": list("abcd"), "csm": ["Ana", "Ana", "Ben", "Ben"]})
+    out = trailing_renewal_rates(data, window_months=3, by="csm", customers=customers,
+                                 as_of="2024-03").set_index("csm")
+    assert out.loc["Ana", ["contracts_due", "renewed"]].tolist() == [2, 1]
+    assert out.loc["Ben", ["contracts_due", "net_dollar_renewal"]].tolist() == [1, 1.2]
+    assert (out["period"] == pd.Timestamp("2024-01-01")).all()
+
+
+def test_a_trial_cohort_is_judged_only_once_its_conversion_window_has_passed():
+    # March trials with a 30-day window: the last March start (31 March) has until 30 April.
+    trials = pd.DataFrame({"started_at": pd.to_datetime(["2024-03-01", "2024-03-31"]),
+                           "converted_at": pd.to_datetime(["2024-03-20", None])})
+    assert not trial_conversion(trials, within_days=30, as_of="2024-03")["window_closed"].iloc[0]
+    assert trial_conversion(trials, within_days=30, as_of="2024-04")["window_closed"].iloc[0]
+    assert "window_closed" not in trial_conversion(trials, as_of="2024-04").columns

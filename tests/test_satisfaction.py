@@ -241,7 +241,7 @@ def test_csat_on_a_seven_point_scale_counts_6_and_7_as_satisfied():
 
 
 def test_csat_scores_outside_the_configured_scale_are_refused():
-    with pytest.raises(ConfigError, match=r"1 csat scores lie outside scale=\(1, 5\), e.g. 7"):
+    with pytest.raises(ConfigError, match=r"1 csat scores lie outside the csat scale 1-5, e.g. 7; .*--survey-scales csat="):
         csat(responses([5, 7], survey="csat", dates="2024-01-31"))
 
 
@@ -307,3 +307,42 @@ def test_surveys_without_responses_of_the_type_give_an_empty_table_with_its_colu
     assert out.empty
     assert list(out.columns) == ["period", "value", "n", "low_effort", "low_effort_share",
                                  "ci_low", "ci_high", "small_sample"]
+
+
+# --------------------------------------------------------------------------- survey settings
+
+
+def test_csat_on_1_to_10_counts_9_and_10_as_satisfied():
+    from csm_kit.data.survey_settings import survey_settings
+
+    # 10, 9, 8, 7 on 1–10: top two boxes are 9–10 -> 2 of 4; on 0–10 the same.
+    data = responses([10, 9, 8, 7], survey="csat", dates="2024-01-31")
+    for scale in ("csat=1-10", "csat=0-10"):
+        out = csat(data, settings=survey_settings(scales=scale))
+        assert out[["satisfied", "value"]].values.tolist() == [[2, 0.5]]
+
+
+def test_csat_satisfied_can_be_a_minimum_score_and_an_explicit_argument_wins():
+    from csm_kit.data.survey_settings import survey_settings
+
+    data = responses([10, 9, 8, 7], survey="csat", dates="2024-01-31")
+    settings_8 = survey_settings(scales="csat=1-10", satisfied="csat=>=8")
+    assert csat(data, settings=settings_8)["satisfied"].tolist() == [3]  # 10, 9, 8
+    assert csat(data, settings=settings_8, satisfied=10)["satisfied"].tolist() == [1]
+    assert csat(data, scale=(1, 10), satisfied="top-two-box")["satisfied"].tolist() == [2]
+
+
+def test_ces_direction_comes_from_the_settings_unless_given():
+    from csm_kit.data.survey_settings import survey_settings
+
+    # 1, 2, 3 and 7 on 1–7 (midpoint 4): low = easy -> 1, 2, 3 (3 of 4); high = easy -> 7.
+    data = responses([1, 2, 3, 7], survey="ces", dates="2024-01-31")
+    high = survey_settings(ces_direction="high")
+    assert ces(data)["low_effort"].tolist() == [3]
+    assert ces(data, settings=high)["low_effort"].tolist() == [1]
+    assert ces(data, settings=high, low_effort_is="low")["low_effort"].tolist() == [3]
+
+
+def test_settings_must_be_survey_settings():
+    with pytest.raises(ConfigError, match="SurveySettings"):
+        csat(responses([5], survey="csat"), settings={"csat": (1, 10)})

@@ -136,3 +136,32 @@ def test_median_is_the_first_month_at_or_below_one_half():
 
 def test_median_is_missing_when_fewer_than_half_have_churned():
     assert np.isnan(median_survival_time(kaplan_meier([1, 5, 5], [True, False, False])))
+
+
+def test_ratio_interval_is_the_ratio_estimators_linearised_variance():
+    # Cochran (Sampling Techniques, 3rd ed., eq. 6.9): v(R) = (s_y² − 2R s_xy + R² s_x²) / (n x̄²),
+    # computed here from numpy's sample (co)variances — a different route to the same number.
+    import numpy as np
+    import pandas as pd
+
+    from csm_kit.stats import ratio_interval
+
+    x = np.array([100.0, 250.0, 80.0, 400.0, 120.0])
+    y = np.array([110.0, 200.0, 0.0, 480.0, 120.0])
+    r = y.sum() / x.sum()
+    cov = np.cov(x, y, ddof=1)
+    var = (cov[1, 1] - 2 * r * cov[0, 1] + r * r * cov[0, 0]) / (len(x) * x.mean() ** 2)
+    out = ratio_interval(pd.DataFrame({"x": x, "y": y}), numerator="y", denominator="x").iloc[0]
+    assert out["ratio"] == pytest.approx(r)
+    assert out["ci_high"] - out["ratio"] == pytest.approx(1.959964 * np.sqrt(var), rel=1e-6)
+
+
+def test_ratio_interval_per_group_is_missing_for_one_unit_and_clipped_at_the_bounds():
+    import pandas as pd
+
+    from csm_kit.stats import ratio_interval
+
+    f = pd.DataFrame({"g": ["a", "a", "b"], "x": [100.0, 100.0, 50.0], "y": [100.0, 0.0, 50.0]})
+    out = ratio_interval(f, numerator="y", denominator="x", keys=["g"], upper=1.0)
+    assert out.loc["a", "ratio"] == 0.5 and out.loc["a", "ci_low"] >= 0 and out.loc["a", "ci_high"] <= 1
+    assert pd.isna(out.loc["b", "ci_low"]) and out.loc["b", "units"] == 1

@@ -218,3 +218,36 @@ def test_backlog_by_period_agrees_with_the_backlog_at_every_month_end(rows, days
         assert (open_, old) == tuple(snapshot.iloc[0])
     assert (trend["open_longer_than"] <= trend["open"]).all()
     assert np.all(trend["open"] >= 0)
+
+
+def test_support_breakdown_by_channel_pools_the_window_and_adds_the_backlog():
+    from csm_kit.support import support_breakdown
+
+    # Closed in February–March (window of 2 months to March): email t1 (1 contact, 2 h) and
+    # t2 (3 contacts, 10 h), chat t3 (1 contact, 30 h); t4 (email) closed in January is
+    # outside the window. Open at the end of March: chat t5, opened 1 March (30 days old).
+    # Email: FCR 1 of 2, median (2 + 10) / 2 = 6 h. Chat: FCR 1 of 1, 30 h, 1 open > 7 days.
+    t = pd.DataFrame({
+        "ticket_id": ["t1", "t2", "t3", "t4", "t5"], "customer_id": list("abcde"),
+        "channel": ["email", "email", "chat", "email", "chat"], "contacts": [1, 3, 1, 1, 2],
+        "opened_at": pd.to_datetime(["2024-03-04 08:00", "2024-02-05 08:00", "2024-03-10 00:00",
+                                     "2024-01-03 08:00", "2024-03-01 09:00"]),
+        "closed_at": pd.to_datetime(["2024-03-04 10:00", "2024-02-05 18:00", "2024-03-11 06:00",
+                                     "2024-01-03 09:00", None])})
+    out = support_breakdown(t, by="channel", as_of="2024-03", window_months=2).set_index("channel")
+    assert out.loc["email", ["closed", "first_contact", "fcr", "median_hours"]].tolist() == [
+        2, 1, 0.5, 6.0]
+    assert out.loc["chat", ["closed", "fcr", "median_hours", "open", "open_longer_than"]].tolist() == [
+        1, 1.0, 30.0, 1, 1]
+    # Wilson 95% for 1 of 2: [0.095, 0.905].
+    assert out.loc["email", ["fcr_ci_low", "fcr_ci_high"]].tolist() == pytest.approx([0.095, 0.905], abs=1e-3)
+
+
+def test_support_breakdown_needs_closed_at_and_a_sensible_window():
+    from csm_kit.support import support_breakdown
+
+    t = _fcr_tickets()
+    with pytest.raises(ConfigError, match="window_months"):
+        support_breakdown(t, by="agent", window_months=0)
+    with pytest.raises(ConfigError, match="closed_at"):
+        support_breakdown(t.drop(columns="closed_at"), by="agent")

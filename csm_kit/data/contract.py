@@ -1,6 +1,6 @@
 """The data contract: the eleven canonical tables, their columns, types and rules.
 
-A dataset is a set of tidy tables (DESIGN §3). Only ``customers`` is required. Each table is
+A dataset is a set of tidy tables (``data/README.md`` describes each). Only ``customers`` is required. Each table is
 described once here by a :class:`TableSpec` — its key, required and optional columns and
 their kinds — and checked by a pandera schema built from that spec. Parsing text into types
 (:func:`csm_kit.data.parsing.coerce_table`) and checking rules (:func:`check_table`) both *report* bad rows as
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from csm_kit.data.survey_settings import DEFAULT_SCALES
 
 
 @contextlib.contextmanager
@@ -40,8 +42,8 @@ def _pandera():
 FAILURE_COLUMNS = ["table", "column", "check", "severity", "rows", "examples", "message"]
 MAX_EXAMPLES = 3
 
-#: Survey scales: (lowest score, highest score). CSAT and CES are configurable.
-DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+#: Survey scales (lowest, highest) live in :mod:`csm_kit.data.survey_settings`
+#: (``DEFAULT_SCALES``: nps 0–10, csat 1–5, ces 1–7); ``scales=`` below adds declared ones.
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,10 @@ FIXES = {
     "field_uniqueness": "make the ids unique (one row per entity) or drop the duplicated rows",
     "duplicate_rows": "keep one row per customer and month",
     "not_negative": "negative values are not allowed here; fix the export (refunds belong in transactions)",
-    "score_on_scale": "fix the scores, or configure the survey's scale if yours differs",
-    "unknown_survey": "use one of nps, csat, ces in the survey column",
+    "score_on_scale": "fix the scores, or declare your survey's scale if it differs, e.g. "
+                      "--survey-scales csat=1-10 (or scales: under surveys in the mapping file)",
+    "unknown_survey": "use one of nps, csat, ces in the survey column, or declare the survey "
+                      "type with its scale, e.g. --survey-scales review=1-5",
     "end_before_start": "fix the export or drop those rows: the end must not be before the start",
     # derived columns in the mapping (csm_kit.data.mapping)
     "unmapped_value": "add them to map: in the mapping (or give default:)",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zoneinfo
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,11 @@ from csm_kit.data.contract import (
 from csm_kit.data.mapping import apply_mapping, read_mapping
 from csm_kit.data.parsing import coerce_table
 from csm_kit.data.readers import ReadOptions, read_csv_file
+from csm_kit.data.survey_settings import (
+    SurveySettings,
+    settings_from_mapping,
+    survey_settings,
+)
 from csm_kit.data.validator import check_dataset
 from csm_kit.data.values import tidy_canonical
 from csm_kit.errors import ConfigError, DataContractError, DataSourceError
@@ -45,7 +50,9 @@ class Dataset:
     """The canonical tables of one company's data; an absent table is ``None``.
 
     Attributes are the eleven tables of the data contract (see ``data/README.md``), plus
-    ``source`` (where it was read from, secrets masked) and ``timezone`` (reporting zone).
+    ``source`` (where it was read from, secrets masked), ``timezone`` (reporting zone) and
+    ``survey_settings`` (survey scales, the satisfied threshold and CES direction, see
+    :mod:`csm_kit.data.survey_settings`), which every satisfaction metric reads.
     """
 
     customers: pd.DataFrame
@@ -61,6 +68,7 @@ class Dataset:
     activities: pd.DataFrame | None = None
     source: str = ""
     timezone: str = "UTC"
+    survey_settings: SurveySettings = field(default_factory=SurveySettings)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Return the tables that are present, by canonical name."""
@@ -99,7 +107,9 @@ def load_dataset(
     *,
     mapping: str | Path | dict | None = None,
     timezone: str = "UTC",
-    scales: dict[str, tuple[int, int]] | None = None,
+    scales: str | dict | None = None,
+    satisfied: str | dict | None = None,
+    ces_direction: str | None = None,
 ) -> Dataset:
     """Read, map, parse and validate a dataset; raise one error listing every problem.
 
@@ -116,10 +126,17 @@ def load_dataset(
                 customer_id: account_id  # canonical name: your name
             subscriptions:
               query: SELECT * FROM billing.subscriptions   # databases only
+            surveys:
+              scales: {csat: 1-10}       # survey settings (csm_kit.data.survey_settings)
+              ces_direction: high
 
     timezone : reporting time zone; timestamps with an offset are converted to it and made
         naive, timestamps without one are taken as already in it.
-    scales : survey scales overriding the defaults, e.g. ``{"ces": (1, 5)}``.
+    scales : survey scales overriding the defaults and the mapping file, e.g.
+        ``"csat=1-10,ces=1-5"`` or ``{"ces": (1, 5)}``; declares new survey types too.
+    satisfied : the lowest satisfied score per survey type (default: the top two boxes),
+        e.g. ``"csat=>=8"``.
+    ces_direction : ``"low"`` (default: a low CES means little effort) or ``"high"``.
 
     Returns
     -------
@@ -135,6 +152,9 @@ def load_dataset(
     """
     _check_timezone(timezone)
     maps = read_mapping(mapping)
+    settings = survey_settings(**settings_from_mapping(maps.get("surveys")))
+    settings = survey_settings(scales=scales, satisfied=satisfied, ces_direction=ces_direction,
+                               base=settings)
     reader = _reader_for(SAMPLE_DIR if source is None else source)
     tables: dict[str, pd.DataFrame | None] = {}
     failures: list[dict] = []
@@ -154,7 +174,7 @@ def load_dataset(
                                             "the required table is missing"))
             tables[name] = None
             continue
-        df, table_failures = _prepare(parts, spec, timezone, scales, lookup)
+        df, table_failures = _prepare(parts, spec, timezone, dict(settings.scales), lookup)
         failures += table_failures
         tables[name] = df
     if not failures:
@@ -162,21 +182,23 @@ def load_dataset(
         failures += checked
     if failures:
         raise DataContractError(failures_frame(failures))
-    return Dataset(**tables, source=mask_secrets(str(source or SAMPLE_DIR)), timezone=timezone)
+    return Dataset(**tables, source=mask_secrets(str(source or SAMPLE_DIR)), timezone=timezone,
+                   survey_settings=settings)
 
 
-def load_sample() -> Dataset:
+def load_sample(**survey_options) -> Dataset:
     """Return the bundled sample dataset (``data/sample/``): a B2B SaaS company, 36 months.
 
     Falls back to regenerating it from its seed when the package is installed without the
-    repository's ``data/`` folder.
+    repository's ``data/`` folder. ``survey_options`` (scales, satisfied, ces_direction) are
+    passed to :func:`load_dataset`.
     """
     if (SAMPLE_DIR / "customers.csv").exists():
-        return load_dataset(SAMPLE_DIR)
+        return load_dataset(SAMPLE_DIR, **survey_options)
     from csm_kit.sample.generator import generate_sample  # only needed without the repository
 
     tables = generate_sample()
-    return load_dataset(_FrameSource(tables), mapping=None)
+    return load_dataset(_FrameSource(tables), mapping=None, **survey_options)
 
 
 def _prepare(parts, spec, timezone, scales, lookup=None):

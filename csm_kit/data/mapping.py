@@ -48,6 +48,7 @@ from csm_kit.data.config_files import read_yaml
 from csm_kit.data.contract import MAX_EXAMPLES, TABLES, TableSpec, failure_row
 from csm_kit.data.expressions import check_expression, evaluate, quote, typed_source
 from csm_kit.data.readers import READ_OPTION_NAMES, ReadOptions
+from csm_kit.data.survey_settings import SETTINGS_KEYS
 from csm_kit.errors import ConfigError
 
 __all__ = ["apply_mapping", "check_entry", "check_expression", "merge_mappings", "read_mapping"]
@@ -140,10 +141,11 @@ def check_entry(table: str, entry: dict) -> dict:
     """Check one table's entry: known keys, known canonical columns, valid derived forms."""
     if not isinstance(entry, dict):
         raise ConfigError(f"mapping for {table} must be a dictionary, got {entry!r}")
-    unknown = set(entry) - set(ENTRY_KEYS)
+    allowed = ENTRY_KEYS + (SETTINGS_KEYS if table == "surveys" else ())
+    unknown = set(entry) - set(allowed)
     if unknown:
         raise ConfigError(f"mapping for {table} may have table, query and columns (and "
-                          f"{', '.join(k for k in ENTRY_KEYS if k not in ('table', 'query', 'columns'))}), "
+                          f"{', '.join(k for k in allowed if k not in ('table', 'query', 'columns'))}), "
                           f"got {sorted(unknown)}")
     columns = entry.get("columns") or {}
     if not isinstance(columns, dict):

@@ -44,7 +44,8 @@ SIGNALS: dict[str, str] = {
                             "active users)",
     "nps_latest": "NPS answer (0–10) on the customer's latest NPS date in the last 12 months "
                   "(mean when several people answered that day)",
-    "csat_recent": "mean CSAT score (survey scale, e.g. 1–5) over the last 90 days",
+    "csat_recent": "mean CSAT score over the last 90 days, put on 1–5 (an answer on another "
+                   "scale in the survey settings, e.g. 1–10, is rescaled linearly: 10 → 5, 1 → 1)",
     "tickets_open_over_7d": "tickets open at the end of the as-of day and opened more than 7 "
                             "calendar days before it (support.ticket_backlog's rule)",
     "tickets_90d": "tickets opened in the last 90 days (count)",
@@ -140,7 +141,7 @@ def customer_signals(dataset: Dataset, *, as_of=None,
     base = _active_customers(dataset, day)
     found = {
         **_usage_signals(dataset.usage, day),
-        **_survey_signals(dataset.surveys, day),
+        **_survey_signals(dataset.surveys, day, dataset.survey_settings),
         **_ticket_signals(dataset.tickets, day),
         "days_to_renewal": _days_to_renewal(dataset.renewals, day),
         "days_since_touch": _days_since_touch(dataset, day),
@@ -214,7 +215,7 @@ def _usage_signals(usage: pd.DataFrame | None, day: pd.Timestamp) -> dict:
     return out
 
 
-def _survey_signals(surveys: pd.DataFrame | None, day: pd.Timestamp) -> dict:
+def _survey_signals(surveys: pd.DataFrame | None, day: pd.Timestamp, settings) -> dict:
     if surveys is None:
         return {}
     answered = surveys[surveys["score"].notna()]
@@ -223,8 +224,10 @@ def _survey_signals(surveys: pd.DataFrame | None, day: pd.Timestamp) -> dict:
     nps = answered[(kind == "nps") & _between(answered["date"], year_ago, day)]
     latest = nps["date"] == nps.groupby("customer_id")["date"].transform("max")
     csat = answered[(kind == "csat") & _last_90_days(answered["date"], day)]
+    low, high = settings.scale("csat")
+    on_five = 1 + 4 * (csat["score"] - low) / (high - low)  # the health thresholds read 1–5
     return {"nps_latest": nps[latest].groupby("customer_id")["score"].mean(),
-            "csat_recent": csat.groupby("customer_id")["score"].mean()}
+            "csat_recent": on_five.groupby(csat["customer_id"]).mean()}
 
 
 def _ticket_signals(tickets: pd.DataFrame | None, day: pd.Timestamp) -> dict:

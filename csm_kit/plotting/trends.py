@@ -87,6 +87,8 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
             raise ConfigError(f"`events` can only be drawn on a date axis; column {x!r} holds "
                               f"{frame[x].dtype}")
     band = ci if ci is not None and set(ci) <= set(frame.columns) else None
+    if frame.empty and ax is not None and ax.lines:
+        return ax  # nothing to add to a chart that already shows other lines
     with styled_axes(ax) as ax:
         if frame.empty:
             return no_data(ax, "data")

@@ -119,11 +119,14 @@ class ReportContext:
     def section(self, *tables: str, column: str | None = None) -> bool:
         """True when every table (and the customers ``column``, if given) is present;
         otherwise show a one-line note (once per missing piece) and return False, so a
-        notebook cell reads ``if ctx.section("surveys"): ...``."""
+        notebook cell reads ``if ctx.section("surveys"): ...``. ``column`` may also name
+        another table's column as ``"usage.key_feature_users"``."""
         notes = {t: self.missing(t) for t in tables if not self.has(t)}
         if column is not None and not self.has_column(column):
-            notes[f"customers.{column}"] = (f"The customers table has no {column} values, "
-                                            "so this section is skipped.")
+            table, _, name = column.rpartition(".")
+            notes[f"{table or 'customers'}.{name}"] = (
+                f"The {table or 'customers'} table has no {name} values, "
+                "so this section is skipped.")
         for key, text in notes.items():
             if key not in self._noted:
                 self._noted.add(key)
@@ -147,9 +150,11 @@ class ReportContext:
         return False
 
     def has_column(self, column: str) -> bool:
-        """True when the customers table has ``column`` with at least one value."""
-        customers = self.dataset.customers
-        return column in customers.columns and customers[column].notna().any()
+        """True when the customers table (or, for ``"table.column"``, that table) has the
+        column with at least one value."""
+        table, _, name = column.rpartition(".")
+        frame = getattr(self.dataset, table or "customers")
+        return frame is not None and name in frame.columns and bool(frame[name].notna().any())
 
     @property
     def segment_column(self) -> str | None:
@@ -167,6 +172,16 @@ class ReportContext:
         keep = (frame[column] >= self.first_month) & (frame[column] <= self.as_of)
         return frame.loc[keep]
 
+    def complete(self, frame: pd.DataFrame, freq: str = "Q", column: str = "period") -> pd.DataFrame:
+        """Keep the rows whose period (a quarter for ``freq="Q"``) has ended by the as-of
+        month's end, so a partial last quarter is never drawn beside full ones."""
+        steps = {"M": 1, "Q": 3, "Y": 12}
+        if freq not in steps:
+            raise ConfigError(f"freq must be one of {sorted(steps)}, got {freq!r}")
+        step = steps[freq]
+        ends = frame[column] + pd.DateOffset(months=step)
+        return frame.loc[ends <= self.as_of + pd.DateOffset(months=1)]
+
     def customer_table(self, frame: pd.DataFrame, **options):
         """Show a customer-level table, or with privacy "aggregate" a one-line note instead."""
         from csm_kit.report.display import note, show_table
@@ -181,6 +196,12 @@ class ReportContext:
         if self.privacy != "aggregate":
             return frame
         return suppress_small_groups(frame, n=n, k=self.min_group_size)
+
+    @property
+    def survey_settings(self):
+        """The dataset's survey settings (scales, satisfied threshold, CES direction), for
+        ``settings=`` and chart titles."""
+        return self.dataset.survey_settings
 
     @property
     def events(self) -> pd.DataFrame | None:
@@ -203,9 +224,15 @@ def open_report(
     timezone: str = "UTC",
     privacy: str = "off",
     min_group_size: int = 5,
+    survey_scales: str | None = None,
+    ces_direction: str | None = None,
     snapshot: str | None = None,
 ) -> ReportContext:
     """Load, filter and settle everything a report notebook needs (see :class:`ReportContext`).
+
+    ``survey_scales`` (e.g. ``"csat=1-10,review=1-5"``) and ``ces_direction`` (``"low"`` or
+    ``"high"``) override the survey settings of the mapping file; the dataset carries the
+    result as ``ctx.dataset.survey_settings`` and the targets follow its CES direction.
 
     ``snapshot`` (set by ``csm-kit report``) is the run's snapshot folder: the context is read
     from it instead of loading ``data`` again, so every notebook of a run shows the same data.
@@ -226,9 +253,11 @@ def open_report(
     if snapshot is not None:
         return _from_snapshot(snapshot, data=data, mapping=mapping, as_of=as_of, months=months,
                               segment=segment, targets=targets, timezone=timezone,
-                              privacy=privacy, min_group_size=min_group_size)
+                              privacy=privacy, min_group_size=min_group_size,
+                              survey_scales=survey_scales, ces_direction=ces_direction)
     key = privacy_key() if privacy == "pseudonymised" else None
-    dataset = load_dataset(data, mapping=mapping, timezone=timezone)
+    dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
+                           ces_direction=ces_direction)
     if key is not None:
         dataset = pseudonymise_dataset(dataset, key=key)
     month = parse_as_of(as_of) if as_of is not None else dataset.default_as_of()
@@ -238,7 +267,8 @@ def open_report(
     if segment is not None:
         dataset = filter_segment(dataset, segment)
     return ReportContext(dataset=dataset, as_of=month, months=months, segment=segment,
-                         targets=load_targets(targets), quality=quality, privacy=privacy,
+                         targets=load_targets(targets, survey_settings=dataset.survey_settings),
+                         quality=quality, privacy=privacy,
                          min_group_size=min_group_size)
 
 
@@ -251,7 +281,8 @@ def _from_snapshot(snapshot, *, as_of, timezone, **asked) -> ReportContext:
     ctx = ReportContext(dataset=dataset, **{k: v for k, v in values.items() if k in known})
     made = {"months": ctx.months, "segment": ctx.segment, "privacy": ctx.privacy,
             "min_group_size": ctx.min_group_size, "timezone": ctx.dataset.timezone,
-            **{k: options.get(k) for k in ("data", "mapping", "targets")}}
+            **{k: options.get(k) for k in ("data", "mapping", "targets", "survey_scales",
+                                           "ces_direction")}}
     asked = {**asked, "timezone": timezone}
     differ = [f"{name}={asked[name]!r} (snapshot: {made[name]!r})" for name in made
               if (None if asked[name] is None else str(asked[name])) != made[name]

@@ -31,6 +31,7 @@ import pandas as pd
 
 from csm_kit.data.contract import TABLES
 from csm_kit.data.loading import Dataset
+from csm_kit.data.survey_settings import SurveySettings
 from csm_kit.errors import ConfigError
 
 SNAPSHOT_VERSION = 1
@@ -116,6 +117,8 @@ def _encode(value: Any, what: str) -> Any:
         return _encode(value.item(), what)
     if isinstance(value, pd.Timestamp):
         return {"__timestamp__": value.isoformat()}
+    if isinstance(value, SurveySettings):
+        return {"__survey_settings__": _encode(value.as_dict(), what)}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, what) for v in value]}
     if isinstance(value, list):
@@ -136,6 +139,8 @@ def _decode(value: Any) -> Any:
             return tuple(_decode(v) for v in value["__tuple__"])
         if "__float__" in value:
             return float(value["__float__"])
+        if "__survey_settings__" in value:
+            return SurveySettings.from_dict(_decode(value["__survey_settings__"]))
         if "__dict__" in value:
             return {k: _decode(v) for k, v in value["__dict__"].items()}
     return value

@@ -75,9 +75,9 @@ def generate_sample(*, customers: int = 2000, months: int = 36, seed: int = 7,
     Returns
     -------
     dict of str to DataFrame
-        In ``TABLES`` order. Columns follow DESIGN.md section 3 with the loader's types: ids
-        and texts ``str``, dates and timestamps ``datetime64[ns]`` (timestamps in UTC, dates at
-        midnight, missing = NaT), money and scores ``float64``, counts ``int64``,
+        In ``TABLES`` order. Columns follow the data contract (data/README.md) with the
+        loader's types: ids and texts ``str``, dates and timestamps ``datetime64[ns]``
+        (timestamps in UTC, dates at midnight, missing = NaT), money and scores ``float64``, counts ``int64``,
         ``first_contact_resolved`` nullable ``boolean``. ``subscriptions.end_date`` is
         exclusive (NaT = still active) and ``mrr`` is monthly-normalised (annual price / 12).
 

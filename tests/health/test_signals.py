@@ -278,3 +278,16 @@ def test_scoring_day_defaults_to_the_last_day_of_the_last_complete_month():
 def test_scoring_day_rejects_text_that_is_not_a_date():
     with pytest.raises(ConfigError, match="`as_of` must be a date like 2024-03-31, got 'soon'"):
         scoring_day(base(), "soon")
+
+
+def test_csat_on_another_scale_is_put_on_1_to_5_for_the_health_thresholds():
+    from dataclasses import replace
+
+    from csm_kit.data.survey_settings import survey_settings
+
+    # On 1–10: 10 -> 5, 1 -> 1, 8 -> 1 + 4 × 7/9 = 4.111; a's mean of 10 and 8 is 4.556.
+    ds = replace(base(surveys=surveys([("a", "csat", "2024-03-10", 10), ("a", "csat", "2024-03-20", 8),
+                                       ("b", "csat", "2024-03-15", 1)])),
+                 survey_settings=survey_settings(scales="csat=1-10"))
+    got = signal(ds, "csat_recent")
+    assert got["a"] == pytest.approx((5 + 1 + 4 * 7 / 9) / 2) and got["b"] == 1.0

@@ -549,3 +549,19 @@ def test_trend_draws_no_n_bars_for_several_groups_or_when_asked_not_to():
     ax = plot_trend(frame[frame["segment"] == "a"], ci=None, show_n=False)
     assert len(ax.figure.axes) == 1
     plt.close(ax.figure)
+
+
+def test_an_empty_series_added_to_a_chart_leaves_the_chart_as_it_was():
+    # A 12-month retention line on two months of data has no point yet; the monthly line
+    # already drawn stays, with its date axis (it used to crash the date formatter).
+    import matplotlib.pyplot as plt
+
+    from csm_kit.plotting import plot_trend
+
+    monthly = pd.DataFrame({"month": pd.to_datetime(["2024-02-01", "2024-03-01"]),
+                            "rate": [0.97, 0.95]})
+    ax = plot_trend(monthly, label="1 month")
+    same = plot_trend(monthly.iloc[:0], label="12 months", ax=ax)
+    assert same is ax and [line.get_label() for line in ax.lines] == ["1 month"]
+    ax.figure.canvas.draw()  # the date ticks still format
+    plt.close(ax.figure)

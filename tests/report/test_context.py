@@ -64,3 +64,16 @@ def test_a_section_needing_a_customers_column_checks_it(good_folder, monkeypatch
     assert ctx.section("subscriptions", column="csm") is True
     assert ctx.section("subscriptions", column="industry") is False
     assert ctx.segment_column == "segment"
+
+
+def test_a_section_can_need_a_column_of_another_table(good_folder):
+    ctx = open_report(str(good_folder))
+    assert ctx.has_column("tickets.closed_at") and not ctx.has_column("tickets.agent")
+    assert not ctx.has_column("usage.key_feature_users")  # no usage table at all
+
+
+def test_complete_keeps_only_quarters_that_have_ended(good_folder):
+    ctx = open_report(str(good_folder), as_of="2024-05-31")
+    frame = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-04-01"]), "v": [1, 2]})
+    assert ctx.complete(frame)["v"].tolist() == [1]  # April–June is not over at the end of May
+    assert ctx.complete(frame, freq="M")["v"].tolist() == [1, 2]

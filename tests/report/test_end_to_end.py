@@ -93,3 +93,65 @@ def test_bad_data_stops_the_report_with_exit_2_and_writes_nothing(tmp_path):
     result = runner.invoke(app, ["report", "--data", str(data), "--out", str(out)])
     assert result.exit_code == 2
     assert not out.exists() or not any(out.iterdir())
+
+
+#: Where each KPI of the registry is shown with its trend (or, for LTV, tabulated): text that a
+#: report notebook cell must contain, all of it. A new KPI fails the test below until a
+#: notebook shows it and it is added here.
+KPI_SHOWN = {
+    "mrr": ("ck.mrr_summary(", 'y="mrr"'),
+    "arr": ('"arr"', "show_table("),
+    "active_customers": ('"customers", "arpa"', "show_table("),
+    "arpa": ('y="arpa"',),
+    "logo_churn_rate": ("ck.logo_churn_rate(", "plot_trend("),
+    "logo_retention_rate": ("ck.logo_retention_rate(", "window_months=1"),
+    "logo_retention_rate_3m": ("ck.logo_retention_rate(", "window_months=3"),
+    "logo_retention_rate_12m": ("ck.logo_retention_rate(", "window_months=12"),
+    "net_revenue_retention": ("ck.net_revenue_retention(",),
+    "gross_revenue_retention": ("ck.gross_revenue_retention(",),
+    "net_mrr_churn": ("ck.net_mrr_churn(",),
+    "gross_mrr_churn": ("ck.gross_mrr_churn(",),
+    "quick_ratio": ("ck.quick_ratio(",),
+    "ltv": ("ck.lifetime_value(",),
+    "repeat_purchase_rate": ("ck.repeat_purchase_rate(",),
+    "purchase_frequency": ("ck.purchase_frequency(",),
+    "average_order_value": ("ck.average_order_value(",),
+    "average_customer_value": ("ck.average_customer_value(",),
+    "nps": ("ck.nps(ds.surveys, as_of",),
+    "nps_change": ("ck.nps_changes(",),
+    "csat": ("ck.csat(ds.surveys, settings",),
+    "ces": ("ck.ces(", 'y="value"'),
+    "ces_low_effort_share": ('y="low_effort_share"',),
+    "first_contact_resolution_rate": ("ck.first_contact_resolution(",),
+    "median_hours_to_close": ("ck.time_to_close(", 'y="median"'),
+    "logo_renewal_rate": ("ck.renewal_rates(", 'y="logo_renewal_rate"'),
+    "gross_dollar_renewal": ('y="gross_dollar_renewal"',),
+    "net_dollar_renewal": ('y="net_dollar_renewal"',),
+    "trial_conversion_rate": ("ck.trial_conversion(",),
+    "referral_rate": ("ck.referral_rate(",),
+    "adoption_rate": ("ck.adoption_rate(", 'y="share"'),
+    "key_feature_adoption": ("ck.key_feature_adoption(", 'y="user_share"'),
+    "red_health_share": ("ck.health_scores(", "plot_health_bands("),
+}
+
+
+def _shows_something(cell) -> bool:
+    """A chart, or an HTML table, among the cell's outputs (a skipped section shows neither)."""
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "image/png" in data or "<table" in data.get("text/html", ""):
+            return True
+    return False
+
+
+def test_every_kpi_of_the_registry_is_charted_or_tabulated_in_an_executed_report(report):
+    from csm_kit.kpis import KPIS
+
+    assert set(KPI_SHOWN) == {k.metric for k in KPIS}, "add the new KPI to KPI_SHOWN"
+    folder, _ = report
+    cells = [cell for path in sorted(folder.glob("*.ipynb"))
+             for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    missing = [metric for metric, needles in KPI_SHOWN.items()
+               if not any(all(n in cell.source for n in needles) and _shows_something(cell)
+                          for cell in cells)]
+    assert missing == [], f"no executed report charts or tabulates {missing}"
