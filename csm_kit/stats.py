@@ -193,6 +193,8 @@ def ratio_interval(frame: pd.DataFrame, *, numerator: str, denominator: str,
     residual = (sums["yy"] - 2 * ratio * sums["xy"] + ratio ** 2 * sums["xx"]).clip(lower=0)
     n = sums["units"].astype("float64")
     var = n / sx ** 2 * residual / (n - 1).where(n > 1)
+    from scipy import stats as _st  # heavy: imported when used
+
     z = _st.norm.ppf(0.5 + confidence / 2)
     half = z * np.sqrt(var)
     out = pd.DataFrame({"ratio": ratio, "units": n, "ci_low": (ratio - half).clip(lower=0),
