@@ -14,7 +14,8 @@ DOC = Path(__file__).parent.parent / "docs" / "definitions.md"
 METRIC_MODULES = {
     "churn", "cohorts", "revenue", "revenue_retention", "survival", "ltv", "purchases",
     "satisfaction", "survey_trends", "nps_churn", "support", "renewals", "upcoming_renewals", "adoption",
-    "comment_themes", "targets", "team", "health.scores", "health.backtest",
+    "comment_themes", "targets", "team", "health.scores", "health.backtest", "health.probability",
+    "health.actions", "health.forecast",
 }
 
 
