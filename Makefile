@@ -21,8 +21,8 @@ install: $(STAMP) ## Create .venv if missing and install csm-kit with its dev ex
 report: $(STAMP) ## Write dated HTML reports for the bundled sample into reports/
 	$(BIN)/csm-kit report
 
-test: $(STAMP) ## Run the whole test suite (unit, property, doctests, notebooks)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the whole test suite (unit, property, doctests, notebooks); PYTEST_ARGS=... adds options
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Check the import layers (.importlinter) with import-linter
 	$(BIN)/lint-imports --no-cache

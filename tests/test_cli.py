@@ -60,7 +60,10 @@ def test_sample_writes_the_tables_it_is_asked_for(tmp_path):
 def test_engine_choice_reaches_the_transforms_and_an_unknown_engine_is_rejected(monkeypatch):
     from csm_kit.engine import ENGINE_VARIABLE
 
-    monkeypatch.delenv(ENGINE_VARIABLE, raising=False)
+    # setenv first so monkeypatch records the variable's state (set or not) and puts it back:
+    # delenv of an unset variable records nothing, and `--engine duckdb` sets it below.
+    monkeypatch.setenv(ENGINE_VARIABLE, "pandas")
+    monkeypatch.delenv(ENGINE_VARIABLE)
     result = runner.invoke(app, ["metrics", "--engine", "spreadsheet"])
     assert result.exit_code == 2 and "spreadsheet" in result.output
     result = runner.invoke(app, ["metrics", "--engine", "duckdb"])
