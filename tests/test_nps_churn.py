@@ -72,3 +72,18 @@ def test_churn_by_nps_category_lives_in_nps_churn_and_the_package_namespace():
     # re-export it without an import cycle); ck.churn_by_nps_category is unchanged.
     assert csm_kit.churn_by_nps_category is churn_by_nps_category
     assert not hasattr(satisfaction, "churn_by_nps_category")
+
+
+def test_of_two_answers_on_the_latest_day_the_later_row_or_later_time_counts():
+    # a: two answers dated 10 January, 3 on the first row and 10 on the second: the second
+    #    row counts -> promoter (the earlier row winning would make a a detractor).
+    # b: 7 at 15:00 (first row) and 10 at 09:00 (second row): the later time counts -> passive
+    #    (the earlier time winning would make b a promoter).
+    # Both stay: one promoter, one passive, no detractor.
+    subs = _subscriptions([("a", "2024-01-01", None), ("b", "2024-01-01", None)])
+    surveys = responses([3, 10, 7, 10], customers=["a", "a", "b", "b"],
+                        dates=["2024-01-10 00:00", "2024-01-10 00:00", "2024-01-10 15:00",
+                               "2024-01-10 09:00"])
+    out = churn_by_nps_category(surveys, subs, horizon_months=1, as_of="2024-02").set_index(
+        "category")
+    assert out["customers"].to_dict() == {"promoter": 1, "passive": 1, "detractor": 0}
