@@ -19,6 +19,7 @@ detractors), and Student's t for a mean.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -79,7 +80,7 @@ T05,C,2025-01-09,40
 T06,B,2025-01-25,-20
 """,
     # January 2025: NPS A 10, D 9, F 9 (promoters), B 7 (passive), E 3 (detractor); CSAT A 5,
-    # B 2, D 4, E 3; CES A 1, B 2, D 6. The 2024 answers are outside every January window.
+    # B 2, D 4, E 3; CES A 1, B 2, D 7. The 2024 answers are outside every January window.
     "surveys": """
 response_id,customer_id,date,survey,score,comment
 R00,A,2024-01-20,nps,6,
@@ -95,7 +96,7 @@ R09,D,2025-01-16,csat,4,
 R10,E,2025-01-17,csat,3,
 R11,A,2025-01-18,ces,1,
 R12,B,2025-01-19,ces,2,
-R13,D,2025-01-20,ces,6,
+R13,D,2025-01-20,ces,7,
 """,
     # Closed in January 2025 after 4 h (1 contact), 24 h (1), 72 h (3) and 2 h (1); B's ticket
     # opened on 20 December is still open at the end of January (open longer than 7 days).
@@ -214,8 +215,8 @@ EXPECTED: dict[str, tuple[float, float, tuple[float, float]]] = {
     "nps": (40.0, 5, adjusted_wald_nps(3, 1, 5)),
     # 5 and 4 are satisfied, 2 and 3 are not: 2 / 4.
     "csat": (2 / 4, 4, wilson(2, 4)),
-    # Mean effort (1 + 2 + 6) / 3 = 3 with its t interval (s = √7, t(0.975, 2) = 4.303).
-    "ces": (3.0, 3, t_interval([1, 2, 6])),
+    # Mean effort (1 + 2 + 7) / 3 = 3.33 with its t interval (s = √10.33, t(0.975, 2) = 4.303).
+    "ces": (10 / 3, 3, t_interval([1, 2, 7])),
     # Closed in January: K1, K2, K5 with one contact, K3 with three: 3 / 4.
     "first_contact_resolution_rate": (3 / 4, 4, wilson(3, 4)),
     # Hours to close 2, 4, 24, 72: median (4 + 24) / 2 = 14; B's open ticket is not closed.
@@ -300,3 +301,59 @@ def test_the_by_segment_rows_of_a_single_segment_equal_the_company_rows(company,
     columns = ["value", "n", "ci_low", "ci_high"]
     pd.testing.assert_frame_equal(segment_rows.loc[groupable, columns],
                                   company_rows.loc[groupable, columns])
+
+
+def _matches(row: pd.Series, expected) -> bool:
+    value, n, (low, high) = expected
+    return (row["value"] == pytest.approx(value, rel=1e-9)
+            and row["n"] == pytest.approx(n, nan_ok=True)
+            and row["ci_low"] == pytest.approx(low, rel=1e-6, nan_ok=True)
+            and row["ci_high"] == pytest.approx(high, rel=1e-6, nan_ok=True))
+
+
+def _rewirings(kpi, frame):
+    """Every one-field change of a registry entry: another value or n column, the interval
+    switched on or off, another KPI's function on the same tables."""
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    for column in numeric:
+        if column != kpi.value:
+            yield f"value={column}", replace(kpi, value=column)
+    for column in [None, *numeric]:
+        if column != kpi.n:
+            yield f"n={column}", replace(kpi, n=column)
+    if "ci_low" in frame.columns:
+        yield f"ci={not kpi.ci}", replace(kpi, ci=not kpi.ci)
+    for other in KPIS:
+        if other.tables == kpi.tables and other.compute is not kpi.compute:
+            yield f"compute of {other.metric}", replace(kpi, compute=other.compute)
+
+
+def test_the_pins_catch_every_one_field_rewiring_of_the_registry(company):
+    # The registry is data, not code a mutation tool rewrites: this is its mutation test. Each
+    # rewired entry's January row must differ from the hand-worked one (or fail to compute).
+    from csm_kit.kpis import _long
+
+    as_of = pd.Timestamp(AS_OF)
+    survivors = []
+    for kpi in KPIS:
+        frame = kpi.compute(company, as_of=as_of, by=None)
+        for change, rewired in _rewirings(kpi, frame):
+            try:
+                rewired_frame = frame if rewired.compute is kpi.compute else \
+                    rewired.compute(company, as_of=as_of, by=None)
+                rows = _long(rewired, rewired_frame, None)
+            except (KeyError, ValueError, TypeError):
+                continue  # the rewired entry cannot even compute: caught
+            row = rows[rows["period"] == PERIOD]
+            if len(row) == 1 and _matches(row.iloc[0], EXPECTED[kpi.metric]):
+                survivors.append(f"{kpi.metric}: {change}")
+    assert sorted(survivors) == sorted(EQUIVALENT_REWIRINGS), survivors
+
+
+#: Rewirings that give the same January figure on any dataset holding these tables, with why.
+EQUIVALENT_REWIRINGS = [
+    # Every customer active at the month end has at least the open-tickets signal (0 when the
+    # tickets table is present), so the customers scored for the red share are the active ones.
+    "active_customers: compute of red_health_share",
+]
