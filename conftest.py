@@ -13,6 +13,11 @@ from collections import defaultdict
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Imported here, before any test: importing it sets environment variables (pyspark, through
+# narwhals: PYARROW_IGNORE_TIMEZONE, SPARK_LOCAL_IP, _RJEM_MALLOC_CONF), which would otherwise
+# be blamed on the first test that imports it.
+from csm_kit.engine import forget_reused
+
 # Hypothesis profiles for the property tests that do not fix their own number of examples (the
 # revenue invariants in tests/test_revenue_properties.py): "dev" is quick and the default; "ci"
 # (``--hypothesis-profile=ci``, passed by .ci/run) runs 200 examples each.
@@ -35,8 +40,6 @@ def _leave_the_process_as_found():
     """
     environment, cwd = dict(os.environ), os.getcwd()
     yield
-    from csm_kit.engine import forget_reused
-
     forget_reused()
     changed = sorted(name for name in environment.keys() | os.environ.keys()
                      if environment.get(name) != os.environ.get(name)
