@@ -101,6 +101,11 @@ def test_the_category_boundaries_are_9_and_7_and_the_default_horizon_is_three_mo
     assert (out["month"] == pd.Timestamp("2024-03-01")).all()
     assert out["customers"].tolist() == [1, 1, 1]
     assert out["churned_within_horizon"].tolist() == [0, 0, 1]
+    assert out["rate"].tolist() == [0.0, 0.0, 1.0]  # one customer is enough for a rate
+    # Wilson with n = 1 (z = 1.96): 0 of 1 -> [0, z²/(1 + z²)] = [0, 0.7934];
+    # 1 of 1 -> [1/(1 + z²), 1] = [0.2066, 1].
+    assert out["ci_low"].tolist() == pytest.approx([0.0, 0.0, 0.2066], abs=1e-4)
+    assert out["ci_high"].tolist() == pytest.approx([0.7934, 0.7934, 1.0], abs=1e-4)
 
 
 def test_as_of_sets_the_last_month_even_when_nobody_is_active_in_it():
