@@ -95,3 +95,10 @@ def test_adoption_threshold_must_be_a_non_negative_number():
         adoption_rate(data, threshold="half")
     with pytest.raises(ConfigError, match="`threshold` must be a number"):
         adoption_rate(data, threshold=np.nan)
+
+
+def test_a_threshold_of_zero_is_allowed_and_counts_every_customer_with_seats():
+    # a uses 0 of 10 seats, b 3 of 10: both are at or above 0 -> 2 of 2.
+    data = usage([("a", "2024-01-01", 0, 10), ("b", "2024-01-01", 3, 10)])
+    row = adoption_rate(data, threshold=0).iloc[0]
+    assert (row["customers"], row["above_threshold"], row["share"]) == (2, 2, 1.0)
