@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test lint validate metrics lab sample clean
+.PHONY: help install report test lint validate metrics lab sample clean mutation
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,8 +21,25 @@ install: $(STAMP) ## Create .venv if missing and install csm-kit with its dev ex
 report: $(STAMP) ## Write dated HTML reports for the bundled sample into reports/
 	$(BIN)/csm-kit report
 
-test: $(STAMP) ## Run the whole test suite (unit, property, doctests, notebooks)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the whole test suite (unit, property, doctests, notebooks); PYTEST_ARGS=... adds options
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit tests that defend the metric modules (the mutation run uses the same selection,
+# from [tool.mutmut] in pyproject.toml).
+UNIT_TESTS := tests --ignore=tests/report --ignore=tests/plotting --ignore=tests/sample \
+	--ignore=tests/test_notebooks.py --ignore=tests/test_cli.py --ignore=tests/test_spark.py \
+	--ignore=tests/test_privacy.py -m "not slow"
+
+mutation: $(STAMP) ## Branch coverage and mutation score (mutmut) of the metric modules, KPIs and health (long)
+	$(BIN)/python -m pytest -q -n 0 -p no:randomly -o addopts= $(UNIT_TESTS) \
+		--cov --cov-branch --cov-report=term:skip-covered
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+		done = s['killed'] + s['survived'] + s['timeout'] + s['suspicious']; \
+		print(f\"mutation score: {s['killed'] + s['timeout']} of {done} killed \
+		({(s['killed'] + s['timeout']) / max(done, 1):.1%}); {s['survived']} survived, \
+		{s['no_tests']} reached by no unit test; survivors: mutmut results\")"
 
 lint: $(STAMP) ## Check the import layers (.importlinter) with import-linter
 	$(BIN)/lint-imports --no-cache

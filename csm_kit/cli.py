@@ -67,7 +67,8 @@ CesDirectionOpt = Annotated[
 
 def use_engine(engine: str) -> None:
     """Check the --engine choice and hand it to every transform (and notebook kernel) via
-    the CSM_KIT_ENGINE environment variable, which ``engine=None`` reads."""
+    the CSM_KIT_ENGINE environment variable, which ``engine=None`` reads. Commands that call
+    it are decorated with :func:`engine_scoped`, which puts the variable back afterwards."""
     import os
 
     import pandas as pd
@@ -76,6 +77,28 @@ def use_engine(engine: str) -> None:
 
     choose_engine(pd.DataFrame(), engine)  # raises ConfigError for an unknown name
     os.environ[ENGINE_VARIABLE] = engine
+
+
+def engine_scoped(func):
+    """Put CSM_KIT_ENGINE back as it was when the command ends, so the --engine choice lasts
+    one command (a caller running commands in-process, such as the tests, keeps its own)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import os
+
+        from csm_kit.engine import ENGINE_VARIABLE
+
+        previous = os.environ.get(ENGINE_VARIABLE)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if previous is None:
+                os.environ.pop(ENGINE_VARIABLE, None)
+            else:
+                os.environ[ENGINE_VARIABLE] = previous
+
+    return wrapper
 
 
 def friendly_errors(func):
@@ -174,6 +197,7 @@ def sample(
 
 @app.command()
 @friendly_errors
+@engine_scoped
 def metrics(
     data: DataOpt = None,
     mapping: MappingOpt = None,
@@ -248,6 +272,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 @app.command()
 @friendly_errors
+@engine_scoped
 def report(
     data: DataOpt = None,
     mapping: MappingOpt = None,

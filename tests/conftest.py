@@ -1,10 +1,60 @@
-"""Shared fixtures: small CSV folders written on the fly."""
+"""Shared test helpers: small CSV folders written on the fly, and :func:`require` for tests
+that need a program or service the machine may lack.
+
+The suite-wide rules (each test leaves the environment, working directory and engine cache as
+it found them; notebook cells stay in order under pytest-randomly) are in the root conftest.py.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+
+
+def in_ci() -> bool:
+    """True when the ``CI`` environment variable is set to anything but empty, 0 or false."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(what: str, found, *, install: str):
+    """Skip when a test dependency is missing on a developer's machine; fail under ``CI``.
+
+    ``found`` is the dependency when present (a path, a module spec, ``True``) and falsy when
+    missing; it is returned as it is. ``.ci/run`` installs every dependency, so a missing one
+    there is a broken build, never a green run that skipped the test. Call it from a fixture
+    (or a test), not at module level, so that under CI each test that needs the dependency
+    fails on its own instead of the module failing to collect and stopping the whole run::
+
+        JAVA = which("java")
+
+        @pytest.fixture(autouse=True, scope="module")
+        def _java():
+            require("a Java runtime", JAVA, install="apt-get install default-jre-headless")
+
+    The same fits any service a test module needs (PostgreSQL: ``require("PostgreSQL",
+    which("pg_ctl", "postgres"), install="apt-get install postgresql")``).
+
+    Parameters
+    ----------
+    what : the dependency in words ("Chromium", "a Java runtime", "PostgreSQL").
+    found : the dependency if present, falsy if missing.
+    install : how to install it, shown in the skip or failure message.
+    """
+    if found:
+        return found
+    message = f"{what} is missing (install: {install})"
+    if in_ci():
+        pytest.fail(f"{message}; CI is set, so this fails instead of skipping: .ci/run must "
+                    "install it", pytrace=False)
+    pytest.skip(message)
+
+
+def which(*programs: str) -> str | None:
+    """The path of the first of ``programs`` on PATH, or None."""
+    return next((path for path in map(shutil.which, programs) if path), None)
 
 
 def write_tables(folder: Path, tables: dict[str, str]) -> Path:

@@ -119,3 +119,10 @@ def test_key_feature_adoption_needs_the_column():
 
     with pytest.raises(ConfigError, match="key_feature_users"):
         key_feature_adoption(usage([("a", "2024-01-01", 10, 10)]))
+
+
+def test_a_threshold_of_zero_is_allowed_and_counts_every_customer_with_seats():
+    # a uses 0 of 10 seats, b 3 of 10: both are at or above 0 -> 2 of 2.
+    data = usage([("a", "2024-01-01", 0, 10), ("b", "2024-01-01", 3, 10)])
+    row = adoption_rate(data, threshold=0).iloc[0]
+    assert (row["customers"], row["above_threshold"], row["share"]) == (2, 2, 1.0)

@@ -58,13 +58,29 @@ def test_sample_writes_the_tables_it_is_asked_for(tmp_path):
 
 
 def test_engine_choice_reaches_the_transforms_and_an_unknown_engine_is_rejected(monkeypatch):
+    import os
+
+    import csm_kit.kpis
     from csm_kit.engine import ENGINE_VARIABLE
 
-    monkeypatch.delenv(ENGINE_VARIABLE, raising=False)
+    # setenv first so monkeypatch records the variable's state (set or not) and puts it back
+    # even if the command below leaked it: delenv of an unset variable records nothing.
+    monkeypatch.setenv(ENGINE_VARIABLE, "pandas")
+    monkeypatch.delenv(ENGINE_VARIABLE)
+    seen = []
+    real_kpi_table = csm_kit.kpis.kpi_table
+
+    def recording_kpi_table(*args, **kwargs):
+        seen.append(os.environ.get(ENGINE_VARIABLE))
+        return real_kpi_table(*args, **kwargs)
+
+    monkeypatch.setattr(csm_kit.kpis, "kpi_table", recording_kpi_table)
     result = runner.invoke(app, ["metrics", "--engine", "spreadsheet"])
     assert result.exit_code == 2 and "spreadsheet" in result.output
     result = runner.invoke(app, ["metrics", "--engine", "duckdb"])
     assert result.exit_code == 0, result.output
-    import os
-
-    assert os.environ[ENGINE_VARIABLE] == "duckdb"
+    assert seen == ["duckdb"]  # the transforms ran with the choice (engine=None reads it)...
+    assert ENGINE_VARIABLE not in os.environ  # ...and the command put the variable back
+    monkeypatch.setenv(ENGINE_VARIABLE, "polars")
+    assert runner.invoke(app, ["metrics", "--engine", "pandas"]).exit_code == 0
+    assert seen[-1] == "pandas" and os.environ[ENGINE_VARIABLE] == "polars"

@@ -107,3 +107,25 @@ def test_unknown_kind_is_a_config_error():
 def test_a_table_that_is_neither_subscriptions_nor_transactions_is_a_config_error():
     with pytest.raises(ConfigError, match="cohorts need subscriptions"):
         cohort_retention(pd.DataFrame({"customer_id": ["a"], "score": [9]}))
+
+
+def test_a_revenue_cohort_with_zero_month_0_revenue_is_nan_and_left_out_of_the_average():
+    # x's first order (January) is a free sample (0), then 50 in February: the January revenue
+    # cohort has no month-0 revenue, so its shares are NaN, not 0 or infinity.
+    # y starts in February with 100, then 50 in March: 1.0, 0.5.
+    # The average curve leaves the NaN cells out: age 0 = 1.0 and age 1 = 0.5, each from one
+    # cohort of one customer; age 2 only has x's NaN cell, so no row. Keeping the NaN cells
+    # would give age 1 = (0.5·1) / (1 + 1) = 0.25 from two cohorts.
+    tx = pd.DataFrame({"transaction_id": ["t1", "t2", "t3", "t4"],
+                       "customer_id": ["x", "x", "y", "y"],
+                       "date": pd.to_datetime(["2024-01-10", "2024-02-10", "2024-02-12",
+                                               "2024-03-12"]),
+                       "amount": [0.0, 50.0, 100.0, 50.0]})
+    table = cohort_table(tx, kind="revenue", as_of="2024-03")
+    january = table[table["cohort"] == "2024-01-01"]
+    assert january["months_since_start"].tolist() == [0, 1, 2]
+    assert january["value"].isna().all()
+    assert table.loc[table["cohort"] == "2024-02-01", "value"].tolist() == [1.0, 0.5]
+    curve = average_retention_curve(table)
+    assert curve.to_dict("list") == {"months_since_start": [0, 1], "value": [1.0, 0.5],
+                                     "cohorts": [1, 1], "customers": [1, 1]}

@@ -240,3 +240,17 @@ def test_input_frame_is_not_modified():
     mrr_movements(subs, as_of="2024-06")
     customer_months(subs, as_of="2024-06")
     pd.testing.assert_frame_equal(subs, before)
+
+
+def test_mrr_summary_of_a_month_without_customers_is_zero_mrr_and_no_arpa():
+    # a (100) leaves at the end of January, b (50) starts in March: February has no customer,
+    # so MRR and ARR are 0 and ARPA (MRR ÷ 0 customers) is NaN, not 0; no subscriptions at
+    # all give an empty table with the same columns.
+    subs = subscriptions([("a", "2024-01-01", "2024-02-01", 100.0),
+                          ("b", "2024-03-01", None, 50.0)])
+    out = mrr_summary(subs, as_of="2024-03")
+    assert out[["mrr", "arr", "customers"]].values.tolist() == [
+        [100.0, 1200.0, 1], [0.0, 0.0, 0], [50.0, 600.0, 1]]
+    assert out["arpa"].iloc[[0, 2]].tolist() == [100.0, 50.0] and np.isnan(out["arpa"].iloc[1])
+    empty = mrr_summary(subs.iloc[:0], as_of="2024-03")
+    assert empty.empty and list(empty.columns) == ["month", "mrr", "arr", "customers", "arpa"]

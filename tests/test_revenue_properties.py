@@ -7,8 +7,6 @@ the engine (no month indices, no cumulative sums).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -21,12 +19,10 @@ from csm_kit.revenue_retention import gross_revenue_retention, net_revenue_reten
 from tests.test_revenue import subscriptions
 
 BASE = pd.Timestamp("2023-01-01")
-# Each example runs the pandas engine several times (~50 ms a call on tiny frames), so the
-# default count keeps the file near 15 s on two shared cores; set CSM_KIT_PROPERTY_EXAMPLES
-# (e.g. 200) for a thorough run.
-EXAMPLES = int(os.environ.get("CSM_KIT_PROPERTY_EXAMPLES", "20"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+# Each example runs the pandas engine several times (~50 ms a call on tiny frames). The number
+# of examples is the hypothesis profile's (conftest.py): 20 by default (the file in ~15 s on two
+# shared cores), 200 with --hypothesis-profile=ci, which .ci/run passes.
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 subscription_rows = st.tuples(
     st.sampled_from(["c0", "c1", "c2", "c3", "c4"]),

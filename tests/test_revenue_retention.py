@@ -133,3 +133,21 @@ def test_expansion_mrr_per_csm_credits_the_current_owner():
 def test_expansion_mrr_without_groups_is_the_monthly_total():
     out = expansion_mrr(five_customer_history(), customers=None, by=None, as_of="2024-06")
     assert out["expansion"].tolist() == [0.0, 0.0, 50.0, 0.0, 0.0, 0.0]
+
+
+def test_a_customer_who_churns_and_returns_inside_the_window_counts_at_its_window_end_mrr():
+    # Three-month window ending April, so its start is the end of January: a 100 and b 100
+    # (start 200, 2 customers). a leaves at the end of February and returns on 1 April at 130;
+    # c starts in February (new inside the window: never counted).
+    # NRR = (a 130 + b 100) / 200 = 1.15; GRR caps a at its 100: (100 + 100) / 200 = 1.0.
+    subs = subscriptions([("a", "2024-01-01", "2024-03-01", 100.0),
+                          ("a", "2024-04-01", None, 130.0),
+                          ("b", "2024-01-01", None, 100.0),
+                          ("c", "2024-02-01", None, 500.0)])
+    nrr = net_revenue_retention(subs, window_months=3, as_of="2024-04")
+    grr = gross_revenue_retention(subs, window_months=3, as_of="2024-04")
+    assert nrr["month"].tolist() == [pd.Timestamp("2024-04-01")]  # the first 3-month window
+    assert nrr[["customers", "start_mrr", "retained_mrr", "rate"]].values.tolist() == [
+        [2, 200.0, 230.0, 1.15]]
+    assert grr[["customers", "start_mrr", "retained_mrr", "rate"]].values.tolist() == [
+        [2, 200.0, 200.0, 1.0]]

@@ -81,3 +81,38 @@ def test_the_health_mix_is_shares_of_each_book(books):
     health = pd.DataFrame({"customer_id": ["A", "C", "D"], "band": ["red", "green", "yellow"]})
     card = csm_scorecard(books, as_of="2024-04-30", window_months=3, health=health).set_index("csm")
     assert card.loc["Ana", ["red_share", "yellow_share", "green_share"]].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_at_risk_accounts_lists_the_largest_accounts_of_the_band_first():
+    from csm_kit.team import at_risk_accounts
+
+    # MRR at the end of March 2024: r1 50, r2 300, r3 120 (120 + a 0-MRR line), r4 left in
+    # February (0), g1 900 but green. Red, largest first: r2 300, r3 120, r1 50, r4 0; top=3
+    # keeps the first three. Names, segment and CSM come from customers; score, change and
+    # weakest component from the scores as given.
+    ids = ["r1", "r2", "r3", "r4", "g1"]
+    ds = Dataset(
+        customers=pd.DataFrame({"customer_id": ids, "signup_date": pd.Timestamp("2024-01-01"),
+                                "name": ["One", "Two", "Three", "Four", "Green"],
+                                "segment": ["SMB", "Ent", "SMB", "SMB", "Ent"],
+                                "csm": ["Ann", "Bob", "Ann", "Bob", "Ann"]}),
+        subscriptions=pd.DataFrame({
+            "customer_id": ["r1", "r2", "r3", "r3", "r4", "g1"],
+            "start_date": pd.Timestamp("2024-01-01"),
+            "end_date": dates(None, None, None, None, "2024-02-15", None),
+            "mrr": [50.0, 300.0, 120.0, 0.0, 700.0, 900.0]}))
+    scores = pd.DataFrame({"customer_id": ids, "score": [30.0, 10.0, 20.0, 5.0, 90.0],
+                           "band": ["red", "red", "red", "red", "green"],
+                           "change": [-5.0, -20.0, 0.0, -1.0, 2.0],
+                           "weakest_component": ["nps", "adoption", "csat", "nps", None]})
+    listed = at_risk_accounts(scores, ds, as_of="2024-03", top=3)
+    assert list(listed.columns) == ["customer_id", "name", "segment", "csm", "mrr", "score",
+                                    "change", "weakest_component"]
+    assert listed[["customer_id", "mrr", "score", "change"]].values.tolist() == [
+        ["r2", 300.0, 10.0, -20.0], ["r3", 120.0, 20.0, 0.0], ["r1", 50.0, 30.0, -5.0]]
+    assert listed["name"].tolist() == ["Two", "Three", "One"]
+    everyone = at_risk_accounts(scores, ds, as_of="2024-03", top=10)
+    assert everyone["customer_id"].tolist() == ["r2", "r3", "r1", "r4"]  # r4: no MRR -> 0
+    assert everyone["mrr"].tolist() == [300.0, 120.0, 50.0, 0.0]
+    green = at_risk_accounts(scores, ds, as_of="2024-03", band="green")
+    assert green[["customer_id", "mrr"]].values.tolist() == [["g1", 900.0]]

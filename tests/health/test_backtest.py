@@ -139,8 +139,41 @@ def test_suggested_weights_are_non_negative_sum_to_one_and_favour_the_real_signa
     assert list(w.index) == ["adoption", "nps"]
     assert (w >= 0).all() and w.sum() == pytest.approx(1)
     assert w["adoption"] > w["nps"]
-    assert 0 <= tiny_result.held_out_auc_default <= 1
-    assert 0 <= tiny_result.held_out_auc_suggested <= 1
+
+
+def test_held_out_aucs_are_measured_on_the_held_out_customers_only(tiny_result):
+    # Held out (seed 1): c00, c06, c16, c22, c28 (churners, 3 dates each = 15 churner-dates)
+    # and c03, c07, c09, c15, c17, c23, c29 (stayers, 10 dates each = 70 stayer-dates).
+    # NPS is unrelated to churn among the training customers (negative coefficient, clipped),
+    # so the suggested weights are adoption 1, NPS 0: risk = 100 − adoption score. c06, c16,
+    # c22, c28 (risk 90) beat all 70 stayer-dates (risk 10); c00 (90% of seats, risk 10) ties
+    # with them: (12·70 + ½·3·70) / (15·70) = 945 / 1050 = 0.9.
+    scores = tiny_result.scores
+    held = scores[scores["split"] == "test"]
+    assert sorted(held["customer_id"].unique()) == ["c00", "c03", "c06", "c07", "c09", "c15",
+                                                    "c16", "c17", "c22", "c23", "c28", "c29"]
+    assert tiny_result.suggested_weights.tolist() == pytest.approx([1.0, 0.0])
+    assert tiny_result.held_out_auc_suggested == pytest.approx(0.9)
+    # With the configured weights: the Mann–Whitney U of the held-out rows alone.
+    u = mannwhitneyu(100 - held.loc[held["churned"], "score"],
+                     100 - held.loc[~held["churned"], "score"]).statistic
+    assert tiny_result.held_out_auc_default == pytest.approx(u / (15 * 70))
+
+
+def test_suggested_weights_are_fitted_without_the_held_out_customers(tiny_result):
+    # Turn the held-out customers' data upside down (seats used 1 <-> 9, NPS s -> 10 − s):
+    # the split depends only on the customer ids and the seed, so the training rows, and
+    # therefore the suggested weights, must not move; the held-out AUC must.
+    held = set(tiny_result.scores.loc[tiny_result.scores["split"] == "test", "customer_id"])
+    flipped = tiny_company()
+    usage, surveys = flipped.usage, flipped.surveys
+    usage.loc[usage["customer_id"].isin(held), "active_users"] = \
+        10 - usage.loc[usage["customer_id"].isin(held), "active_users"]
+    surveys.loc[surveys["customer_id"].isin(held), "score"] = \
+        10 - surveys.loc[surveys["customer_id"].isin(held), "score"]
+    result = backtest(flipped, config=ONE_COMPONENT, seed=1)
+    pd.testing.assert_series_equal(result.suggested_weights, tiny_result.suggested_weights)
+    assert result.held_out_auc_default < 0.5 < tiny_result.held_out_auc_default
 
 
 def test_held_out_split_is_by_customer(tiny_result):
