@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,11 +19,12 @@ from csm_kit.adoption import adoption_rate
 from csm_kit.churn import logo_churn_rate
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
+from csm_kit.formatting import MINUS, UNITS, format_money, format_share
 from csm_kit.health.scores import health_scores
 from csm_kit.ltv import lifetime_value
 from csm_kit.purchases import average_order_value, purchase_frequency, repeat_purchase_rate
 from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
-from csm_kit.revenue import mrr_summary
+from csm_kit.revenue import customer_months, mrr_summary
 from csm_kit.revenue_retention import (
     gross_mrr_churn,
     gross_revenue_retention,
@@ -34,14 +35,34 @@ from csm_kit.revenue_retention import (
 from csm_kit.satisfaction import ces, csat, nps
 from csm_kit.stats import wilson_interval
 from csm_kit.support import first_contact_resolution, time_to_close
+from csm_kit.targets import target_status
 
 KPI_COLUMNS = ["metric", "period", "group", "value", "n", "ci_low", "ci_high"]
 GROUPABLE = ("segment", "csm", "plan", "region", "industry")
 
 
+#: Which way is good: the comparison with history and with a target turns on it.
+DIRECTIONS = ("higher_is_better", "lower_is_better")
+#: The groups of the full KPI table on the index page, in reading order.
+AREAS = ("revenue", "retention", "satisfaction", "support", "renewals", "health", "purchases",
+         "growth")
+#: The headline cards of the index page, in order: the first 8 the dataset supports.
+CARDS = ("mrr", "net_revenue_retention", "gross_revenue_retention", "logo_churn_rate", "nps",
+         "csat", "arr_at_risk", "net_dollar_renewal", "repeat_purchase_rate",
+         "average_order_value", "first_contact_resolution_rate", "active_customers")
+#: Fewest survey answers or tickets behind a figure that gets a verdict: the kit's
+#: small-sample threshold (below it satisfaction charts grey the point).
+SMALL_SAMPLE = 30
+
+
 @dataclass(frozen=True)
 class Kpi:
-    """One exported metric: where its numbers come from and what they mean."""
+    """One exported metric: where its numbers come from, what they mean, and how to judge them.
+
+    ``direction``, ``area`` are keyword-only and required, so a KPI added without saying
+    which way is good cannot be constructed. ``min_n`` is the fewest answers (``n``) behind a
+    figure that gets a met/missed or better/worse verdict; ``n_noun`` says what n counts.
+    """
 
     metric: str
     label: str
@@ -52,6 +73,22 @@ class Kpi:
     n: str | None = None
     ci: bool = False
     groupable: bool = True
+    _: KW_ONLY
+    direction: str
+    area: str
+    min_n: int = 0
+    n_noun: str = "customers"
+
+    def __post_init__(self):
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(f"KPI {self.metric!r}: `direction` must be one of "
+                              f"{list(DIRECTIONS)}, got {self.direction!r}")
+        if self.area not in AREAS:
+            raise ConfigError(f"KPI {self.metric!r}: `area` must be one of {list(AREAS)}, "
+                              f"got {self.area!r}")
+        if self.unit not in UNITS:
+            raise ConfigError(f"KPI {self.metric!r}: `unit` must be one of {list(UNITS)}, "
+                              f"got {self.unit!r}")
 
 
 def _subs(fn, **options):
@@ -87,7 +124,8 @@ def _referrals(ds: Dataset, *, as_of, by, **_):
 
 
 def _health(ds: Dataset, *, as_of, by, health=None, **_):
-    """Share of scored customers in the red health band at the as-of month end (one period).
+    """Customers in the red health band at the as-of month end (one period): their share of
+    scored customers, and their ARR (12 × month-end MRR) — the ARR at risk.
 
     ``health`` is the scores already computed at that day, when the caller has them.
     """
@@ -97,11 +135,15 @@ def _health(ds: Dataset, *, as_of, by, health=None, **_):
     if by is not None:
         scores = scores.drop(columns=by, errors="ignore").merge(
             ds.customers[["customer_id", by]], on="customer_id", how="left")
-    keys = [by] if by else []
-    scores = scores.assign(red=scores["band"].eq("red"))
-    grouped = (scores.groupby(keys, dropna=False)["red"].agg(["size", "sum"]).reset_index()
-               if keys else pd.DataFrame({"size": [len(scores)], "sum": [scores["red"].sum()]}))
-    grouped = grouped.rename(columns={"size": "customers", "sum": "red"})
+    months = customer_months(ds.subscriptions, as_of=as_of)
+    month = pd.Timestamp(as_of).to_period("M").to_timestamp()
+    mrr = months.loc[months["month"] == month, ["customer_id", "mrr"]]
+    scores = scores.merge(mrr, on="customer_id", how="left")
+    red = scores["band"].eq("red")
+    scores = scores.assign(red=red, red_arr=12 * scores["mrr"].fillna(0.0).where(red, 0.0))
+    sums = {"customers": ("red", "size"), "red": ("red", "sum"), "arr_at_risk": ("red_arr", "sum")}
+    grouped = (scores.groupby(by, dropna=False).agg(**sums).reset_index() if by
+               else scores.assign(_all=0).groupby("_all").agg(**sums).reset_index(drop=True))
     grouped["share"] = grouped["red"] / grouped["customers"].replace(0, np.nan)
     grouped["ci_low"], grouped["ci_high"] = wilson_interval(grouped["red"], grouped["customers"])
     return grouped.assign(month=as_of)
@@ -114,61 +156,74 @@ def _trials(ds: Dataset, *, as_of, by, **_):
 S, T = ("subscriptions",), ("transactions",)
 _MRR = _subs(mrr_summary)  # shared by four KPIs: computed once per table call
 _RENEWALS = _with_customers("renewals", renewal_rates)  # shared by three
+_SURVEYS = {"min_n": SMALL_SAMPLE, "n_noun": "responses", "area": "satisfaction"}
+_TICKETS = {"min_n": SMALL_SAMPLE, "n_noun": "tickets", "area": "support"}
+_UP, _DOWN = "higher_is_better", "lower_is_better"
 KPIS: list[Kpi] = [
-    Kpi("mrr", "MRR", "money", S, _MRR, "mrr", "customers"),
-    Kpi("arr", "ARR", "money", S, _MRR, "arr", "customers"),
+    Kpi("mrr", "MRR", "money", S, _MRR, "mrr", "customers", direction=_UP, area="revenue"),
+    Kpi("arr", "ARR", "money", S, _MRR, "arr", "customers", direction=_UP, area="revenue"),
     Kpi("active_customers", "Active customers", "count", S, _MRR,
-        "customers"),
-    Kpi("arpa", "ARPA", "money", S, _MRR, "arpa", "customers"),
+        "customers", direction=_UP, area="revenue"),
+    Kpi("arpa", "ARPA", "money", S, _MRR, "arpa", "customers", direction=_UP, area="revenue"),
     Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S, _subs(logo_churn_rate),
-        "rate", "customers_start", ci=True),
+        "rate", "customers_start", ci=True, direction=_DOWN, area="retention"),
     Kpi("net_revenue_retention", "NRR (12 months)", "share", S,
-        _subs(net_revenue_retention, window_months=12), "rate", "customers"),
+        _subs(net_revenue_retention, window_months=12), "rate", "customers",
+        direction=_UP, area="retention"),
     Kpi("gross_revenue_retention", "GRR (12 months)", "share", S,
-        _subs(gross_revenue_retention, window_months=12), "rate", "customers"),
+        _subs(gross_revenue_retention, window_months=12), "rate", "customers",
+        direction=_UP, area="retention"),
     Kpi("net_mrr_churn", "Net MRR churn", "share", S, _subs(net_mrr_churn),
-        "rate"),
+        "rate", direction=_DOWN, area="retention"),
     Kpi("gross_mrr_churn", "Gross MRR churn", "share", S,
-        _subs(gross_mrr_churn), "rate"),
-    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(quick_ratio), "rate"),
-    Kpi("ltv", "LTV (smoothed)", "money", S, _ltv, "ltv", groupable=False),
+        _subs(gross_mrr_churn), "rate", direction=_DOWN, area="retention"),
+    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(quick_ratio), "rate",
+        direction=_UP, area="revenue"),
+    Kpi("ltv", "LTV (smoothed)", "money", S, _ltv, "ltv", groupable=False,
+        direction=_UP, area="revenue"),
     Kpi("repeat_purchase_rate", "Repeat purchase rate", "share", T,
         _plain("transactions", repeat_purchase_rate), "rate", "customers", ci=True,
-        groupable=False),
+        groupable=False, direction=_UP, area="purchases"),
     Kpi("purchase_frequency", "Purchase frequency", "ratio", T,
         _plain("transactions", purchase_frequency), "value", "customers",
-        groupable=False),
+        groupable=False, direction=_UP, area="purchases"),
     Kpi("average_order_value", "Average order value", "money", T,
         _plain("transactions", average_order_value), "value", "orders",
-        groupable=False),
+        groupable=False, direction=_UP, area="purchases", n_noun="orders"),
     Kpi("nps", "NPS", "points", ("surveys",), _with_customers("surveys", nps),
-        "value", "n", ci=True),
+        "value", "n", ci=True, direction=_UP, **_SURVEYS),
     Kpi("csat", "CSAT (top-two-box)", "share", ("surveys",),
-        _with_customers("surveys", csat), "value", "n", ci=True),
+        _with_customers("surveys", csat), "value", "n", ci=True, direction=_UP, **_SURVEYS),
+    # CES: 1 = least effort by default, so lower is better; a dataset whose CES scale runs the
+    # other way says so, and kpi_directions() turns this around (the one place to change).
     Kpi("ces", "CES (mean)", "score", ("surveys",), _with_customers("surveys", ces),
-        "value", "n", ci=True),
+        "value", "n", ci=True, direction=_DOWN, **_SURVEYS),
     Kpi("first_contact_resolution_rate", "First contact resolution", "share", ("tickets",),
         _with_customers("tickets", first_contact_resolution), "value", "resolved",
-        ci=True),
+        ci=True, direction=_UP, **_TICKETS),
     Kpi("median_hours_to_close", "Median hours to close", "hours", ("tickets",),
-        _with_customers("tickets", time_to_close), "median", "closed"),
+        _with_customers("tickets", time_to_close), "median", "closed",
+        direction=_DOWN, **_TICKETS),
     Kpi("logo_renewal_rate", "Logo renewal rate", "share", ("renewals",),
-        _RENEWALS, "logo_renewal_rate",
-        "contracts_due", ci=True),
+        _RENEWALS, "logo_renewal_rate", "contracts_due", ci=True,
+        direction=_UP, area="renewals", n_noun="contracts due"),
     Kpi("gross_dollar_renewal", "Gross dollar renewal", "share", ("renewals",),
-        _RENEWALS, "gross_dollar_renewal",
-        "contracts_due"),
+        _RENEWALS, "gross_dollar_renewal", "contracts_due",
+        direction=_UP, area="renewals", n_noun="contracts due"),
     Kpi("net_dollar_renewal", "Net dollar renewal", "share", ("renewals",),
-        _RENEWALS, "net_dollar_renewal",
-        "contracts_due"),
+        _RENEWALS, "net_dollar_renewal", "contracts_due",
+        direction=_UP, area="renewals", n_noun="contracts due"),
     Kpi("trial_conversion_rate", "Trial conversion", "share", ("trials",), _trials, "rate",
-        "trials", ci=True, groupable=False),
+        "trials", ci=True, groupable=False, direction=_UP, area="growth", n_noun="trials"),
     Kpi("referral_rate", "Referral rate", "share", ("referrals", "subscriptions"), _referrals,
-        "rate", "active_customers", groupable=False),
+        "rate", "active_customers", groupable=False, direction=_UP, area="growth"),
     Kpi("adoption_rate", "Customers above 50% seat adoption", "share", ("usage",),
-        _with_customers("usage", adoption_rate), "share", "customers"),
+        _with_customers("usage", adoption_rate), "share", "customers",
+        direction=_UP, area="health"),
     Kpi("red_health_share", "Customers in the red health band", "share", S, _health, "share",
-        "customers", ci=True),
+        "customers", ci=True, direction=_DOWN, area="health"),
+    Kpi("arr_at_risk", "ARR at risk (red health band)", "money", S, _health, "arr_at_risk",
+        "red", direction=_DOWN, area="health"),
 ]
 KPI_BY_NAME = {k.metric: k for k in KPIS}
 
@@ -262,39 +317,200 @@ def _until(frame: pd.DataFrame, as_of) -> pd.DataFrame:
     return frame.loc[frame[time] <= pd.Timestamp(as_of)]
 
 
-def headline(kpis: pd.DataFrame, *, targets: dict | None = None) -> pd.DataFrame:
-    """Return the latest company-wide value of each metric with its target status, ready to show.
+def kpi_directions(*, ces_low_effort_is: str = "low") -> dict[str, str]:
+    """Which way is good for each KPI: the registry's ``direction``, with CES turned around
+    when the survey's scale puts little effort at the high end.
 
-    Columns: metric, label, value, value_display, target_display, status, trailing_median,
-    vs_history. Values are formatted in each metric's unit (shares as %, money with
-    thousands separators, NPS as a whole number).
+    ``ces_low_effort_is`` is the dataset's CES setting ("low": 1 = least effort, the
+    default; "high": 7 = least effort). This is the one place the CES direction is decided.
+
+    >>> kpi_directions()["ces"], kpi_directions(ces_low_effort_is="high")["ces"]
+    ('lower_is_better', 'higher_is_better')
     """
-    from csm_kit.targets import target_status
+    if ces_low_effort_is not in ("low", "high"):
+        raise ConfigError(f"`ces_low_effort_is` must be one of ['high', 'low'], got "
+                          f"{ces_low_effort_is!r}")
+    directions = {k.metric: k.direction for k in KPIS}
+    if ces_low_effort_is == "high":
+        directions["ces"] = "higher_is_better"
+    return directions
 
-    status = target_status(kpis, targets=targets)
-    status["label"] = status["metric"].map(lambda m: KPI_BY_NAME[m].label if m in KPI_BY_NAME else m)
-    units = status["metric"].map(lambda m: KPI_BY_NAME[m].unit if m in KPI_BY_NAME else "ratio")
-    status["value_display"] = [format_value(v, u) for v, u in zip(status["value"], units, strict=True)]
-    status["target_display"] = [
-        "" if pd.isna(t) else ("≤ " if d == "lower_is_better" else "≥ ") + format_value(t, u)
-        for t, d, u in zip(status["target"], status["direction"], units, strict=True)]
+
+def kpi_rules(directions: dict[str, str] | None = None) -> dict[str, dict]:
+    """How :func:`csm_kit.targets.target_status` judges each KPI: direction, min_n, n_noun."""
+    directions = kpi_directions() if directions is None else directions
+    return {k.metric: {"direction": directions.get(k.metric, k.direction), "min_n": k.min_n,
+                       "n_noun": k.n_noun} for k in KPIS}
+
+
+def history_start(dataset: Dataset) -> pd.Timestamp | None:
+    """The first month of the data's real subscription history: the month of its first
+    subscription end (None when no subscription has ended).
+
+    An export that starts in 2023 but holds subscriptions started in 2019 only has the
+    customers who survived to 2023: before the first end it can show, churn is 0 and MRR
+    grows by construction, not because nobody left.
+
+    >>> subs = pd.DataFrame({"end_date": pd.to_datetime([None, "2023-11-02", "2024-05-01"])})
+    >>> history_start(Dataset(customers=pd.DataFrame(), subscriptions=subs))
+    Timestamp('2023-11-01 00:00:00')
+    """
+    subs = dataset.subscriptions
+    if subs is None or "end_date" not in subs.columns or subs["end_date"].isna().all():
+        return None
+    return pd.Timestamp(subs["end_date"].min()).to_period("M").to_timestamp()
+
+
+def within_history(kpis: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """Drop the rows of subscription metrics from months before :func:`history_start`."""
+    start = history_start(dataset)
+    if start is None or kpis.empty:
+        return kpis
+    from_subscriptions = kpis["metric"].map(
+        lambda m: "subscriptions" in KPI_BY_NAME[m].tables if m in KPI_BY_NAME else False)
+    early = from_subscriptions & (kpis["period"].str[:7] < f"{start:%Y-%m}")
+    return kpis.loc[~early].reset_index(drop=True)
+
+
+HEADLINE_COLUMNS = [
+    "metric", "label", "area", "unit", "period", "value", "n", "ci_low", "ci_high", "target",
+    "direction", "status", "trailing_median", "vs_history", "noise", "previous_period",
+    "previous_value", "change", "value_display", "target_display", "change_display",
+    "history_display", "n_display", "period_note", "trend",
+]
+
+
+def headline(
+    kpis: pd.DataFrame,
+    *,
+    targets: dict | None = None,
+    as_of=None,
+    directions: dict[str, str] | None = None,
+    currency: str | None = None,
+    trend_months: int = 12,
+) -> pd.DataFrame:
+    """Return the latest company-wide value of each metric with its verdicts, ready to show.
+
+    Parameters
+    ----------
+    kpis : the output of :func:`kpi_table`.
+    targets : from :func:`csm_kit.targets.load_targets`; None = the packaged defaults.
+    as_of : the report's month; a metric whose latest value is older says which month it is
+        from (``period_note``). None = the latest period in ``kpis``.
+    directions : which way is good per metric (:func:`kpi_directions`; None = the registry).
+    currency : ISO code of the reporting currency for money values; None = no sign.
+    trend_months : values kept in ``trend`` (the latest last), for a sparkline.
+
+    Returns
+    -------
+    DataFrame, one row per metric in registry order, with the columns of
+    :func:`csm_kit.targets.target_status` (status, vs_history, noise, change, ...) plus label,
+    area, unit, value_display, target_display, change_display ("+0.5 pp vs Sep 2026"),
+    history_display ("worse than the 12-month median of 1.2%, within noise"), n_display,
+    period_note ("" or "value from August 2026") and trend (a list of floats).
+    """
+    status = target_status(kpis, targets=targets, rules=kpi_rules(directions))
+    if status.empty:
+        return pd.DataFrame(columns=HEADLINE_COLUMNS)
+    kpi = status["metric"].map(KPI_BY_NAME.get)
+    status["label"] = [k.label if k else m for k, m in zip(kpi, status["metric"], strict=True)]
+    status["area"] = [k.area if k else "other" for k in kpi]
+    status["unit"] = [k.unit if k else "ratio" for k in kpi]
+    latest = pd.Period(max(status["period"]) if as_of is None else pd.Timestamp(as_of), "M")
+    rows = status.to_dict("records")
+    for row, k in zip(rows, kpi, strict=True):
+        row.update(_displayed(row, k, currency, latest))
+    shown = pd.DataFrame(rows)
+    shown["trend"] = _trends(kpis, shown["metric"], trend_months)
     order = {k.metric: i for i, k in enumerate(KPIS)}
-    status = status.sort_values("metric", key=lambda s: s.map(order).fillna(len(order)))
-    return status.reset_index(drop=True)
+    shown = shown.sort_values("metric", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
+    return shown.reset_index(drop=True)[HEADLINE_COLUMNS]
 
 
-def format_value(value: float, unit: str) -> str:
-    """Format a number in a metric's unit.
+def headline_cards(head: pd.DataFrame, *, most: int = 8, fewest: int = 6) -> pd.DataFrame:
+    """The rows of :func:`headline` for the index's cards: :data:`CARDS` in order, up to
+    ``most``; topped up from the other metrics in registry order to ``fewest``."""
+    present = list(head["metric"])
+    chosen = [m for m in CARDS if m in present][:most]
+    chosen += [m for m in present if m not in chosen][: max(0, fewest - len(chosen))]
+    return head.set_index("metric").loc[chosen].reset_index()
 
-    >>> format_value(0.0312, "share"), format_value(123456.7, "money"), format_value(31.6, "points")
-    ('3.1%', '123,457', '32')
+
+def _displayed(row: dict, kpi: Kpi | None, currency: str | None, latest: pd.Period) -> dict:
+    unit = row["unit"]
+    period = pd.Period(row["period"][:7], "M")
+    previous = row["previous_period"]
+    lower = row["direction"] == "lower_is_better"
+    median = format_value(row["trailing_median"], unit, currency=currency)
+    history = "" if not row["vs_history"] else (
+        f"{row['vs_history']} than the 12-month median of {median}"
+        if row["vs_history"] != "same" else f"same as the 12-month median of {median}")
+    if history and row["noise"]:
+        history = row["noise"] if row["noise"] != "within noise" else f"{history}, within noise"
+    return {
+        "value_display": format_value(row["value"], unit, currency=currency),
+        "target_display": "" if pd.isna(row["target"]) else
+        ("≤ " if lower else "≥ ") + format_value(row["target"], unit, currency=currency),
+        "change_display": "" if previous is None or pd.isna(row["change"]) else
+        f"{format_change(row['change'], unit, currency=currency, before=row['previous_value'])}"
+        f" vs {pd.Period(previous[:7], 'M'):%b %Y}",
+        "history_display": history,
+        "n_display": "" if pd.isna(row["n"]) else
+        f"n = {row['n']:,.0f} {kpi.n_noun if kpi else ''}".rstrip(),
+        "period_note": "" if period >= latest else f"value from {period:%B %Y}",
+    }
+
+
+def _trends(kpis: pd.DataFrame, metrics: pd.Series, months: int) -> list[list[float]]:
+    company = kpis[kpis["group"].isna() | (kpis["group"] == "")].dropna(subset=["value"])
+    series = {m: rows.sort_values("period")["value"].tail(months).astype(float).tolist()
+              for m, rows in company.groupby("metric")}
+    return [series.get(m, []) for m in metrics]
+
+
+def format_value(value: float, unit: str, *, currency: str | None = None) -> str:
+    """Format a number in a metric's unit, money with the reporting currency and K/M.
+
+    >>> format_value(0.0312, "share"), format_value(123456.7, "money", currency="USD")
+    ('3.1%', '$123K')
+    >>> format_value(31.6, "points"), format_value(20.92, "hours"), format_value(1191, "count")
+    ('32', '20.9 h', '1,191')
     """
     if pd.isna(value):
         return "–"
     if unit == "share":
-        return f"{value:.1%}"
-    if unit in ("money", "count"):
+        return format_share(value)
+    if unit == "money":
+        return format_money(value, currency)
+    if unit == "count":
         return f"{value:,.0f}"
     if unit == "points":
-        return f"{value:.0f}"
-    return f"{value:,.2f}"
+        return f"{value:.0f}".replace("-", MINUS)
+    if unit == "hours":
+        return f"{value:,.1f} h"
+    return f"{value:,.2f}".replace("-", MINUS)
+
+
+def format_change(change: float, unit: str, *, currency: str | None = None,
+                  before: float | None = None) -> str:
+    """Format a change between two periods in a metric's unit, always signed.
+
+    Shares change in percentage points; money also as a percentage of the value before.
+
+    >>> format_change(0.0068, "share"), format_change(-3, "points")
+    ('+0.7 pp', '−3')
+    >>> format_change(48_374, "money", currency="USD", before=5_749_804)
+    '+$48.4K (+0.8%)'
+    """
+    if pd.isna(change):
+        return "–"
+    sign = "+" if change >= 0 else MINUS
+    size = abs(change)
+    if unit == "share":
+        return f"{sign}{size * 100:.1f} pp"
+    if unit == "money":
+        text = sign + format_money(size, currency)
+        if before is not None and pd.notna(before) and before != 0:
+            text += f" ({sign}{size / abs(before):.1%})"
+        return text
+    return sign + format_value(size, unit, currency=currency)
