@@ -93,6 +93,54 @@ def format_share(value: float, decimals: int = 1) -> str:
     return text.replace("-", MINUS)
 
 
+def format_value(value: float, unit: str, *, currency: str | None = None) -> str:
+    """Format a number in a metric's unit, money with the reporting currency and K/M.
+
+    >>> format_value(0.0312, "share"), format_value(123456.7, "money", currency="USD")
+    ('3.1%', '$123K')
+    >>> format_value(31.6, "points"), format_value(20.92, "hours"), format_value(1191, "count")
+    ('32', '20.9 h', '1,191')
+    """
+    if pd.isna(value):
+        return "–"
+    if unit == "share":
+        return format_share(value)
+    if unit == "money":
+        return format_money(value, currency)
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "points":
+        return f"{value:.0f}".replace("-", MINUS)
+    if unit == "hours":
+        return f"{value:,.1f} h"
+    return f"{value:,.2f}".replace("-", MINUS)
+
+
+def format_change(change: float, unit: str, *, currency: str | None = None,
+                  before: float | None = None) -> str:
+    """Format a change between two periods in a metric's unit, always signed.
+
+    Shares change in percentage points; money also as a percentage of the value before.
+
+    >>> format_change(0.0068, "share"), format_change(-3, "points")
+    ('+0.7 pp', '−3')
+    >>> format_change(48_374, "money", currency="USD", before=5_749_804)
+    '+$48.4K (+0.8%)'
+    """
+    if pd.isna(change):
+        return "–"
+    sign = "+" if change >= 0 else MINUS
+    size = abs(change)
+    if unit == "share":
+        return f"{sign}{size * 100:.1f} pp"
+    if unit == "money":
+        text = sign + format_money(size, currency)
+        if before is not None and pd.notna(before) and before != 0:
+            text += f" ({sign}{size / abs(before):.1%})"
+        return text
+    return sign + format_value(size, unit, currency=currency)
+
+
 def format_p_value(p: float) -> str:
     """A p-value as a reader expects it: "p < 0.001" below 0.001, else two significant digits.
 

@@ -19,7 +19,7 @@ from csm_kit.adoption import adoption_rate
 from csm_kit.churn import logo_churn_rate
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
-from csm_kit.formatting import MINUS, UNITS, format_money, format_share
+from csm_kit.formatting import UNITS, format_value  # noqa: F401  (format_value: kept importable here)
 from csm_kit.health.scores import health_scores
 from csm_kit.ltv import lifetime_value
 from csm_kit.purchases import average_order_value, purchase_frequency, repeat_purchase_rate
@@ -35,7 +35,6 @@ from csm_kit.revenue_retention import (
 from csm_kit.satisfaction import ces, csat, nps
 from csm_kit.stats import wilson_interval
 from csm_kit.support import first_contact_resolution, time_to_close
-from csm_kit.targets import target_status
 
 KPI_COLUMNS = ["metric", "period", "group", "value", "n", "ci_low", "ci_high"]
 GROUPABLE = ("segment", "csm", "plan", "region", "industry")
@@ -46,10 +45,6 @@ DIRECTIONS = ("higher_is_better", "lower_is_better")
 #: The groups of the full KPI table on the index page, in reading order.
 AREAS = ("revenue", "retention", "satisfaction", "support", "renewals", "health", "purchases",
          "growth")
-#: The headline cards of the index page, in order: the first 8 the dataset supports.
-CARDS = ("mrr", "net_revenue_retention", "gross_revenue_retention", "logo_churn_rate", "nps",
-         "csat", "arr_at_risk", "net_dollar_renewal", "repeat_purchase_rate",
-         "average_order_value", "first_contact_resolution_rate", "active_customers")
 #: Fewest survey answers or tickets behind a figure that gets a verdict: the kit's
 #: small-sample threshold (below it satisfaction charts grey the point).
 SMALL_SAMPLE = 30
@@ -370,147 +365,3 @@ def within_history(kpis: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
         lambda m: "subscriptions" in KPI_BY_NAME[m].tables if m in KPI_BY_NAME else False)
     early = from_subscriptions & (kpis["period"].str[:7] < f"{start:%Y-%m}")
     return kpis.loc[~early].reset_index(drop=True)
-
-
-HEADLINE_COLUMNS = [
-    "metric", "label", "area", "unit", "period", "value", "n", "ci_low", "ci_high", "target",
-    "direction", "status", "trailing_median", "vs_history", "noise", "previous_period",
-    "previous_value", "change", "value_display", "target_display", "change_display",
-    "history_display", "n_display", "period_note", "trend",
-]
-
-
-def headline(
-    kpis: pd.DataFrame,
-    *,
-    targets: dict | None = None,
-    as_of=None,
-    directions: dict[str, str] | None = None,
-    currency: str | None = None,
-    trend_months: int = 12,
-) -> pd.DataFrame:
-    """Return the latest company-wide value of each metric with its verdicts, ready to show.
-
-    Parameters
-    ----------
-    kpis : the output of :func:`kpi_table`.
-    targets : from :func:`csm_kit.targets.load_targets`; None = the packaged defaults.
-    as_of : the report's month; a metric whose latest value is older says which month it is
-        from (``period_note``). None = the latest period in ``kpis``.
-    directions : which way is good per metric (:func:`kpi_directions`; None = the registry).
-    currency : ISO code of the reporting currency for money values; None = no sign.
-    trend_months : values kept in ``trend`` (the latest last), for a sparkline.
-
-    Returns
-    -------
-    DataFrame, one row per metric in registry order, with the columns of
-    :func:`csm_kit.targets.target_status` (status, vs_history, noise, change, ...) plus label,
-    area, unit, value_display, target_display, change_display ("+0.5 pp vs Sep 2026"),
-    history_display ("worse than the 12-month median of 1.2%, within noise"), n_display,
-    period_note ("" or "value from August 2026") and trend (a list of floats).
-    """
-    status = target_status(kpis, targets=targets, rules=kpi_rules(directions))
-    if status.empty:
-        return pd.DataFrame(columns=HEADLINE_COLUMNS)
-    kpi = status["metric"].map(KPI_BY_NAME.get)
-    status["label"] = [k.label if k else m for k, m in zip(kpi, status["metric"], strict=True)]
-    status["area"] = [k.area if k else "other" for k in kpi]
-    status["unit"] = [k.unit if k else "ratio" for k in kpi]
-    latest = pd.Period(max(status["period"]) if as_of is None else pd.Timestamp(as_of), "M")
-    rows = status.to_dict("records")
-    for row, k in zip(rows, kpi, strict=True):
-        row.update(_displayed(row, k, currency, latest))
-    shown = pd.DataFrame(rows)
-    shown["trend"] = _trends(kpis, shown["metric"], trend_months)
-    order = {k.metric: i for i, k in enumerate(KPIS)}
-    shown = shown.sort_values("metric", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
-    return shown.reset_index(drop=True)[HEADLINE_COLUMNS]
-
-
-def headline_cards(head: pd.DataFrame, *, most: int = 8, fewest: int = 6) -> pd.DataFrame:
-    """The rows of :func:`headline` for the index's cards: :data:`CARDS` in order, up to
-    ``most``; topped up from the other metrics in registry order to ``fewest``."""
-    present = list(head["metric"])
-    chosen = [m for m in CARDS if m in present][:most]
-    chosen += [m for m in present if m not in chosen][: max(0, fewest - len(chosen))]
-    return head.set_index("metric").loc[chosen].reset_index()
-
-
-def _displayed(row: dict, kpi: Kpi | None, currency: str | None, latest: pd.Period) -> dict:
-    unit = row["unit"]
-    period = pd.Period(row["period"][:7], "M")
-    previous = row["previous_period"]
-    lower = row["direction"] == "lower_is_better"
-    median = format_value(row["trailing_median"], unit, currency=currency)
-    history = "" if not row["vs_history"] else (
-        f"{row['vs_history']} than the 12-month median of {median}"
-        if row["vs_history"] != "same" else f"same as the 12-month median of {median}")
-    if history and row["noise"]:
-        history = row["noise"] if row["noise"] != "within noise" else f"{history}, within noise"
-    return {
-        "value_display": format_value(row["value"], unit, currency=currency),
-        "target_display": "" if pd.isna(row["target"]) else
-        ("≤ " if lower else "≥ ") + format_value(row["target"], unit, currency=currency),
-        "change_display": "" if previous is None or pd.isna(row["change"]) else
-        f"{format_change(row['change'], unit, currency=currency, before=row['previous_value'])}"
-        f" vs {pd.Period(previous[:7], 'M'):%b %Y}",
-        "history_display": history,
-        "n_display": "" if pd.isna(row["n"]) else
-        f"n = {row['n']:,.0f} {kpi.n_noun if kpi else ''}".rstrip(),
-        "period_note": "" if period >= latest else f"value from {period:%B %Y}",
-    }
-
-
-def _trends(kpis: pd.DataFrame, metrics: pd.Series, months: int) -> list[list[float]]:
-    company = kpis[kpis["group"].isna() | (kpis["group"] == "")].dropna(subset=["value"])
-    series = {m: rows.sort_values("period")["value"].tail(months).astype(float).tolist()
-              for m, rows in company.groupby("metric")}
-    return [series.get(m, []) for m in metrics]
-
-
-def format_value(value: float, unit: str, *, currency: str | None = None) -> str:
-    """Format a number in a metric's unit, money with the reporting currency and K/M.
-
-    >>> format_value(0.0312, "share"), format_value(123456.7, "money", currency="USD")
-    ('3.1%', '$123K')
-    >>> format_value(31.6, "points"), format_value(20.92, "hours"), format_value(1191, "count")
-    ('32', '20.9 h', '1,191')
-    """
-    if pd.isna(value):
-        return "–"
-    if unit == "share":
-        return format_share(value)
-    if unit == "money":
-        return format_money(value, currency)
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "points":
-        return f"{value:.0f}".replace("-", MINUS)
-    if unit == "hours":
-        return f"{value:,.1f} h"
-    return f"{value:,.2f}".replace("-", MINUS)
-
-
-def format_change(change: float, unit: str, *, currency: str | None = None,
-                  before: float | None = None) -> str:
-    """Format a change between two periods in a metric's unit, always signed.
-
-    Shares change in percentage points; money also as a percentage of the value before.
-
-    >>> format_change(0.0068, "share"), format_change(-3, "points")
-    ('+0.7 pp', '−3')
-    >>> format_change(48_374, "money", currency="USD", before=5_749_804)
-    '+$48.4K (+0.8%)'
-    """
-    if pd.isna(change):
-        return "–"
-    sign = "+" if change >= 0 else MINUS
-    size = abs(change)
-    if unit == "share":
-        return f"{sign}{size * 100:.1f} pp"
-    if unit == "money":
-        text = sign + format_money(size, currency)
-        if before is not None and pd.notna(before) and before != 0:
-            text += f" ({sign}{size / abs(before):.1%})"
-        return text
-    return sign + format_value(size, unit, currency=currency)

@@ -15,10 +15,6 @@ from csm_kit.kpis import (
     KPI_COLUMNS,
     KPIS,
     Kpi,
-    format_change,
-    format_value,
-    headline,
-    headline_cards,
     history_start,
     kpi_directions,
     kpi_table,
@@ -86,29 +82,6 @@ def test_unknown_metric_names_are_rejected(small):
         kpi_table(small, metrics=["churn"])
 
 
-def test_headline_takes_the_latest_month_and_formats_it_in_its_unit(small):
-    head = headline(kpi_table(small, as_of="2024-03-31")).set_index("metric")
-    assert head.loc["logo_churn_rate", "value_display"] == "33.3%"
-    assert head.loc["logo_churn_rate", "target_display"] == "≤ 5.0%"
-    assert head.loc["logo_churn_rate", "status"] == "missed"
-    assert head.loc["mrr", "value_display"] == "200"
-    # March against February: churn 1/3 - 0 = +33.3 pp; MRR 200 - 300 = -100 (-33.3%)
-    assert head.loc["logo_churn_rate", "change_display"] == "+33.3 pp vs Feb 2024"
-    assert head.loc["mrr", "change_display"] == "−100 (−33.3%) vs Feb 2024"
-    assert head.loc["mrr", "trend"] == [300.0, 300.0, 200.0]
-
-
-def test_money_values_carry_the_reporting_currency():
-    # 5,798,178 -> three significant digits in millions; 4,868.3 -> whole units
-    assert format_value(5_798_178, "money", currency="USD") == "$5.8M"
-    assert format_value(4_868.3, "money", currency="EUR") == "€4,868"
-    assert format_change(-63.0, "money", currency="USD", before=4_931.0) == "−$63 (−1.3%)"
-
-
-def test_format_value_writes_missing_values_as_a_dash():
-    assert format_value(np.nan, "share") == "–"
-
-
 def test_the_readme_lists_every_metric_name():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     listed = set(re.findall(r"`([a-z_]+)`", readme.split("## Metric names", 1)[1].split("\n## ", 1)[0]))
@@ -158,50 +131,6 @@ def test_a_kpi_that_forgets_its_direction_cannot_be_made():
 def test_ces_is_lower_is_better_unless_the_scale_runs_the_other_way():
     assert kpi_directions()["ces"] == "lower_is_better"
     assert kpi_directions(ces_low_effort_is="high")["ces"] == "higher_is_better"
-
-
-@pytest.fixture(scope="module")
-def sample_headline():
-    sample = __import__("csm_kit").load_sample()
-    return headline(kpi_table(sample)).set_index("metric")
-
-
-def test_on_the_sample_the_four_metrics_that_got_worse_say_worse(sample_headline):
-    # Latest vs 12-month median on the bundled sample (issue 12): gross MRR churn 1.47% vs
-    # 1.20%, net MRR churn 0.76% vs -0.38%, CES 2.73 vs 2.57 (1 = least effort), median hours
-    # to close 20.9 vs 18.7 -- all higher, and higher is worse for all four.
-    worse = ["gross_mrr_churn", "net_mrr_churn", "ces", "median_hours_to_close"]
-    assert sample_headline.loc[worse, "vs_history"].tolist() == ["worse"] * 4
-    # CES's interval (2.43 to 3.03) covers the median, so the comparison is flagged as noise
-    assert sample_headline.loc["ces", "noise"] == "within noise"
-
-
-def test_a_value_from_an_earlier_month_says_which_month():
-    # NPS last answered in August; the report is for September.
-    table = pd.DataFrame({"metric": ["mrr", "mrr", "nps"], "period": ["2024-08", "2024-09", "2024-08"],
-                          "group": None, "value": [100.0, 110.0, 100.0], "n": [2, 2, 1],
-                          "ci_low": np.nan, "ci_high": np.nan})
-    head = headline(table, as_of="2024-09-30").set_index("metric")
-    assert head.loc["nps", "period_note"] == "value from August 2024"
-    assert head.loc["mrr", "period_note"] == ""
-    # one answer: no verdict, and the card says why
-    assert head.loc["nps", "status"] == "no target" and head.loc["nps", "noise"] == "too few responses (n = 1)"
-
-
-def test_a_one_answer_csat_of_100_percent_is_not_met(small):
-    table = pd.DataFrame({"metric": ["csat"], "period": ["2024-09"], "group": None, "value": [1.0],
-                          "n": [2.0], "ci_low": [0.34], "ci_high": [1.0]})
-    row = headline(table).iloc[0]
-    assert row["status"] == "too few responses (n = 2)"
-
-
-def test_the_cards_take_the_preferred_metrics_first_and_top_up_to_six(small):
-    head = headline(kpi_table(small, as_of="2024-03-31"))
-    cards = headline_cards(head)["metric"].tolist()
-    # three months of subscriptions only: no NRR/GRR (12-month window), no surveys, no health
-    # bands; of the preferred cards MRR, logo churn and active customers are there, then the
-    # registry order tops them up with ARR, ARPA and net MRR churn.
-    assert cards == ["mrr", "logo_churn_rate", "active_customers", "arr", "arpa", "net_mrr_churn"]
 
 
 def test_months_before_the_first_subscription_end_are_left_out(small):
