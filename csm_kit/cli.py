@@ -15,16 +15,58 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from csm_kit.errors import CsmKitError, DataContractError
 
+
+class _WholeDescriptions(TyperGroup):
+    """``csm-kit --help`` lists each command with its whole one-line description (the first
+    paragraph of its docstring), not Click's cut-off "Check a dataset against the data..."."""
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            first = (command.help or "").strip().split("\n\n", 1)[0]
+            rows.append((name, " ".join(first.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
+    cls=_WholeDescriptions,
     help="Customer-success analytics: churn, cohorts, revenue retention, satisfaction, "
     "health and CSM scorecards from your own data (or the bundled sample).",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("csm-kit")
+        except PackageNotFoundError:  # running from a checkout that was never installed
+            from csm_kit import __version__ as number
+        typer.echo(f"csm-kit {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[bool, typer.Option(
+        "--version", help="Print the csm-kit version and exit.", callback=_version,
+        is_eager=True)] = False,
+) -> None:
+    """Customer-success analytics: churn, cohorts, revenue retention, satisfaction, health
+    and CSM scorecards from your own data (or the bundled sample)."""
 err = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False)
 
@@ -164,21 +206,36 @@ def metrics(
         "--output", help="File to write; default prints to the terminal.")] = None,
     engine: EngineOpt = "auto",
     timezone: TimezoneOpt = "UTC",
+    all_months: Annotated[bool, typer.Option(
+        "--all-months", help="Keep subscription metrics from months before the first "
+        "subscription end in the data.")] = False,
 ) -> None:
     """Write every headline metric as one long table: metric, period, group, value, n, ci_low, ci_high.
 
     Shares are fractions (0.031 = 3.1%), money is in the reporting currency, NPS in points.
-    The metric names are listed in the README.
+    The metric names are listed in the README. Printed to the terminal, values are rounded
+    for reading; a file written with --output keeps full precision. Subscription metrics
+    start at the month of the first subscription end in the data (before it, churn is 0 by
+    construction); --all-months keeps those months.
     """
     from csm_kit.data.loading import load_dataset
-    from csm_kit.kpis import kpi_table
+    from csm_kit.headlines import rounded_for_display
+    from csm_kit.kpis import history_start, kpi_table, within_history
     from csm_kit.periods import parse_as_of
     from csm_kit.report.exports import write_table
 
     use_engine(engine)
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
     table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
-    text = write_table(table, output, file_format=file_format)
+    if not all_months:
+        start, before = history_start(dataset), len(table)
+        table = within_history(table, dataset)
+        if len(table) < before:
+            err.print(f"Left out {before - len(table):,} rows of subscription metrics before "
+                      f"{start:%B %Y}, the first subscription end in the data (before it, churn "
+                      "is 0 by construction); --all-months keeps them.")
+    text = write_table(table if output is not None else rounded_for_display(table), output,
+                       file_format=file_format)
     if text is not None:
         sys.stdout.write(text)
     else:

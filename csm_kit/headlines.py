@@ -130,7 +130,7 @@ def rounded_for_display(kpis: pd.DataFrame) -> pd.DataFrame:
     >>> table = pd.DataFrame({"metric": ["logo_churn_rate", "mrr"], "value": [0.022298462, 5798178.456],
     ...                       "n": [1166.0, 1191.0], "ci_low": [0.0152619, None], "ci_high": [0.03247, None]})
     >>> rounded_for_display(table)[["value", "n", "ci_low"]].values.tolist()
-    [[0.0223, 1166.0, 0.0153], [5798178.46, 1191.0, nan]]
+    [[0.0223, 1166, 0.0153], [5798178.46, 1191, nan]]
     """
     units = kpis["metric"].map(lambda m: KPI_BY_NAME[m].unit if m in KPI_BY_NAME else "ratio")
     decimals = units.map(DISPLAY_DECIMALS)
@@ -140,5 +140,5 @@ def rounded_for_display(kpis: pd.DataFrame) -> pd.DataFrame:
             out[column] = [round(v, d) if pd.notna(v) else v
                            for v, d in zip(out[column], decimals, strict=True)]
     if "n" in out.columns:
-        out["n"] = out["n"].round(0)
+        out["n"] = out["n"].round(0).astype("Int64")
     return out

@@ -68,3 +68,53 @@ def test_engine_choice_reaches_the_transforms_and_an_unknown_engine_is_rejected(
     import os
 
     assert os.environ[ENGINE_VARIABLE] == "duckdb"
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"csm-kit {version('csm-kit')}"
+
+
+def test_help_shows_each_command_s_whole_one_line_description():
+    result = runner.invoke(app, ["--help"], terminal_width=200)
+    flat = " ".join(result.output.split())
+    assert "Check a dataset against the data contract and print every problem; writes nothing." in flat
+    assert ("Write every headline metric as one long table: metric, period, group, value, n, "
+            "ci_low, ci_high.") in flat
+    commands = result.output.split("Commands:", 1)[1]
+    assert "..." not in commands  # Click cuts long descriptions with "..."
+
+
+THREE_CUSTOMERS = {
+    # A, B, C at 100 from January; B ends 2024-03-01, the first end in the data: churn in
+    # March is 1 of 3 = 0.3333...; January and February are before any end could be seen.
+    "customers": "customer_id,signup_date\nA,2024-01-01\nB,2024-01-01\nC,2024-01-01\n",
+    "subscriptions": ("subscription_id,customer_id,start_date,end_date,mrr\n"
+                      "S1,A,2024-01-01,,100\nS2,B,2024-01-01,2024-03-01,100\n"
+                      "S3,C,2024-01-01,,100\nS4,C,2024-04-01,,0.5\n"),
+}
+
+
+def test_metrics_rounds_on_the_terminal_and_keeps_full_precision_in_a_file(tmp_path):
+    folder = write_tables(tmp_path / "three", THREE_CUSTOMERS)
+    shown = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31"])
+    assert shown.exit_code == 0, shown.output
+    assert "logo_churn_rate,2024-03,,0.3333,3," in shown.output
+    out = tmp_path / "kpis.csv"
+    written = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31",
+                                  "--output", str(out)])
+    assert written.exit_code == 0, written.output
+    assert "logo_churn_rate,2024-03,,0.3333333333333333,3.0," in out.read_text()
+
+
+def test_metrics_leaves_out_the_months_before_the_first_subscription_end(tmp_path):
+    folder = write_tables(tmp_path / "three", THREE_CUSTOMERS)
+    shown = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31"])
+    assert ",2024-01," not in shown.output and ",2024-02," not in shown.output
+    assert "before March 2024, the first subscription end in the data" in " ".join(shown.output.split())
+    everything = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31",
+                                     "--all-months"])
+    assert "mrr,2024-01,,300.0,3," in everything.output
