@@ -283,8 +283,8 @@ def report(
     """
     import logging
 
-    from csm_kit.health.scores import health_scores
     from csm_kit.headlines import headline
+    from csm_kit.health.scores import health_scores
     from csm_kit.kpis import kpi_table
     from csm_kit.report.context import open_report
     from csm_kit.report.parameters import check_parameters

@@ -14,6 +14,7 @@ import pandas as pd
 from csm_kit.data.loading import Dataset, load_dataset
 from csm_kit.data.quality import data_quality
 from csm_kit.errors import ConfigError
+from csm_kit.formatting import reporting_currency
 from csm_kit.periods import parse_as_of
 from csm_kit.privacy import (
     check_privacy,
@@ -130,6 +131,27 @@ class ReportContext:
         if self.privacy != "aggregate":
             return frame
         return suppress_small_groups(frame, n=n, k=self.min_group_size)
+
+    @property
+    def currency(self) -> str | None:
+        """The reporting currency: the one ISO code in the subscriptions' and transactions'
+        ``currency`` columns (None when there is none, or several)."""
+        return reporting_currency([self.dataset.subscriptions, self.dataset.transactions])
+
+    def narrative(self, metrics: list[str] | None = None, kpis: pd.DataFrame | None = None):
+        """Show the report's opening sentences: what changed since last month and why
+        (:func:`csm_kit.report.narrative.narrative`), privacy mode respected.
+
+        ``metrics`` are the KPI names whose largest moves may be told (the report's subject);
+        None = every KPI. ``kpis`` is the KPI table when the notebook has it already.
+        """
+        from csm_kit.report.narrative import narrative, show_narrative
+
+        return show_narrative(narrative(self.dataset, as_of=self.as_of, metrics=metrics,
+                                        kpis=kpis,
+                                        privacy=self.privacy,
+                                        min_group_size=self.min_group_size,
+                                        currency=self.currency))
 
     @property
     def events(self) -> pd.DataFrame | None:
