@@ -285,8 +285,9 @@ def report(
 
     from csm_kit.headlines import headline
     from csm_kit.health.scores import health_scores
-    from csm_kit.kpis import kpi_table
+    from csm_kit.kpis import kpi_table, within_history
     from csm_kit.report.context import open_report
+    from csm_kit.report.narrative import narrative
     from csm_kit.report.parameters import check_parameters
     from csm_kit.report.runner import run_reports
 
@@ -302,14 +303,19 @@ def report(
                       segment=segment, targets=_absolute(targets), timezone=timezone,
                       privacy=privacy, min_group_size=min_group_size)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
+    paths, skipped = reports_the_data_supports(paths, ctx)
     health = health_scores(ctx.dataset, as_of=ctx.as_of_end) if ctx.has("subscriptions") else None
-    kpis = kpi_table(ctx.dataset, as_of=ctx.as_of, health=health)
+    kpis = within_history(kpi_table(ctx.dataset, as_of=ctx.as_of, health=health), ctx.dataset)
     parameters["as_of"] = f"{ctx.as_of_end:%Y-%m-%d}"
     run = run_reports(paths, out_dir=out, as_of=f"{ctx.as_of_end:%Y-%m-%d}", parameters=parameters,
                       jobs=jobs, include_code=include_code,
-                      headline=headline(kpis, targets=ctx.targets), quality=ctx.quality,
-                      data_fingerprint=ctx.dataset.fingerprint(),
-                      exports=report_exports(ctx, health))
+                      headline=headline(kpis, targets=ctx.targets, as_of=ctx.as_of,
+                                        currency=ctx.currency),
+                      quality=ctx.quality, data_fingerprint=ctx.dataset.fingerprint(),
+                      exports=report_exports(ctx, health), skipped=skipped,
+                      narrative=narrative(ctx.dataset, as_of=ctx.as_of, kpis=kpis,
+                                          privacy=ctx.privacy, min_group_size=ctx.min_group_size,
+                                          currency=ctx.currency))
     index = Path(run.folder) / "index.html"
     if run.ok:
         stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")
@@ -318,6 +324,28 @@ def report(
     err.print(Text(f"{len(run.failed)} report(s) failed: {failed}. "
                    f"{getattr(run, 'note', '') or ''} See {index}", style="bold red"), soft_wrap=True)
     raise typer.Exit(1)
+
+
+def reports_the_data_supports(paths: list[Path], ctx) -> tuple[list[Path], list[dict]]:
+    """Split the notebooks into those to run and those left out because the dataset lacks
+    the tables they are about (their metadata ``csm_kit.requires``); each left-out report
+    gets one line on stderr and one on the index."""
+    from csm_kit.errors import ConfigError
+    from csm_kit.report.parameters import required_tables
+
+    kept, skipped = [], []
+    for path in paths:
+        missing = [t for t in required_tables(path) if not ctx.has(t)]
+        if missing:
+            reason = f"the dataset has no {' or '.join(missing)} table"
+            skipped.append({"name": path.stem, "reason": reason})
+            err.print(Text(f"Left out {path.stem}: {reason}."))
+        else:
+            kept.append(path)
+    if not kept:
+        raise ConfigError("none of the chosen reports can run on this dataset: "
+                          + "; ".join(f"{s['name']} ({s['reason']})" for s in skipped))
+    return kept, skipped
 
 
 def report_exports(ctx, health) -> dict:
