@@ -139,3 +139,21 @@ def test_no_figure_below_the_minimum_n_is_met_near_or_missed(series, n):
     targets = {"csat": {"target": 0.8, "direction": None, "near": 0.1}}
     row = target_status(frame, targets=targets, rules={"csat": SURVEY}).iloc[0]
     assert row["status"] == f"too few responses (n = {n})"
+
+
+def test_the_readme_shows_a_target_example_for_every_kpi():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from csm_kit.kpis import KPIS, kpi_rules
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Targets and verdicts", 1)[1].split("\n## ", 1)[0]
+    example = re.search(r"```yaml\n(.*?)```", section, flags=re.S).group(1)
+    targets = load_targets(yaml.safe_load(example))
+    assert set(targets) == {k.metric for k in KPIS}
+    frame = pd.concat([kpis(m, [t["target"]]) for m, t in targets.items()])
+    judged = target_status(frame, targets=targets, rules=kpi_rules())
+    assert set(judged["status"]) == {"met"}  # every metric exactly on its target
