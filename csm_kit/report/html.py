@@ -29,6 +29,7 @@ from csm_kit.errors import ConfigError
 from csm_kit.headlines import headline_cards
 from csm_kit.kpis import AREAS
 from csm_kit.report.sparkline import sparkline_svg
+from csm_kit.safe_text import clean_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTEBOOK_TEMPLATE = TEMPLATES / "notebook.html.j2"
@@ -197,7 +198,7 @@ def render_index(
         headline=headline_rows,
         areas=None if headline_rows is None else _by_area(headline_rows),
         cards=cards,
-        narrative=list(narrative),
+        narrative=[clean_text(sentence, max_len=2000) for sentence in narrative],
         skipped=list(skipped),
         quality=quality_rows,
         data_fingerprint=data_fingerprint,

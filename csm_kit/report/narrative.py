@@ -13,7 +13,8 @@ At the top of the index and of each report, in this order:
 Privacy holds: with ``privacy="aggregate"`` no customer is named or singled out (counts and
 totals only) and groups smaller than ``min_group_size`` are not named; with
 ``"pseudonymised"`` the dataset already carries pseudonyms, so they are what is written.
-Sentences are plain text built from data: :func:`narrative_html` escapes them.
+Names from the data are cleaned (no control or invisible characters) and cut to 60
+characters; the sentences are still plain text: :func:`narrative_html` escapes them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from csm_kit.safe_text import clean_text
 
 #: Figures already told by the MRR sentence, or measured once only: never "largest moves".
 NOT_MOVES = ("mrr", "arr", "active_customers", "arpa", "red_health_share", "arr_at_risk")
+#: Names from the data (customers, segments, CSMs) are cleaned and cut to this length.
+NAME_CHARS = 60
 #: A move counts as large from this many times the metric's usual month-to-month swing.
 LARGE_MOVE = 1.0
 GROUPS = (("segment", "By segment, {name} moved most"), ("csm", "among CSM books, {name}'s moved most"))
@@ -217,7 +220,8 @@ def _mover(months, customers, column, month, before_month, smallest) -> tuple | 
     if change.max() == 0:
         return None
     name = change.idxmax()
-    return str(name), float(mrr.loc[name, before_month]), float(mrr.loc[name, month])
+    return (clean_text(str(name), max_len=NAME_CHARS), float(mrr.loc[name, before_month]),
+            float(mrr.loc[name, month]))
 
 
 def _accounts_sentence(moves: pd.DataFrame, customers: pd.DataFrame, privacy: str,
@@ -234,18 +238,23 @@ def _accounts_sentence(moves: pd.DataFrame, customers: pd.DataFrame, privacy: st
     parts = []
     if not churned.empty:
         lost = churned.loc[churned["mrr_change"].idxmin()]
-        parts.append(f"the largest account lost was {names.get(lost['customer_id'], lost['customer_id'])} "
+        parts.append(f"the largest account lost was {_name(names, lost['customer_id'])} "
                      f"({money(lost['mrr_change'])} MRR)")
     if not expanded.empty:
         grew = expanded.loc[expanded["mrr_change"].idxmax()]
-        parts.append(f"the largest expansion was {names.get(grew['customer_id'], grew['customer_id'])} "
+        parts.append(f"the largest expansion was {_name(names, grew['customer_id'])} "
                      f"(+{money(grew['mrr_change'])} MRR)")
     text = "; ".join(parts) + "."
     return text[0].upper() + text[1:]
+
+
+def _name(names: dict, customer_id) -> str:
+    return names.get(customer_id) or clean_text(str(customer_id), max_len=NAME_CHARS)
 
 
 def _names(customers: pd.DataFrame) -> dict:
     if "name" not in customers.columns:
         return {}
     named = customers.dropna(subset=["name"])
-    return dict(zip(named["customer_id"], named["name"].astype(str), strict=True))
+    return {customer: clean_text(str(name), max_len=NAME_CHARS)
+            for customer, name in zip(named["customer_id"], named["name"], strict=True)}

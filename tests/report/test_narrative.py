@@ -68,3 +68,13 @@ def test_the_largest_moves_are_measured_against_the_metric_s_usual_swing(month_o
     sentences = narrative(month_of_moves, as_of="2024-03-31", kpis=kpis)
     assert sentences[1] == ("The largest moves against their usual swing: CSAT (top-two-box) fell "
                             "from 80.0% to 60.0% (worse, 17.3× its usual swing).")
+
+
+def test_names_lose_invisible_characters_and_a_huge_name_is_cut(month_of_moves):
+    customers = month_of_moves.customers.assign(
+        name=["Acme\u202eCorp" + "x" * 10_000, "Beta\u200bLLC", "Gamma", "Delta"])
+    dataset = Dataset(customers=customers, subscriptions=month_of_moves.subscriptions)
+    accounts = narrative(dataset, as_of="2024-03-31")[3]
+    assert "\u202e" not in accounts and "\u200b" not in accounts
+    assert "AcmeCorp" + "x" * 51 + "…" in accounts and "x" * 60 not in accounts
+    assert "BetaLLC" in accounts
