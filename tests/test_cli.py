@@ -1,5 +1,6 @@
 """The command line: exit codes, readable output, nothing written on bad data."""
 
+import pytest
 from typer.testing import CliRunner
 
 from csm_kit.cli import app
@@ -118,3 +119,20 @@ def test_metrics_leaves_out_the_months_before_the_first_subscription_end(tmp_pat
     everything = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31",
                                      "--all-months"])
     assert "mrr,2024-01,,300.0,3," in everything.output
+
+
+def test_a_report_about_tables_the_data_lacks_is_left_out_once(good_folder):
+    from csm_kit.cli import NOTEBOOKS_DIR, reports_the_data_supports, select_notebooks
+    from csm_kit.errors import ConfigError
+    from csm_kit.report.context import open_report
+
+    # the good folder has customers, subscriptions, surveys and tickets: no transactions
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    kept, skipped = reports_the_data_supports(select_notebooks(NOTEBOOKS_DIR, None), ctx)
+    assert skipped == [{"name": "06_purchase_behaviour",
+                        "reason": "the dataset has no transactions table"}]
+    assert [p.stem for p in kept] == ["00_overview", "01_churn_cohorts", "02_revenue_retention",
+                                      "03_satisfaction", "04_customer_health", "05_csm_scorecard"]
+    with pytest.raises(ConfigError, match="none of the chosen reports can run on this dataset: "
+                                          "06_purchase_behaviour"):
+        reports_the_data_supports(select_notebooks(NOTEBOOKS_DIR, "06"), ctx)

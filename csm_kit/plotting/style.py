@@ -189,9 +189,23 @@ def tick_every(count: int, *, most: int = 8) -> int:
     return next((k for k in steps if count / k <= most), steps[-1])
 
 
+class SharePercent(PercentFormatter):
+    """Shares as percentages with as few decimals as the tick spacing needs: ticks 0.01
+    apart read "1%, 2%", 0.005 apart "1.5%, 2.0%" — never "5.00%"."""
+
+    def __init__(self):
+        super().__init__(xmax=1.0)
+
+    def __call__(self, x, pos=None):
+        ticks = np.sort(self.axis.get_majorticklocs()) if self.axis is not None else []
+        step = float(np.min(np.diff(ticks))) * 100 if len(ticks) > 1 else 1.0
+        digits = 0 if step >= 0.999 else 1 if step >= 0.0999 else 2
+        return f"{x * 100:.{digits}f}%".replace("-", "−")
+
+
 def percent_axis(axis) -> None:
     """Show shares on ``axis`` (``ax.yaxis``) as percentages: 0.05 → 5%."""
-    axis.set_major_formatter(PercentFormatter(xmax=1.0))
+    axis.set_major_formatter(SharePercent())
 
 
 def money_axis(axis, currency: str | None = None) -> None:

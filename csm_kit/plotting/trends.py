@@ -87,7 +87,7 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
     >>> [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()]
     (['1'], ['target', '1  Price \\\\$ up'])
     >>> type(ax.yaxis.get_major_formatter()).__name__
-    'PercentFormatter'
+    'SharePercent'
 
     >>> plt.close(ax.figure)
     """
@@ -123,8 +123,8 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
             percent_axis(ax.yaxis)
         else:
             plain_axis(ax.yaxis)
-        if title is not None:
-            ax.set_title(safe_label(title, 120))
+        if title is not None:  # above the event numbers, when there are any
+            ax.set_title(safe_label(title, 120), pad=14 if events is not None else None)
         if ylabel is not None:
             ax.set_ylabel(safe_label(ylabel, 80))
         tidy_legend(ax)
@@ -200,8 +200,8 @@ def _date_axis(ax: Axes, xs: pd.Series) -> None:
     gets "05 Mar 2024"."""
     if _period_step(xs) >= pd.Timedelta(days=28):
         months = (xs.max().year - xs.min().year) * 12 + xs.max().month - xs.min().month + 1
-        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=tick_every(months, most=8)))
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=tick_every(months, most=6)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter(DATE_FORMAT))
     else:
-        ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
         ax.xaxis.set_major_formatter(mdates.DateFormatter(f"%d {DATE_FORMAT}"))
