@@ -513,6 +513,17 @@ def test_percent_axes_read_as_percentages():
     assert all(t.endswith("%") for t in tick_texts(plot_trend(churn_frame())))
 
 
+@pytest.mark.parametrize(("limits", "first"), [((0.0, 0.05), "0%"), ((0.01, 0.03), "1.0%"),
+                                               ((0.9, 1.1), "90%")])
+def test_percent_ticks_carry_only_the_decimals_their_spacing_needs(limits, first):
+    ax = plot_trend(churn_frame(), ci=None)
+    ax.set_ylim(*limits)
+    ticks = tick_texts(ax)
+    # 0-5%: ticks a whole point apart, whole percents; 1-3%: ticks less than a point
+    # apart, one decimal; 90-110%: whole percents
+    assert ticks[0] == first and not any(t.endswith(".00%") for t in ticks), ticks
+
+
 def test_every_chart_writes_months_one_way():
     month = r"^[A-Z][a-z]{2} \d{4}$"
     trend_ticks = tick_texts(plot_trend(mrr_frame(), y="mrr", ci=None, money=True), "x")
