@@ -227,19 +227,19 @@ def metrics(
     use_engine(engine)
     dataset = load_dataset(data, mapping=mapping, timezone=timezone)
     table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
+    start, before = history_start(dataset), len(table)
     if not all_months:
-        start, before = history_start(dataset), len(table)
         table = within_history(table, dataset)
-        if len(table) < before:
-            err.print(f"Left out {before - len(table):,} rows of subscription metrics before "
-                      f"{start:%B %Y}, the first subscription end in the data (before it, churn "
-                      "is 0 by construction); --all-months keeps them.")
     text = write_table(table if output is not None else rounded_for_display(table), output,
                        file_format=file_format)
     if text is not None:
         sys.stdout.write(text)
     else:
         err.print(f"Wrote {len(table):,} rows to {output}")
+    if len(table) < before:  # after the table, so its header stays the first line
+        err.print(f"Left out {before - len(table):,} rows of subscription metrics before "
+                  f"{start:%B %Y}, the first subscription end in the data (before it, churn "
+                  "is 0 by construction); --all-months keeps them.")
 
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -335,7 +335,8 @@ def reports_the_data_supports(paths: list[Path], ctx) -> tuple[list[Path], list[
 
     kept, skipped = [], []
     for path in paths:
-        missing = [t for t in required_tables(path) if not ctx.has(t)]
+        # absent from the data, not merely empty for the chosen segment
+        missing = [t for t in required_tables(path) if getattr(ctx.dataset, t, None) is None]
         if missing:
             reason = f"the dataset has no {' or '.join(missing)} table"
             skipped.append({"name": path.stem, "reason": reason})
