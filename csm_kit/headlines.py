@@ -105,9 +105,17 @@ def _displayed(row: dict, kpi: Kpi | None, currency: str | None, latest: pd.Peri
         f" vs {pd.Period(previous[:7], 'M'):%b %Y}",
         "history_display": history,
         "n_display": "" if pd.isna(row["n"]) else
-        f"n = {row['n']:,.0f} {kpi.n_noun if kpi else ''}".rstrip(),
+        f"n = {row['n']:,.0f} {_noun(kpi.n_noun if kpi else '', row['n'])}".rstrip(),
         "period_note": "" if period >= latest else f"value from {period:%B %Y}",
     }
+
+
+def _noun(noun: str, n: float) -> str:
+    """'customers' for any n but 1 ('customer'); 'contracts due' -> 'contract due'."""
+    if n != 1 or not noun:
+        return noun
+    first, *rest = noun.split(" ")
+    return " ".join([first.removesuffix("s"), *rest])
 
 
 def _trends(kpis: pd.DataFrame, metrics: pd.Series, months: int) -> list[list[float]]:

@@ -59,6 +59,7 @@ def test_a_value_from_an_earlier_month_says_which_month():
     head = headline(table, as_of="2024-09-30").set_index("metric")
     assert head.loc["nps", "period_note"] == "value from August 2024"
     assert head.loc["mrr", "period_note"] == ""
+    assert head.loc["nps", "n_display"] == "n = 1 response" and head.loc["mrr", "n_display"] == "n = 2 customers"
     # one answer: no verdict, and the card says why
     assert head.loc["nps", "status"] == "no target" and head.loc["nps", "noise"] == "too few responses (n = 1)"
 
