@@ -18,15 +18,15 @@ from csm_kit.safe_text import clean_text
 #: Words written in capitals in a column header ("nrr_12m" → "NRR 12m").
 ACRONYMS = {"id": "ID", "mrr": "MRR", "arr": "ARR", "nrr": "NRR", "grr": "GRR", "nps": "NPS",
             "csat": "CSAT", "ces": "CES", "csm": "CSM", "ltv": "LTV", "arpa": "ARPA",
-            "ci": "CI", "auc": "AUC", "fcr": "FCR", "url": "URL"}
+            "ci": "CI", "auc": "AUC", "fcr": "FCR", "url": "URL", "n": "n"}
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
 def human_header(name) -> str:
     """Turn a snake_case column name into a header a reader expects; other names stay as they are.
 
-    >>> human_header("churn_rate"), human_header("customer_id"), human_header("nrr_12m")
-    ('Churn rate', 'Customer ID', 'NRR 12m')
+    >>> human_header("churn_rate"), human_header("customer_id"), human_header("nrr_12m"), human_header("n")
+    ('Churn rate', 'Customer ID', 'NRR 12m', 'n')
     >>> human_header("Expansion MRR 12m"), human_header("monthly churn")
     ('Expansion MRR 12m', 'Monthly churn')
     """
