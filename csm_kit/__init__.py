@@ -25,13 +25,14 @@ from csm_kit.errors import (
     DataSourceError,
     ReportError,
 )
+from csm_kit.headlines import headline
 from csm_kit.health.actions import action_backtest, action_list
 from csm_kit.health.backtest import BacktestResult, backtest, churn_history
 from csm_kit.health.forecast import renewal_forecast, renewal_forecast_backtest
 from csm_kit.health.probability import churn_probability, fit_churn_model
 from csm_kit.health.scores import distress_scores, health_scores, load_health_config
 from csm_kit.health.signals import customer_signals
-from csm_kit.kpis import KPIS, headline, kpi_table
+from csm_kit.kpis import KPIS, kpi_table
 from csm_kit.ltv import lifetime_value
 from csm_kit.nps_churn import churn_by_nps_category
 from csm_kit.purchases import (

@@ -15,16 +15,58 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from csm_kit.errors import ConfigError, CsmKitError, DataContractError
 
+
+class _WholeDescriptions(TyperGroup):
+    """``csm-kit --help`` lists each command with its whole one-line description (the first
+    paragraph of its docstring), not Click's cut-off "Check a dataset against the data..."."""
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            first = (command.help or "").strip().split("\n\n", 1)[0]
+            rows.append((name, " ".join(first.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
+    cls=_WholeDescriptions,
     help="Customer-success analytics: churn, cohorts, revenue retention, satisfaction, "
     "health and CSM scorecards from your own data (or the bundled sample).",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("csm-kit")
+        except PackageNotFoundError:  # running from a checkout that was never installed
+            from csm_kit import __version__ as number
+        typer.echo(f"csm-kit {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[bool, typer.Option(
+        "--version", help="Print the csm-kit version and exit.", callback=_version,
+        is_eager=True)] = False,
+) -> None:
+    """Customer-success analytics: churn, cohorts, revenue retention, satisfaction, health
+    and CSM scorecards from your own data (or the bundled sample)."""
 err = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False)
 
@@ -211,14 +253,21 @@ def metrics(
     timezone: TimezoneOpt = "UTC",
     survey_scales: SurveyScalesOpt = None,
     ces_direction: CesDirectionOpt = None,
+    all_months: Annotated[bool, typer.Option(
+        "--all-months", help="Keep subscription metrics from months before the first "
+        "subscription end in the data.")] = False,
 ) -> None:
     """Write every headline metric as one long table: metric, period, group, value, n, ci_low, ci_high.
 
     Shares are fractions (0.031 = 3.1%), money is in the reporting currency, NPS in points.
-    The metric names are listed in the README.
+    The metric names are listed in the README. Printed to the terminal, values are rounded
+    for reading; a file written with --output keeps full precision. Subscription metrics
+    start at the month of the first subscription end in the data (before it, churn is 0 by
+    construction); --all-months keeps those months.
     """
     from csm_kit.data.loading import load_dataset
-    from csm_kit.kpis import kpi_table
+    from csm_kit.headlines import rounded_for_display
+    from csm_kit.kpis import history_start, kpi_table, within_history
     from csm_kit.periods import parse_as_of
     from csm_kit.report.exports import write_table
 
@@ -226,11 +275,19 @@ def metrics(
     dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
                            ces_direction=ces_direction)
     table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
-    text = write_table(table, output, file_format=file_format)
+    start, before = history_start(dataset), len(table)
+    if not all_months:
+        table = within_history(table, dataset)
+    text = write_table(table if output is not None else rounded_for_display(table), output,
+                       file_format=file_format)
     if text is not None:
         sys.stdout.write(text)
     else:
         err.print(f"Wrote {len(table):,} rows to {output}")
+    if len(table) < before:  # after the table, so its header stays the first line
+        err.print(f"Left out {before - len(table):,} rows of subscription metrics before "
+                  f"{start:%B %Y}, the first subscription end in the data (before it, churn "
+                  "is 0 by construction); --all-months keeps them.")
 
 
 @app.command()
@@ -313,8 +370,10 @@ def report(
     import logging
     import tempfile
 
-    from csm_kit.kpis import headline
+    from csm_kit.headlines import headline
+    from csm_kit.kpis import within_history
     from csm_kit.report.context import open_report
+    from csm_kit.report.narrative import narrative
     from csm_kit.report.parameters import check_parameters
     from csm_kit.report.runner import run_reports
     from csm_kit.report.snapshot import read_meta, write_snapshot
@@ -336,10 +395,16 @@ def report(
                       privacy=privacy, min_group_size=min_group_size,
                       survey_scales=survey_scales, ces_direction=ces_direction)
     err.print(Text(f"Data: {ctx.dataset.source} ({ctx.scope}); as-of month {ctx.as_of:%Y-%m}"))
+    paths, skipped = reports_the_data_supports(paths, ctx)
     health = ctx.health if ctx.has("subscriptions") else None
+    kpis = within_history(ctx.kpis, ctx.dataset)
     parameters["as_of"] = day = f"{ctx.as_of_end:%Y-%m-%d}"
     exports, quality = report_exports(ctx, health), ctx.quality
-    summary = headline(ctx.kpis, targets=ctx.targets)
+    summary = headline(kpis, targets=ctx.targets, as_of=ctx.as_of, currency=ctx.currency,
+                       directions=ctx.directions)
+    story = narrative(ctx.dataset, as_of=ctx.as_of, kpis=kpis, privacy=ctx.privacy,
+                      min_group_size=ctx.min_group_size, currency=ctx.currency,
+                      directions=ctx.directions)
     with tempfile.TemporaryDirectory(prefix="csm-kit-run-") as run_folder:
         snapshot = write_snapshot(ctx, Path(run_folder), options={
             "data": parameters["data"], "mapping": parameters["mapping"],
@@ -349,7 +414,8 @@ def report(
         del ctx, health  # the notebooks read the snapshot: free this process's copy meanwhile
         run = run_reports(paths, out_dir=out, as_of=day, parameters=parameters, jobs=jobs,
                           include_code=include_code, headline=summary, quality=quality,
-                          data_fingerprint=read_meta(snapshot)["fingerprint"], exports=exports)
+                          data_fingerprint=read_meta(snapshot)["fingerprint"], exports=exports,
+                          skipped=skipped, narrative=story)
     index = Path(run.folder) / "index.html"
     if run.ok:
         stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")
@@ -416,6 +482,29 @@ def digest(
             err.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
             raise typer.Exit(1) from None
         err.print("Posted the digest to the webhook.")
+
+
+def reports_the_data_supports(paths: list[Path], ctx) -> tuple[list[Path], list[dict]]:
+    """Split the notebooks into those to run and those left out because the dataset lacks
+    the tables they are about (their metadata ``csm_kit.requires``); each left-out report
+    gets one line on stderr and one on the index."""
+    from csm_kit.errors import ConfigError
+    from csm_kit.report.parameters import required_tables
+
+    kept, skipped = [], []
+    for path in paths:
+        # absent from the data, not merely empty for the chosen segment
+        missing = [t for t in required_tables(path) if getattr(ctx.dataset, t, None) is None]
+        if missing:
+            reason = f"the dataset has no {' or '.join(missing)} table"
+            skipped.append({"name": path.stem, "reason": reason})
+            err.print(Text(f"Left out {path.stem}: {reason}."))
+        else:
+            kept.append(path)
+    if not kept:
+        raise ConfigError("none of the chosen reports can run on this dataset: "
+                          + "; ".join(f"{s['name']} ({s['reason']})" for s in skipped))
+    return kept, skipped
 
 
 def report_exports(ctx, health) -> dict:

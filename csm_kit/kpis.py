@@ -3,14 +3,15 @@
 ``kpi_table(dataset)`` returns ``metric, period, group, value, n, ci_low, ci_high`` so BI
 tools and spreadsheets can take every figure without Python (``csm-kit metrics``). Metric
 names are snake_case and stable; :data:`KPIS` lists each with the table it needs, its unit
-and the function that computes it. A metric whose table is absent is simply not in the table.
+and the function that computes it. A metric whose table (or optional column) is absent is
+simply not in the table.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from csm_kit.adoption import adoption_rate, key_feature_adoption
 from csm_kit.churn import logo_churn_rate, logo_retention_rate
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
+from csm_kit.formatting import UNITS, format_value  # noqa: F401  (format_value: kept importable here)
 from csm_kit.health.scores import health_scores
 from csm_kit.ltv import lifetime_value
 from csm_kit.purchases import (
@@ -28,7 +30,7 @@ from csm_kit.purchases import (
     repeat_purchase_rate,
 )
 from csm_kit.renewals import referral_rate, renewal_rates, trial_conversion
-from csm_kit.revenue import mrr_summary
+from csm_kit.revenue import customer_months, mrr_summary
 from csm_kit.revenue_retention import (
     gross_mrr_churn,
     gross_revenue_retention,
@@ -45,9 +47,24 @@ KPI_COLUMNS = ["metric", "period", "group", "value", "n", "ci_low", "ci_high"]
 GROUPABLE = ("segment", "csm", "plan", "region", "industry")
 
 
+#: Which way is good: the comparison with history and with a target turns on it.
+DIRECTIONS = ("higher_is_better", "lower_is_better")
+#: The groups of the full KPI table on the index page, in reading order.
+AREAS = ("revenue", "retention", "satisfaction", "support", "renewals", "health", "purchases",
+         "growth")
+#: Fewest survey answers or tickets behind a figure that gets a verdict: the kit's
+#: small-sample threshold (below it satisfaction charts grey the point).
+SMALL_SAMPLE = 30
+
+
 @dataclass(frozen=True)
 class Kpi:
-    """One exported metric: where its numbers come from and what they mean."""
+    """One exported metric: where its numbers come from, what they mean, and how to judge them.
+
+    ``direction``, ``area`` are keyword-only and required, so a KPI added without saying
+    which way is good cannot be constructed. ``min_n`` is the fewest answers (``n``) behind a
+    figure that gets a met/missed or better/worse verdict; ``n_noun`` says what n counts.
+    """
 
     metric: str
     label: str
@@ -58,6 +75,25 @@ class Kpi:
     n: str | None = None
     ci: bool = False
     groupable: bool = True
+    _: KW_ONLY
+    direction: str
+    area: str
+    min_n: int = 0
+    n_noun: str = "customers"
+    #: "table.column" entries the metric needs besides its tables (optional columns of the
+    #: contract); a dataset without one of them has no row for the metric.
+    columns: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(f"KPI {self.metric!r}: `direction` must be one of "
+                              f"{list(DIRECTIONS)}, got {self.direction!r}")
+        if self.area not in AREAS:
+            raise ConfigError(f"KPI {self.metric!r}: `area` must be one of {list(AREAS)}, "
+                              f"got {self.area!r}")
+        if self.unit not in UNITS:
+            raise ConfigError(f"KPI {self.metric!r}: `unit` must be one of {list(UNITS)}, "
+                              f"got {self.unit!r}")
 
 
 def _subs(fn, **options):
@@ -101,7 +137,8 @@ def _referrals(ds: Dataset, *, as_of, by, **_):
 
 
 def _health(ds: Dataset, *, as_of, by, health=None, **_):
-    """Share of scored customers in the red health band at the as-of month end (one period).
+    """Customers in the red health band at the as-of month end (one period): their share of
+    scored customers, and their ARR (12 × month-end MRR) — the ARR at risk.
 
     ``health`` is the scores already computed at that day, when the caller has them.
     """
@@ -111,11 +148,15 @@ def _health(ds: Dataset, *, as_of, by, health=None, **_):
     if by is not None:
         scores = scores.drop(columns=by, errors="ignore").merge(
             ds.customers[["customer_id", by]], on="customer_id", how="left")
-    keys = [by] if by else []
-    scores = scores.assign(red=scores["band"].eq("red"))
-    grouped = (scores.groupby(keys, dropna=False)["red"].agg(["size", "sum"]).reset_index()
-               if keys else pd.DataFrame({"size": [len(scores)], "sum": [scores["red"].sum()]}))
-    grouped = grouped.rename(columns={"size": "customers", "sum": "red"})
+    months = customer_months(ds.subscriptions, as_of=as_of)
+    month = pd.Timestamp(as_of).to_period("M").to_timestamp()
+    mrr = months.loc[months["month"] == month, ["customer_id", "mrr"]]
+    scores = scores.merge(mrr, on="customer_id", how="left")
+    red = scores["band"].eq("red")
+    scores = scores.assign(red=red, red_arr=12 * scores["mrr"].fillna(0.0).where(red, 0.0))
+    sums = {"customers": ("red", "size"), "red": ("red", "sum"), "arr_at_risk": ("red_arr", "sum")}
+    grouped = (scores.groupby(by, dropna=False).agg(**sums).reset_index() if by
+               else scores.assign(_all=0).groupby("_all").agg(**sums).reset_index(drop=True))
     grouped["share"] = grouped["red"] / grouped["customers"].replace(0, np.nan)
     grouped["ci_low"], grouped["ci_high"] = wilson_interval(grouped["red"], grouped["customers"])
     return grouped.assign(month=as_of)
@@ -128,76 +169,95 @@ def _trials(ds: Dataset, *, as_of, by, **_):
 S, T = ("subscriptions",), ("transactions",)
 _MRR = _subs(mrr_summary)  # shared by four KPIs: computed once per table call
 _RENEWALS = _with_customers("renewals", renewal_rates)  # shared by three
+_SURVEYS = {"min_n": SMALL_SAMPLE, "n_noun": "responses", "area": "satisfaction"}
+_TICKETS = {"min_n": SMALL_SAMPLE, "n_noun": "tickets", "area": "support"}
+_UP, _DOWN = "higher_is_better", "lower_is_better"
 _CES = _surveys(ces)  # shared by two
 KPIS: list[Kpi] = [
-    Kpi("mrr", "MRR", "money", S, _MRR, "mrr", "customers"),
-    Kpi("arr", "ARR", "money", S, _MRR, "arr", "customers"),
+    Kpi("mrr", "MRR", "money", S, _MRR, "mrr", "customers", direction=_UP, area="revenue"),
+    Kpi("arr", "ARR", "money", S, _MRR, "arr", "customers", direction=_UP, area="revenue"),
     Kpi("active_customers", "Active customers", "count", S, _MRR,
-        "customers"),
-    Kpi("arpa", "ARPA", "money", S, _MRR, "arpa", "customers"),
+        "customers", direction=_UP, area="revenue"),
+    Kpi("arpa", "ARPA", "money", S, _MRR, "arpa", "customers", direction=_UP, area="revenue"),
     Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S, _subs(logo_churn_rate),
-        "rate", "customers_start", ci=True),
+        "rate", "customers_start", ci=True, direction=_DOWN, area="retention"),
     Kpi("logo_retention_rate", "Logo retention (monthly)", "share", S,
-        _subs(logo_retention_rate), "rate", "customers_start", ci=True),
+        _subs(logo_retention_rate), "rate", "customers_start", ci=True,
+        direction=_UP, area="retention"),
     Kpi("logo_retention_rate_3m", "Logo retention (3 months)", "share", S,
-        _subs(logo_retention_rate, window_months=3), "rate", "customers_start", ci=True),
+        _subs(logo_retention_rate, window_months=3), "rate", "customers_start", ci=True,
+        direction=_UP, area="retention"),
     Kpi("logo_retention_rate_12m", "Logo retention (12 months)", "share", S,
-        _subs(logo_retention_rate, window_months=12), "rate", "customers_start", ci=True),
+        _subs(logo_retention_rate, window_months=12), "rate", "customers_start", ci=True,
+        direction=_UP, area="retention"),
     Kpi("net_revenue_retention", "NRR (12 months)", "share", S,
-        _subs(net_revenue_retention, window_months=12), "rate", "customers"),
+        _subs(net_revenue_retention, window_months=12), "rate", "customers",
+        direction=_UP, area="retention"),
     Kpi("gross_revenue_retention", "GRR (12 months)", "share", S,
-        _subs(gross_revenue_retention, window_months=12), "rate", "customers"),
+        _subs(gross_revenue_retention, window_months=12), "rate", "customers",
+        direction=_UP, area="retention"),
     Kpi("net_mrr_churn", "Net MRR churn", "share", S, _subs(net_mrr_churn),
-        "rate"),
+        "rate", direction=_DOWN, area="retention"),
     Kpi("gross_mrr_churn", "Gross MRR churn", "share", S,
-        _subs(gross_mrr_churn), "rate"),
-    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(quick_ratio), "rate"),
-    Kpi("ltv", "LTV (smoothed)", "money", S, _ltv, "ltv", groupable=False),
+        _subs(gross_mrr_churn), "rate", direction=_DOWN, area="retention"),
+    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(quick_ratio), "rate",
+        direction=_UP, area="revenue"),
+    Kpi("ltv", "LTV (smoothed)", "money", S, _ltv, "ltv", groupable=False,
+        direction=_UP, area="revenue"),
     Kpi("repeat_purchase_rate", "Repeat purchase rate", "share", T,
         _plain("transactions", repeat_purchase_rate), "rate", "customers", ci=True,
-        groupable=False),
+        groupable=False, direction=_UP, area="purchases"),
     Kpi("purchase_frequency", "Purchase frequency", "ratio", T,
         _plain("transactions", purchase_frequency), "value", "customers",
-        groupable=False),
+        groupable=False, direction=_UP, area="purchases"),
     Kpi("average_order_value", "Average order value", "money", T,
         _plain("transactions", average_order_value), "value", "orders",
-        groupable=False),
+        groupable=False, direction=_UP, area="purchases", n_noun="orders"),
     Kpi("average_customer_value", "Average customer value (per buying customer)", "money", T,
         _plain("transactions", average_customer_value), "value", "customers",
-        groupable=False),
+        groupable=False, direction=_UP, area="purchases"),
     Kpi("nps", "NPS", "points", ("surveys",), _with_customers("surveys", nps),
-        "value", "n", ci=True),
+        "value", "n", ci=True, direction=_UP, **_SURVEYS),
     Kpi("nps_change", "NPS change vs the month before", "points", ("surveys",),
-        _with_customers("surveys", nps_changes), "value", "n", ci=True),
+        _with_customers("surveys", nps_changes), "value", "n", ci=True,
+        direction=_UP, **_SURVEYS),
     Kpi("csat", "CSAT (share satisfied)", "share", ("surveys",), _surveys(csat), "value", "n",
-        ci=True),
-    Kpi("ces", "CES (mean)", "score", ("surveys",), _CES, "value", "n", ci=True),
+        ci=True, direction=_UP, **_SURVEYS),
+    # CES: 1 = least effort by default, so lower is better; a dataset whose CES scale runs the
+    # other way says so (its survey settings), and kpi_directions() turns this around.
+    Kpi("ces", "CES (mean)", "score", ("surveys",), _CES, "value", "n", ci=True,
+        direction=_DOWN, **_SURVEYS),
     Kpi("ces_low_effort_share", "CES low-effort share", "share", ("surveys",), _CES,
-        "low_effort_share", "n"),
+        "low_effort_share", "n", direction=_UP, **_SURVEYS),
     Kpi("first_contact_resolution_rate", "First contact resolution", "share", ("tickets",),
         _with_customers("tickets", first_contact_resolution), "value", "resolved",
-        ci=True),
+        ci=True, direction=_UP, **_TICKETS),
     Kpi("median_hours_to_close", "Median hours to close", "hours", ("tickets",),
-        _with_customers("tickets", time_to_close), "median", "closed"),
+        _with_customers("tickets", time_to_close), "median", "closed",
+        direction=_DOWN, **_TICKETS),
     Kpi("logo_renewal_rate", "Logo renewal rate", "share", ("renewals",),
-        _RENEWALS, "logo_renewal_rate",
-        "contracts_due", ci=True),
+        _RENEWALS, "logo_renewal_rate", "contracts_due", ci=True,
+        direction=_UP, area="renewals", n_noun="contracts due"),
     Kpi("gross_dollar_renewal", "Gross dollar renewal", "share", ("renewals",),
-        _RENEWALS, "gross_dollar_renewal",
-        "contracts_due"),
+        _RENEWALS, "gross_dollar_renewal", "contracts_due",
+        direction=_UP, area="renewals", n_noun="contracts due"),
     Kpi("net_dollar_renewal", "Net dollar renewal", "share", ("renewals",),
-        _RENEWALS, "net_dollar_renewal",
-        "contracts_due"),
+        _RENEWALS, "net_dollar_renewal", "contracts_due",
+        direction=_UP, area="renewals", n_noun="contracts due"),
     Kpi("trial_conversion_rate", "Trial conversion", "share", ("trials",), _trials, "rate",
-        "trials", ci=True, groupable=False),
+        "trials", ci=True, groupable=False, direction=_UP, area="growth", n_noun="trials"),
     Kpi("referral_rate", "Referral rate", "share", ("referrals", "subscriptions"), _referrals,
-        "rate", "active_customers", groupable=False),
+        "rate", "active_customers", groupable=False, direction=_UP, area="growth"),
     Kpi("adoption_rate", "Customers above 50% seat adoption", "share", ("usage",),
-        _with_customers("usage", adoption_rate), "share", "customers"),
+        _with_customers("usage", adoption_rate), "share", "customers",
+        direction=_UP, area="health"),
     Kpi("key_feature_adoption", "Active users on the key feature", "share", ("usage",),
-        _with_customers("usage", key_feature_adoption), "user_share", "customers", ci=True),
+        _with_customers("usage", key_feature_adoption), "user_share", "customers", ci=True,
+        direction=_UP, area="health", columns=("usage.key_feature_users",)),
     Kpi("red_health_share", "Customers in the red health band", "share", S, _health, "share",
-        "customers", ci=True),
+        "customers", ci=True, direction=_DOWN, area="health"),
+    Kpi("arr_at_risk", "ARR at risk (red health band)", "money", S, _health, "arr_at_risk",
+        "red", direction=_DOWN, area="health"),
 ]
 KPI_BY_NAME = {k.metric: k for k in KPIS}
 
@@ -239,7 +299,7 @@ def kpi_table(
     cache: dict = {}
     parts = []
     for kpi in chosen:
-        if not all(getattr(dataset, t) is not None and len(getattr(dataset, t)) for t in kpi.tables):
+        if not _supported(kpi, dataset):
             continue
         parts.append(_long(kpi, _computed(kpi, dataset, as_of, None, cache, health), None))
         if by is not None and kpi.groupable:
@@ -247,6 +307,19 @@ def kpi_table(
     if not parts:
         return pd.DataFrame(columns=KPI_COLUMNS)
     return pd.concat(parts, ignore_index=True)[KPI_COLUMNS]
+
+
+def _supported(kpi: Kpi, dataset: Dataset) -> bool:
+    """Whether the dataset has the KPI's tables (with rows) and the optional columns it needs
+    (with at least one value)."""
+    if not all(getattr(dataset, t) is not None and len(getattr(dataset, t)) for t in kpi.tables):
+        return False
+    for needed in kpi.columns:
+        table, column = needed.split(".")
+        frame = getattr(dataset, table)
+        if frame is None or column not in frame.columns or frame[column].isna().all():
+            return False
+    return True
 
 
 def _chosen(metrics):
@@ -291,39 +364,56 @@ def _until(frame: pd.DataFrame, as_of) -> pd.DataFrame:
     return frame.loc[frame[time] <= pd.Timestamp(as_of)]
 
 
-def headline(kpis: pd.DataFrame, *, targets: dict | None = None) -> pd.DataFrame:
-    """Return the latest company-wide value of each metric with its target status, ready to show.
+def kpi_directions(*, ces_low_effort_is: str = "low") -> dict[str, str]:
+    """Which way is good for each KPI: the registry's ``direction``, with CES turned around
+    when the survey's scale puts little effort at the high end.
 
-    Columns: metric, label, value, value_display, target_display, status, trailing_median,
-    vs_history. Values are formatted in each metric's unit (shares as %, money with
-    thousands separators, NPS as a whole number).
+    ``ces_low_effort_is`` is the dataset's CES setting ("low": 1 = least effort, the
+    default; "high": 7 = least effort). This is the one place the CES direction is decided.
+
+    >>> kpi_directions()["ces"], kpi_directions(ces_low_effort_is="high")["ces"]
+    ('lower_is_better', 'higher_is_better')
     """
-    from csm_kit.targets import target_status
-
-    status = target_status(kpis, targets=targets)
-    status["label"] = status["metric"].map(lambda m: KPI_BY_NAME[m].label if m in KPI_BY_NAME else m)
-    units = status["metric"].map(lambda m: KPI_BY_NAME[m].unit if m in KPI_BY_NAME else "ratio")
-    status["value_display"] = [format_value(v, u) for v, u in zip(status["value"], units, strict=True)]
-    status["target_display"] = [
-        "" if pd.isna(t) else ("≤ " if d == "lower_is_better" else "≥ ") + format_value(t, u)
-        for t, d, u in zip(status["target"], status["direction"], units, strict=True)]
-    order = {k.metric: i for i, k in enumerate(KPIS)}
-    status = status.sort_values("metric", key=lambda s: s.map(order).fillna(len(order)))
-    return status.reset_index(drop=True)
+    if ces_low_effort_is not in ("low", "high"):
+        raise ConfigError(f"`ces_low_effort_is` must be one of ['high', 'low'], got "
+                          f"{ces_low_effort_is!r}")
+    directions = {k.metric: k.direction for k in KPIS}
+    if ces_low_effort_is == "high":
+        directions["ces"] = "higher_is_better"
+    return directions
 
 
-def format_value(value: float, unit: str) -> str:
-    """Format a number in a metric's unit.
+def kpi_rules(directions: dict[str, str] | None = None) -> dict[str, dict]:
+    """How :func:`csm_kit.targets.target_status` judges each KPI: direction, min_n, n_noun."""
+    directions = kpi_directions() if directions is None else directions
+    return {k.metric: {"direction": directions.get(k.metric, k.direction), "min_n": k.min_n,
+                       "n_noun": k.n_noun} for k in KPIS}
 
-    >>> format_value(0.0312, "share"), format_value(123456.7, "money"), format_value(31.6, "points")
-    ('3.1%', '123,457', '32')
+
+def history_start(dataset: Dataset) -> pd.Timestamp | None:
+    """The first month of the data's real subscription history: the month of its first
+    subscription end (None when no subscription has ended).
+
+    An export that starts in 2023 but holds subscriptions started in 2019 only has the
+    customers who survived to 2023: before the first end it can show, churn is 0 and MRR
+    grows by construction, not because nobody left.
+
+    >>> subs = pd.DataFrame({"end_date": pd.to_datetime([None, "2023-11-02", "2024-05-01"])})
+    >>> history_start(Dataset(customers=pd.DataFrame(), subscriptions=subs))
+    Timestamp('2023-11-01 00:00:00')
     """
-    if pd.isna(value):
-        return "–"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit in ("money", "count"):
-        return f"{value:,.0f}"
-    if unit == "points":
-        return f"{value:.0f}"
-    return f"{value:,.2f}"
+    subs = dataset.subscriptions
+    if subs is None or "end_date" not in subs.columns or subs["end_date"].isna().all():
+        return None
+    return pd.Timestamp(subs["end_date"].min()).to_period("M").to_timestamp()
+
+
+def within_history(kpis: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """Drop the rows of subscription metrics from months before :func:`history_start`."""
+    start = history_start(dataset)
+    if start is None or kpis.empty:
+        return kpis
+    from_subscriptions = kpis["metric"].map(
+        lambda m: "subscriptions" in KPI_BY_NAME[m].tables if m in KPI_BY_NAME else False)
+    early = from_subscriptions & (kpis["period"].str[:7] < f"{start:%Y-%m}")
+    return kpis.loc[~early].reset_index(drop=True)

@@ -1,5 +1,6 @@
 """The command line: exit codes, readable output, nothing written on bad data."""
 
+import pytest
 from typer.testing import CliRunner
 
 from csm_kit.cli import app
@@ -84,3 +85,70 @@ def test_engine_choice_reaches_the_transforms_and_an_unknown_engine_is_rejected(
     monkeypatch.setenv(ENGINE_VARIABLE, "polars")
     assert runner.invoke(app, ["metrics", "--engine", "pandas"]).exit_code == 0
     assert seen[-1] == "pandas" and os.environ[ENGINE_VARIABLE] == "polars"
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"csm-kit {version('csm-kit')}"
+
+
+def test_help_shows_each_command_s_whole_one_line_description():
+    result = runner.invoke(app, ["--help"], terminal_width=200)
+    flat = " ".join(result.output.split())
+    assert "Check a dataset against the data contract and print every problem; writes nothing." in flat
+    assert ("Write every headline metric as one long table: metric, period, group, value, n, "
+            "ci_low, ci_high.") in flat
+    commands = result.output.split("Commands:", 1)[1]
+    assert "..." not in commands  # Click cuts long descriptions with "..."
+
+
+THREE_CUSTOMERS = {
+    # A, B, C at 100 from January; B ends 2024-03-01, the first end in the data: churn in
+    # March is 1 of 3 = 0.3333...; January and February are before any end could be seen.
+    "customers": "customer_id,signup_date\nA,2024-01-01\nB,2024-01-01\nC,2024-01-01\n",
+    "subscriptions": ("subscription_id,customer_id,start_date,end_date,mrr\n"
+                      "S1,A,2024-01-01,,100\nS2,B,2024-01-01,2024-03-01,100\n"
+                      "S3,C,2024-01-01,,100\nS4,C,2024-04-01,,0.5\n"),
+}
+
+
+def test_metrics_rounds_on_the_terminal_and_keeps_full_precision_in_a_file(tmp_path):
+    folder = write_tables(tmp_path / "three", THREE_CUSTOMERS)
+    shown = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31"])
+    assert shown.exit_code == 0, shown.output
+    assert "logo_churn_rate,2024-03,,0.3333,3," in shown.output
+    out = tmp_path / "kpis.csv"
+    written = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31",
+                                  "--output", str(out)])
+    assert written.exit_code == 0, written.output
+    assert "logo_churn_rate,2024-03,,0.3333333333333333,3.0," in out.read_text()
+
+
+def test_metrics_leaves_out_the_months_before_the_first_subscription_end(tmp_path):
+    folder = write_tables(tmp_path / "three", THREE_CUSTOMERS)
+    shown = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31"])
+    assert ",2024-01," not in shown.output and ",2024-02," not in shown.output
+    assert "before March 2024, the first subscription end in the data" in " ".join(shown.output.split())
+    everything = runner.invoke(app, ["metrics", "--data", str(folder), "--as-of", "2024-03-31",
+                                     "--all-months"])
+    assert "mrr,2024-01,,300.0,3," in everything.output
+
+
+def test_a_report_about_tables_the_data_lacks_is_left_out_once(good_folder):
+    from csm_kit.cli import NOTEBOOKS_DIR, reports_the_data_supports, select_notebooks
+    from csm_kit.errors import ConfigError
+    from csm_kit.report.context import open_report
+
+    # the good folder has customers, subscriptions, surveys and tickets: no transactions
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    kept, skipped = reports_the_data_supports(select_notebooks(NOTEBOOKS_DIR, None), ctx)
+    assert skipped == [{"name": "06_purchase_behaviour",
+                        "reason": "the dataset has no transactions table"}]
+    assert [p.stem for p in kept] == ["00_overview", "01_churn_cohorts", "02_revenue_retention",
+                                      "03_satisfaction", "04_customer_health", "05_csm_scorecard"]
+    with pytest.raises(ConfigError, match="none of the chosen reports can run on this dataset: "
+                                          "06_purchase_behaviour"):
+        reports_the_data_supports(select_notebooks(NOTEBOOKS_DIR, "06"), ctx)

@@ -10,7 +10,17 @@ import pytest
 
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
-from csm_kit.kpis import KPI_COLUMNS, KPIS, format_value, headline, kpi_table
+from csm_kit.kpis import (
+    AREAS,
+    DIRECTIONS,
+    KPI_COLUMNS,
+    KPIS,
+    Kpi,
+    history_start,
+    kpi_directions,
+    kpi_table,
+    within_history,
+)
 
 
 @pytest.fixture
@@ -71,18 +81,6 @@ def test_an_unusable_by_says_why(small, by, message):
 def test_unknown_metric_names_are_rejected(small):
     with pytest.raises(ConfigError, match="metrics must be among"):
         kpi_table(small, metrics=["churn"])
-
-
-def test_headline_takes_the_latest_month_and_formats_it_in_its_unit(small):
-    head = headline(kpi_table(small, as_of="2024-03-31")).set_index("metric")
-    assert head.loc["logo_churn_rate", "value_display"] == "33.3%"
-    assert head.loc["logo_churn_rate", "target_display"] == "≤ 5.0%"
-    assert head.loc["logo_churn_rate", "status"] == "missed"
-    assert head.loc["mrr", "value_display"] == "200"
-
-
-def test_format_value_writes_missing_values_as_a_dash():
-    assert format_value(np.nan, "share") == "–"
 
 
 def test_the_readme_lists_every_metric_name():
@@ -150,3 +148,39 @@ def test_average_customer_value_kpi_is_revenue_over_buying_customers(small):
     table = kpi_table(replace(small, transactions=transactions), as_of="2024-03-31")
     # (100 + 50 + 30) / 2 buying customers = 90.
     assert rows(table, "average_customer_value").loc["2024-03", ["value", "n"]].tolist() == [90.0, 2]
+
+
+def test_every_kpi_in_the_registry_declares_its_direction_and_area():
+    for kpi in KPIS:
+        assert kpi.direction in DIRECTIONS, kpi.metric
+        assert kpi.area in AREAS, kpi.metric
+
+
+def test_a_kpi_that_forgets_its_direction_cannot_be_made():
+    with pytest.raises(TypeError, match="direction"):
+        Kpi("new_metric", "New", "share", ("subscriptions",), lambda ds, **_: None, "rate",
+            area="retention")
+    with pytest.raises(ConfigError, match="`direction` must be one of"):
+        Kpi("new_metric", "New", "share", ("subscriptions",), lambda ds, **_: None, "rate",
+            direction="up", area="retention")
+
+
+def test_ces_is_lower_is_better_unless_the_scale_runs_the_other_way():
+    assert kpi_directions()["ces"] == "lower_is_better"
+    assert kpi_directions(ces_low_effort_is="high")["ces"] == "higher_is_better"
+
+
+def test_months_before_the_first_subscription_end_are_left_out(small):
+    # B's end_date 2024-03-01 is the first end: January and February rows of subscription
+    # metrics go; the churn of January (0 by construction) is not exported.
+    assert history_start(small) == pd.Timestamp("2024-03-01")
+    trimmed = within_history(kpi_table(small, as_of="2024-03-31"), small)
+    assert set(trimmed["period"]) == {"2024-03"}
+
+
+def test_arr_at_risk_is_twelve_times_the_mrr_of_red_customers(small):
+    # A is red with 100 MRR at the end of March: ARR at risk 12 x 100 = 1,200 from 1 customer.
+    given = pd.DataFrame({"customer_id": ["A", "B", "C"], "band": ["red", "green", "yellow"]})
+    table = kpi_table(small, as_of="2024-03-31", metrics=["arr_at_risk"], health=given)
+    row = rows(table, "arr_at_risk").loc["2024-03"]
+    assert (row["value"], row["n"]) == (1200.0, 1)

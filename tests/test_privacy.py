@@ -97,11 +97,17 @@ def test_aggregate_reports_leave_out_customer_level_tables_and_small_groups(runs
     assert len(tables) == 2
     for table in tables:
         header = [th.get_text(strip=True) for th in table.find("thead").find_all("th")]
-        column = header.index("accounts")
+        column = header.index("Accounts")
         sizes = [int(tr.find_all("td")[column].get_text(strip=True).replace(",", ""))
                  for tr in table.find("tbody").find_all("tr")]
         assert sizes and min(sizes) >= 12
     assert json.loads((folder / "manifest.json").read_text())["parameters"]["privacy"] == "aggregate"
+    # the index's narrative counts churned and expanded accounts but names none of them
+    index = BeautifulSoup((folder / "index.html").read_text(), "html.parser")
+    story = index.find("p", class_="narrative").get_text()
+    assert "account(s) churned" in story and "largest account lost" not in story
+    names = load_dataset(runs["data"]).customers["name"].dropna()
+    assert not any(name in story for name in names)
 
 
 def test_a_database_password_never_reaches_the_report_the_manifest_or_the_notebook(tmp_path):

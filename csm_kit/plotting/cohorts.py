@@ -9,6 +9,7 @@ from matplotlib.ticker import PercentFormatter
 
 from csm_kit.errors import ConfigError
 from csm_kit.plotting.style import (
+    DIVERGING_CMAP,
     HEATMAP_CMAP,
     month_labels,
     no_data,
@@ -22,11 +23,12 @@ from csm_kit.plotting.style import (
 
 KINDS = ("logo", "revenue")
 #: Cells get their percentage written in them up to this many cohorts × months.
-ANNOTATE_MAX = (24, 16)
+ANNOTATE_MAX = (36, 36)
 
 
 def plot_cohort_heatmap(matrix: pd.DataFrame, *, kind: str = "logo", ax: Axes | None = None,
-                        max_months: int | None = None, annotate: bool | None = None) -> Axes:
+                        max_months: int | None = None, annotate: bool | None = None,
+                        title: str | None = None, value_label: str | None = None) -> Axes:
     """Draw a cohort retention matrix as a heatmap; cells a cohort has not reached stay blank.
 
     Parameters
@@ -34,22 +36,29 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, kind: str = "logo", ax: Axes | 
     matrix : the output of :func:`csm_kit.cohorts.cohort_retention`: index ``cohort``
         (first-of-month timestamps), columns ``months_since_start`` 0..N, values shares
         (0–1; revenue retention may exceed 1), NaN where the cohort is too young.
-    kind : "logo" or "revenue" — sets the title and the colour scale (0–100% for logos,
-        0 to the largest value for revenue, where expansion can pass 100%).
+    kind : "logo" or "revenue" — sets the default title and the colour scale: sequential
+        blues from 0 to 100% for logos; for revenue a diverging red–blue palette centred on
+        100% (red: the cohort's MRR shrank, blue: it grew past its start).
     max_months : draw months since start 0..max_months only.
-    annotate : write the percentage in each cell; None = only when the matrix is at most
-        24 cohorts × 16 months.
+    annotate : write the percentage in each cell; None = when the matrix is at most
+        36 cohorts × 36 months.
+    title : the chart's title (plain text); None = "Logo retention by cohort" or "Revenue
+        retention by cohort". Say what the cells are when they are not logos, e.g.
+        "Customers ordering again, by first-order cohort" for purchase cohorts.
+    value_label : the colour bar's label; None = "Customers still active" (logo) or "MRR
+        vs the cohort's first month" (revenue).
     ax : draw here; None = a new figure.
 
     Returns
     -------
-    Axes : the heatmap (``ax.collections[0]``, a masked mesh) with a percent colour bar.
+    Axes : the heatmap (``ax.collections[0]``, a masked mesh) with a percent colour bar; the
+    cell texts are ``ax.texts``.
 
     Notes
     -----
     NaN cells are masked, so they show the background rather than the colour of 0%: a young
     cohort is not a cohort that lost everyone. Trailing ages that no cohort shown has reached
-    are left off the chart. Cohorts are labelled "2024-03".
+    are left off the chart. Cohorts are labelled "Mar 2024", as months are on every chart.
 
     Examples
     --------
@@ -61,7 +70,7 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, kind: str = "logo", ax: Axes | 
     >>> ax.collections[0].get_array().mask.tolist()
     [[False, False], [False, True]]
     >>> [t.get_text() for t in ax.get_yticklabels()], [t.get_text() for t in ax.texts]
-    (['2024-01', '2024-02'], ['100%', '50%', '100%'])
+    (['Jan 2024', 'Feb 2024'], ['100%', '50%', '100%'])
     >>> plt.close(ax.figure)
     """
     if kind not in KINDS:
@@ -72,26 +81,41 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, kind: str = "logo", ax: Axes | 
     reached = np.flatnonzero(shown.notna().any(axis=0).to_numpy())
     if len(reached):
         shown = shown.iloc[:, : reached[-1] + 1]
-    size = (9.0, min(2.0 + 0.28 * len(shown), 12.0))
+    size = (min(max(9.0, 2.5 + 0.42 * shown.shape[1]), 16.0),
+            min(2.0 + 0.3 * len(shown), 14.0))
     with styled_axes(ax, grid=None, figsize=size) as ax:
         if shown.empty:
             return no_data(ax, "cohorts")
         if annotate is None:
             annotate = len(shown) <= ANNOTATE_MAX[0] and shown.shape[1] <= ANNOTATE_MAX[1]
-        top = 1.0 if kind == "logo" else max(1.0, float(np.nanmax(shown.to_numpy())))
         labelled = shown.set_axis(month_labels(shown.index), axis=0)
         import seaborn as sns  # heavy (it imports scipy.stats): imported when used
 
-        sns.heatmap(labelled, ax=ax, mask=shown.isna().to_numpy(), cmap=HEATMAP_CMAP, vmin=0,
-                    vmax=top, annot=annotate, fmt=".0%", annot_kws={"fontsize": 7},
-                    linewidths=0.5, linecolor="white",
-                    cbar_kws={"format": PercentFormatter(1.0), "label": f"{kind} retention"})
-        ax.set_title(f"{kind.capitalize()} retention by cohort")
+        sns.heatmap(labelled, ax=ax, mask=shown.isna().to_numpy(), annot=annotate, fmt=".0%",
+                    annot_kws={"fontsize": 7 if shown.shape[1] <= 16 else 6},
+                    linewidths=0.5, linecolor="white", **_colour_scale(shown, kind),
+                    cbar_kws={"format": PercentFormatter(1.0, decimals=0),
+                              "label": safe_label(value_label or _VALUE_LABELS[kind], 80)})
+        ax.set_title(safe_label(title, 120) if title is not None
+                     else f"{kind.capitalize()} retention by cohort")
         ax.set_xlabel("Months since start")
         ax.set_ylabel("Cohort (first month)")
         ax.tick_params(axis="y", rotation=0)
         plain_text(ax.collections[0].colorbar.ax)
     return ax
+
+
+_VALUE_LABELS = {"logo": "Customers still active", "revenue": "MRR vs the cohort's first month"}
+
+
+def _colour_scale(shown: pd.DataFrame, kind: str) -> dict:
+    """Sequential 0–100% for logos; for revenue a diverging palette centred on 100%."""
+    if kind == "logo":
+        return {"cmap": HEATMAP_CMAP, "vmin": 0.0, "vmax": 1.0}
+    values = shown.to_numpy()
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    return {"cmap": DIVERGING_CMAP, "center": 1.0, "vmin": min(low, 0.99),
+            "vmax": max(high, 1.01)}
 
 
 def plot_survival(curves: pd.DataFrame, *, by: str | None = None, x: str | None = None,
@@ -152,5 +176,5 @@ def plot_survival(curves: pd.DataFrame, *, by: str | None = None, x: str | None 
         ax.set_xlabel("Months since start")
         ax.set_ylabel("Customers still active")
         ax.set_title("Customer survival (Kaplan–Meier)")
-        tidy_legend(ax, loc="lower left")
+        tidy_legend(ax)
     return ax

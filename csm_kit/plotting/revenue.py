@@ -7,8 +7,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from csm_kit.errors import ConfigError
+from csm_kit.formatting import format_money
 from csm_kit.periods import parse_as_of
 from csm_kit.plotting.style import (
+    DATE_FORMAT,
     GREY,
     INK,
     MOVEMENT_COLOURS,
@@ -28,7 +30,7 @@ STEP_NAMES = ["Start MRR", "New", "Expansion", "Reactivation", "Contraction", "C
 
 
 def plot_mrr_bridge(bridge: pd.DataFrame, *, month=None, from_zero: bool = False,
-                    ax: Axes | None = None) -> Axes:
+                    currency: str | None = None, ax: Axes | None = None) -> Axes:
     """Draw one month of the MRR bridge as a waterfall, from opening to closing MRR.
 
     Bars, left to right: start MRR (from 0), + new, + expansion, + reactivation (rising from
@@ -41,11 +43,14 @@ def plot_mrr_bridge(bridge: pd.DataFrame, *, month=None, from_zero: bool = False
         expansion, reactivation, contraction, churn, end_mrr (positive amounts per month).
     month : the month to draw (a date or "2024-03"); None = the last month in ``bridge``.
     from_zero : start the MRR axis at 0 even when that leaves the movements as slivers.
+    currency : the reporting currency's ISO code: bar labels and the axis read "$5.8M"
+        (None = no sign).
     ax : draw here; None = a new figure.
 
     Returns
     -------
-    Axes : ``ax.containers[0]`` holds the seven bars; a loss has a negative height whose
+    Axes : ``ax.containers[0]`` holds the seven bars, each labelled with its amount
+    ("$230", "+$20", "−$50"); a loss has a negative height whose
     bottom is the running total before it.
 
     Notes
@@ -68,6 +73,12 @@ def plot_mrr_bridge(bridge: pd.DataFrame, *, month=None, from_zero: bool = False
     >>> [float(p.get_y()) for p in ax.containers[0]]
     [0.0, 230.0, 230.0, 250.0, 250.0, 200.0, 0.0]
     >>> plt.close(ax.figure)
+    >>> ax = plot_mrr_bridge(bridge.assign(start_mrr=2_300_000.0, expansion=20_000.0,
+    ...                      contraction=50_000.0, churn=10_000.0, end_mrr=2_260_000.0),
+    ...                      currency="USD")
+    >>> [t.get_text() for t in ax.texts][:3], ax.get_title(loc="left")
+    (['$2.3M', '+$0', '+$20K'], 'MRR bridge, Mar 2024')
+    >>> plt.close(ax.figure)
     """
     require_columns(bridge, BRIDGE_COLUMNS, name="bridge")
     _one_row_per_month(bridge)
@@ -83,30 +94,34 @@ def plot_mrr_bridge(bridge: pd.DataFrame, *, month=None, from_zero: bool = False
         bars = ax.bar(steps, heights, bottom=bottoms, color=colours, width=0.6)
         ax.set_xticks(steps, STEP_NAMES, rotation=20, ha="right", rotation_mode="anchor")
         signs = ["", "+", "+", "+", "−", "−", ""]
-        ax.bar_label(bars, labels=[f"{s}{v:,.0f}" for s, v in zip(signs, values, strict=True)],
+        ax.bar_label(bars, labels=[f"{s}{format_money(v, currency)}"
+                                   for s, v in zip(signs, values, strict=True)],
                      padding=2, fontsize=8, color=INK)
         levels = np.cumsum(heights[:-1])
         ax.hlines(levels, steps[:-1] + 0.3, steps[1:] - 0.3, colors=GREY,
                   linestyles=":", linewidth=0.8)
         floor = 0.0 if from_zero else _zoom_on_movements(ax, levels)
-        money_axis(ax.yaxis)
-        ax.set_ylabel("MRR" if floor == 0 else f"MRR (axis starts at {floor:,.0f})")
-        ax.set_title(f"MRR bridge, {pd.Timestamp(row['month']):%B %Y}")
+        money_axis(ax.yaxis, currency)
+        ax.set_ylabel("MRR" if floor == 0 else
+                      f"MRR (axis starts at {format_money(floor, currency)})".replace("$", r"\$"))
+        ax.set_title(f"MRR bridge, {pd.Timestamp(row['month']).strftime(DATE_FORMAT)}")
     return ax
 
 
-def plot_mrr_movements(bridge: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def plot_mrr_movements(bridge: pd.DataFrame, *, currency: str | None = None,
+                       ax: Axes | None = None) -> Axes:
     """Draw MRR movements per month: gains stacked up, losses stacked down, net change as a line.
 
     Parameters
     ----------
     bridge : the output of :func:`csm_kit.revenue.mrr_bridge` (one row per month).
+    currency : the reporting currency's ISO code for the axis ("$250K"); None = no sign.
     ax : draw here; None = a new figure.
 
     Returns
     -------
-    Axes : one bar container per movement, labelled new, expansion, reactivation,
-    contraction, churn (losses with negative heights); the line "net change" (gid "net")
+    Axes : one bar container per movement, labelled New, Expansion, Reactivation,
+    contraction, churn (losses with negative heights); the line "Net change" (gid "net")
     is end_mrr − start_mrr of each month.
 
     Examples
@@ -118,7 +133,7 @@ def plot_mrr_movements(bridge: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ...     "end_mrr": [100.0, 200.0]})
     >>> ax = plot_mrr_movements(bridge)
     >>> ax.lines[0].get_ydata().tolist(), [t.get_text() for t in ax.get_xticklabels()]
-    ([100.0, 100.0], ['2024-01', '2024-02'])
+    ([100.0, 100.0], ['Jan 2024', 'Feb 2024'])
     >>> plt.close(ax.figure)
     """
     require_columns(bridge, BRIDGE_COLUMNS, name="bridge")
@@ -132,19 +147,19 @@ def plot_mrr_movements(bridge: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
             stacked = np.zeros(len(data))
             for movement in columns:
                 height = sign * data[movement].to_numpy(dtype="float64")
-                ax.bar(where, height, bottom=stacked, width=0.7, label=movement,
+                ax.bar(where, height, bottom=stacked, width=0.7, label=movement.capitalize(),
                        color=MOVEMENT_COLOURS[movement])
                 stacked += height
         net = (data["end_mrr"] - data["start_mrr"]).to_numpy(dtype="float64")
         ax.plot(where, net, color=INK, marker="o", markersize=3, linewidth=1.4,
-                label="net change", gid="net")
+                label="Net change", gid="net")
         ax.axhline(0, color=GREY, linewidth=0.8)
         every = tick_every(len(data))
         ax.set_xticks(where[::every], month_labels(data["month"])[::every])
-        money_axis(ax.yaxis)
+        money_axis(ax.yaxis, currency)
         ax.set_ylabel("MRR change")
         ax.set_title("MRR movements by month")
-        tidy_legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        tidy_legend(ax)
     return ax
 
 

@@ -24,9 +24,10 @@ from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.text import Text
-from matplotlib.ticker import PercentFormatter, StrMethodFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter, ScalarFormatter
 
 from csm_kit.errors import ConfigError
+from csm_kit.formatting import format_axis_money
 from csm_kit.safe_text import clean_text
 
 #: Okabe–Ito colours, calm ones first: the colour of the n-th series on every chart.
@@ -40,6 +41,10 @@ BAND_COLOURS = {"red": "#D55E00", "yellow": "#F0E442", "green": "#009E73"}
 NPS_COLOURS = {"detractor": "#D55E00", "passive": "#D0D0D0", "promoter": "#009E73"}
 MOVEMENT_COLOURS = {"new": "#0072B2", "expansion": "#56B4E9", "reactivation": "#009E73",
                     "contraction": "#E69F00", "churn": "#D55E00"}
+#: The one way every chart writes a month (tick labels, cohort rows, titles' months).
+DATE_FORMAT = "%b %Y"
+#: Diverging red–blue for revenue retention, centred on 100% (below red, above blue).
+DIVERGING_CMAP = "RdBu"
 #: Sequential blues starting at a visible tint, so a 0% cell never looks like a blank (NaN) one.
 HEATMAP_CMAP = ListedColormap(mpl.colormaps["Blues"](np.linspace(0.12, 1.0, 256)),
                               name="csm_blues")
@@ -134,13 +139,14 @@ def safe_labels(values: Sequence, max_len: int = 60) -> list[str]:
 
 
 def month_labels(values) -> list[str]:
-    """Label months as "2024-03"; anything that is not a date goes through :func:`safe_label`.
+    """Label months as "Mar 2024" (:data:`DATE_FORMAT`); anything that is not a date goes
+    through :func:`safe_label`.
 
     >>> month_labels(pd.DatetimeIndex(["2024-03-01", "2024-04-01"]))
-    ['2024-03', '2024-04']
+    ['Mar 2024', 'Apr 2024']
     """
     if pd.api.types.is_datetime64_any_dtype(values):
-        return list(pd.DatetimeIndex(values).strftime("%Y-%m"))
+        return list(pd.DatetimeIndex(values).strftime(DATE_FORMAT))
     return safe_labels(values)
 
 
@@ -183,22 +189,51 @@ def tick_every(count: int, *, most: int = 8) -> int:
     return next((k for k in steps if count / k <= most), steps[-1])
 
 
+class SharePercent(PercentFormatter):
+    """Shares as percentages with as few decimals as the tick spacing needs: ticks 0.01
+    apart read "1%, 2%", 0.005 apart "1.5%, 2.0%" — never "5.00%"."""
+
+    def __init__(self):
+        super().__init__(xmax=1.0)
+
+    def __call__(self, x, pos=None):
+        ticks = np.sort(self.axis.get_majorticklocs()) if self.axis is not None else []
+        step = float(np.min(np.diff(ticks))) * 100 if len(ticks) > 1 else 1.0
+        digits = 0 if step >= 0.999 else 1 if step >= 0.0999 else 2
+        return f"{x * 100:.{digits}f}%".replace("-", "−")
+
+
 def percent_axis(axis) -> None:
     """Show shares on ``axis`` (``ax.yaxis``) as percentages: 0.05 → 5%."""
-    axis.set_major_formatter(PercentFormatter(xmax=1.0))
+    axis.set_major_formatter(SharePercent())
 
 
-def money_axis(axis) -> None:
-    """Show amounts on ``axis`` with thousands separators and no currency sign."""
-    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+def money_axis(axis, currency: str | None = None) -> None:
+    """Show amounts on ``axis`` in the reporting currency with K/M: 1500000 → "$1.5M".
+
+    ``currency`` is an ISO 4217 code (None = no sign); never an offset or "1e6".
+    """
+    axis.set_major_formatter(FuncFormatter(lambda x, _: format_axis_money(x, currency)))
+
+
+def plain_axis(axis) -> None:
+    """Show plain numbers on ``axis``: no "1e6" and no "+5.79e6" offset above the axis."""
+    formatter = ScalarFormatter(useOffset=False)
+    formatter.set_scientific(False)
+    axis.set_major_formatter(formatter)
+
+
+#: Where legends go: outside the plot, to the right, so they never cover the data.
+LEGEND_OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
 
 
 def tidy_legend(ax: Axes, **options) -> None:
-    """Draw a legend with one entry per distinct label (if there is any label)."""
+    """Draw a legend with one entry per distinct label (if there is any label), outside the
+    plot area on the right unless ``options`` place it."""
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
     if unique:
-        ax.legend(list(unique.values()), list(unique.keys()), **options)
+        ax.legend(list(unique.values()), list(unique.keys()), **(options or LEGEND_OUTSIDE))
 
 
 def no_data(ax: Axes, what: str) -> Axes:

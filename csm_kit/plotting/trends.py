@@ -9,10 +9,13 @@ from matplotlib.axes import Axes
 
 from csm_kit.errors import ConfigError
 from csm_kit.plotting.style import (
+    DATE_FORMAT,
     GREY,
     INK,
+    money_axis,
     no_data,
     percent_axis,
+    plain_axis,
     require_columns,
     safe_label,
     safe_labels,
@@ -21,7 +24,7 @@ from csm_kit.plotting.style import (
     tidy_legend,
 )
 
-#: Event labels are drawn vertically beside their line; longer ones are cut.
+#: Event labels are listed in the legend beside their number; longer ones are cut.
 EVENT_LABEL_LEN = 40
 SMALL_SAMPLE_LABEL = "small sample (n shown)"
 
@@ -31,6 +34,7 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
                events: pd.DataFrame | None = None, percent: bool = True,
                title: str | None = None, ylabel: str | None = None, by: str | None = None,
                label: str | None = None, show_n: bool | None = None,
+               money: bool = False, currency: str | None = None,
                ax: Axes | None = None) -> Axes:
     """Draw a metric over time: one line per group, its interval, the target and events.
 
@@ -44,8 +48,11 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
     ci : the interval's (low, high) columns, shaded when both are in ``frame``; None = no band.
     target : a goal in the units of ``y``, drawn as a dashed line labelled "target".
     events : the events table (date, label[, segment]); each event inside the charted period
-        is a dotted vertical line with its label (and segment) beside it.
+        is a dotted vertical line numbered above the plot, its label (and segment) listed
+        beside the number in the legend, so no text covers the data.
     percent : ``y`` holds shares (0.05 = 5%); False for points (NPS) or counts.
+    money : ``y`` holds amounts: the axis reads "$1.5M" (overrides ``percent``).
+    currency : the reporting currency's ISO code for money axes (None = no sign).
     title, ylabel : plain text (a ``$`` is drawn as a dollar sign).
     by : a column of ``frame``: one line per value, named in the legend.
     label : legend entry of the single line when ``by`` is None (e.g. "NRR" when NRR and GRR
@@ -57,8 +64,9 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
 
     Returns
     -------
-    Axes : lines with gid "series", the target line gid "target", event lines gid "events",
-    small-sample markers gid "small_sample"; the n bars (gid "n") are on a twin Axes.
+    Axes : lines with gid "series", the target line gid "target", event lines gid "events"
+    (their empty legend keys gid "event_key"), small-sample markers gid "small_sample"; the n bars (gid "n") are on a twin Axes. The
+    legend sits outside the plot, on the right; months read "Mar 2024".
 
     Notes
     -----
@@ -75,9 +83,12 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
     >>> events = pd.DataFrame({"date": pd.to_datetime(["2024-02-10"]), "label": ["Price $ up"]})
     >>> ax = plot_trend(churn, target=0.05, events=events, title="Logo churn")
     >>> [line.get_gid() for line in ax.lines]
-    ['series', 'target']
-    >>> [t.get_text() for t in ax.texts], type(ax.yaxis.get_major_formatter()).__name__
-    (['Price \\\\$ up'], 'PercentFormatter')
+    ['series', 'target', 'event_key']
+    >>> [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()]
+    (['1'], ['target', '1  Price \\\\$ up'])
+    >>> type(ax.yaxis.get_major_formatter()).__name__
+    'SharePercent'
+
     >>> plt.close(ax.figure)
     """
     require_columns(frame, [x, y] + ([by] if by is not None else []), name="frame")
@@ -108,13 +119,17 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
             _draw_events(ax, events, frame[x])
         if pd.api.types.is_datetime64_any_dtype(frame[x]):
             _date_axis(ax, frame[x])
-        if percent:
+        if money:
+            money_axis(ax.yaxis, currency)
+        elif percent:
             percent_axis(ax.yaxis)
-        if title is not None:
-            ax.set_title(safe_label(title, 120))
+        else:
+            plain_axis(ax.yaxis)
+        if title is not None:  # above the event numbers, when there are any
+            ax.set_title(safe_label(title, 120), pad=14 if events is not None else None)
         if ylabel is not None:
             ax.set_ylabel(safe_label(ylabel, 80))
-        tidy_legend(ax, loc="best")
+        tidy_legend(ax)
     return ax
 
 
@@ -167,9 +182,13 @@ def _draw_events(ax: Axes, events: pd.DataFrame, xs: pd.Series) -> None:
         text = text.where(segment.isna(), text + " (" + segment + ")")
     ax.vlines(when, 0, 1, transform=ax.get_xaxis_transform(), colors=GREY, linestyles=":",
               linewidth=1, gid="events")
-    for at, words in zip(when, safe_labels(text, EVENT_LABEL_LEN), strict=True):
-        ax.text(at, 0.98, words, transform=ax.get_xaxis_transform(), rotation=90,
-                ha="right", va="top", fontsize=7.5, color=GREY)
+    # the number sits just above the plot area; the words go in the legend, off the data
+    for number, (at, words) in enumerate(zip(when, safe_labels(text, EVENT_LABEL_LEN),
+                                             strict=True), start=1):
+        ax.text(at, 1.01, str(number), transform=ax.get_xaxis_transform(), ha="center",
+                va="bottom", fontsize=7.5, color=GREY, clip_on=False)
+        ax.plot([], [], color=GREY, linestyle=":", linewidth=1, label=f"{number}  {words}",
+                gid="event_key")
 
 
 def _period_step(xs: pd.Series) -> pd.Timedelta:
@@ -179,10 +198,12 @@ def _period_step(xs: pd.Series) -> pd.Timedelta:
 
 
 def _date_axis(ax: Axes, xs: pd.Series) -> None:
-    """Concise date ticks; for monthly or coarser data, ticks on the first of a month only."""
-    locator = mdates.AutoDateLocator(maxticks=12)
+    """Month ticks written "Mar 2024" (:data:`DATE_FORMAT`, as on every chart); daily data
+    gets "05 Mar 2024"."""
     if _period_step(xs) >= pd.Timedelta(days=28):
         months = (xs.max().year - xs.min().year) * 12 + xs.max().month - xs.min().month + 1
-        locator = mdates.MonthLocator(interval=tick_every(months, most=12))
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=tick_every(months, most=6)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter(DATE_FORMAT))
+    else:
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter(f"%d {DATE_FORMAT}"))

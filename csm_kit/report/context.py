@@ -17,6 +17,7 @@ import pandas as pd
 from csm_kit.data.loading import Dataset, load_dataset
 from csm_kit.data.quality import data_quality
 from csm_kit.errors import ConfigError
+from csm_kit.formatting import reporting_currency
 from csm_kit.periods import parse_as_of
 from csm_kit.privacy import (
     check_privacy,
@@ -202,6 +203,37 @@ class ReportContext:
         """The dataset's survey settings (scales, satisfied threshold, CES direction), for
         ``settings=`` and chart titles."""
         return self.dataset.survey_settings
+
+    @property
+    def directions(self) -> dict[str, str]:
+        """Which way is good for each KPI (:func:`csm_kit.kpis.kpi_directions`), with CES
+        following the dataset's survey settings."""
+        from csm_kit.kpis import kpi_directions
+
+        return kpi_directions(ces_low_effort_is=self.dataset.survey_settings.ces_direction)
+
+    @property
+    def currency(self) -> str | None:
+        """The reporting currency: the one ISO code in the subscriptions' and transactions'
+        ``currency`` columns (None when there is none, or several)."""
+        return reporting_currency([self.dataset.subscriptions, self.dataset.transactions])
+
+    def narrative(self, metrics: list[str] | None = None, kpis: pd.DataFrame | None = None):
+        """Show the report's opening sentences: what changed since last month and why
+        (:func:`csm_kit.report.narrative.narrative`), privacy mode respected.
+
+        ``metrics`` are the KPI names whose largest moves may be told (the report's subject);
+        None = every KPI. ``kpis`` is the KPI table; None = the context's (:attr:`kpis`,
+        computed once per run).
+        """
+        from csm_kit.report.narrative import narrative, show_narrative
+
+        return show_narrative(narrative(self.dataset, as_of=self.as_of, metrics=metrics,
+                                        kpis=self.kpis if kpis is None else kpis,
+                                        privacy=self.privacy,
+                                        min_group_size=self.min_group_size,
+                                        currency=self.currency,
+                                        directions=self.directions))
 
     @property
     def events(self) -> pd.DataFrame | None:

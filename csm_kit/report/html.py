@@ -4,7 +4,12 @@ Pages stand alone and do not lie: they open offline (no CDN script, stylesheet o
 MathJax, so "$5M to $10M" stays a dollar amount), hide code unless asked, never show the
 parameters papermill injected, sanitise HTML coming from notebook outputs, and a failed
 notebook's page opens with a red banner carrying the escaped error. Every text value on the
-index page is escaped by Jinja2's autoescape.
+index page is escaped by Jinja2's autoescape; the only markup it is given is the sparklines,
+which are drawn from numbers alone (:mod:`csm_kit.report.sparkline`).
+
+The index reads top to bottom in the order a CS leader needs it: what changed (the
+narrative), 6–8 headline cards, every KPI grouped by area, the reports, data quality, and
+the run's own details last.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ import bleach
 import jinja2
 import nbformat
 import pandas as pd
+from markupsafe import Markup
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
 from csm_kit.errors import ConfigError
+from csm_kit.headlines import headline_cards
+from csm_kit.kpis import AREAS
+from csm_kit.report.sparkline import sparkline_svg
+from csm_kit.safe_text import clean_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTEBOOK_TEMPLATE = TEMPLATES / "notebook.html.j2"
@@ -45,6 +55,9 @@ ALLOWED_ATTRIBUTES = {
 }
 
 HEADLINE_COLUMNS = ["metric", "label", "value_display", "target_display", "status"]
+#: Shown when the headline has them (the output of :func:`csm_kit.headlines.headline` does).
+HEADLINE_EXTRAS = ["area", "change_display", "history_display", "n_display", "period_note",
+                   "vs_history", "noise", "direction"]
 QUALITY_COLUMNS = ["table", "check", "severity", "rows", "message"]
 
 
@@ -122,8 +135,11 @@ def render_index(
     data_fingerprint: str | None = None,
     note: str | None = None,
     exports: Sequence[Mapping[str, str]] = (),
+    narrative: Sequence[str] = (),
+    skipped: Sequence[Mapping[str, str]] = (),
 ) -> str:
-    """Render ``index.html``: headline KPIs, links to the reports, data quality, run time.
+    """Render ``index.html``: narrative, headline cards, KPIs by area, reports, data quality,
+    run details.
 
     Parameters
     ----------
@@ -139,7 +155,10 @@ def render_index(
     ok : bool
         Whether every report succeeded; if not the page opens with a red banner.
     headline : DataFrame, optional
-        Columns metric, label, value_display, target_display, status (texts shown as is).
+        Columns metric, label, value_display, target_display, status (texts shown as is);
+        with the other columns of :func:`csm_kit.headlines.headline` (area, change_display,
+        history_display, n_display, period_note, trend, ...) the index shows 6–8 cards with
+        sparklines and the full table grouped by area.
     quality : DataFrame, optional
         Columns table, check, severity, rows, message; an empty frame prints
         "No data-quality findings".
@@ -149,6 +168,10 @@ def render_index(
         A highlighted remark (e.g. that a previous good report was kept).
     exports : sequence of mappings
         Exported tables to link: ``name`` (file name) and ``href``.
+    narrative : sequence of str
+        The opening sentences (:func:`csm_kit.report.narrative.narrative`), escaped here.
+    skipped : sequence of mappings
+        Reports left out because the data lacks their tables: ``name`` and ``reason``.
 
     Returns
     -------
@@ -163,6 +186,7 @@ def render_index(
         undefined=jinja2.StrictUndefined,
     )
     headline_rows = None if headline is None else _headline_records(headline)
+    cards = None if headline is None else _card_records(headline, headline_rows)
     quality_rows = None if quality is None else _quality_records(quality)
     return env.get_template("index.html.j2").render(
         as_of=as_of,
@@ -172,6 +196,10 @@ def render_index(
         generated=generated,
         ok=ok,
         headline=headline_rows,
+        areas=None if headline_rows is None else _by_area(headline_rows),
+        cards=cards,
+        narrative=[clean_text(sentence, max_len=2000) for sentence in narrative],
+        skipped=list(skipped),
         quality=quality_rows,
         data_fingerprint=data_fingerprint,
         note=note,
@@ -180,10 +208,59 @@ def render_index(
 
 
 def _headline_records(headline: pd.DataFrame) -> list[dict]:
+    extras = [c for c in HEADLINE_EXTRAS if c in headline.columns]
     frame = _displayable(headline, HEADLINE_COLUMNS, "headline")
+    frame = frame.join(_displayable(headline, extras, "headline")) if extras else frame
+    for column in HEADLINE_EXTRAS:
+        if column not in frame.columns:
+            frame[column] = ""
     frame["label"] = frame["label"].where(frame["label"] != "", frame["metric"])
-    frame["status_class"] = _css_class(frame["status"])
+    frame["status_class"] = frame["status"].map(_status_class)
+    frame["history_class"] = [
+        "noise" if noise else vs for vs, noise in zip(frame["vs_history"], frame["noise"], strict=True)]
+    change = (pd.to_numeric(headline["change"], errors="coerce") if "change" in headline.columns
+              else pd.Series(float("nan"), index=headline.index))
+    # a change that reads as zero ("+0.00 vs Sep 2026") is neither better nor worse
+    shown = frame["change_display"].str.split(" vs ").str[0].str.contains(r"[1-9]", regex=True)
+    frame["change_class"] = [_change_class(c, d) if moved else "" for c, d, moved in
+                             zip(change, frame["direction"], shown, strict=True)]
     return frame.to_dict("records")
+
+
+def _card_records(headline: pd.DataFrame, rows: list[dict]) -> list[dict]:
+    """The headline cards (:func:`csm_kit.headlines.headline_cards`), each with its sparkline."""
+    by_metric = {row["metric"]: row for row in rows}
+    chosen = headline_cards(headline.reset_index(drop=True))
+    trends = dict(zip(headline["metric"], headline["trend"], strict=True)) \
+        if "trend" in headline.columns else {}
+    return [{**by_metric[m], "sparkline": Markup(sparkline_svg(list(trends.get(m) or [])))}
+            for m in chosen["metric"]]
+
+
+def _by_area(rows: list[dict]) -> list[dict]:
+    """The headline rows grouped by area, in :data:`csm_kit.kpis.AREAS` order."""
+    order = {area: i for i, area in enumerate(AREAS)}
+    areas: dict[str, list[dict]] = {}
+    for row in rows:
+        areas.setdefault(row["area"] or "other", []).append(row)
+    return [{"area": area.capitalize(), "rows": areas[area]}
+            for area in sorted(areas, key=lambda a: order.get(a, len(order)))]
+
+
+def _status_class(status: str) -> str:
+    """'met' / 'near' / 'missed' / 'noise' (within noise, too few answers) / 'none'."""
+    if status in ("met", "near", "missed"):
+        return status
+    if status == "within noise" or status.startswith("too few"):
+        return "noise"
+    return "none"
+
+
+def _change_class(change: float, direction: str) -> str:
+    """'better' or 'worse' for a change in the metric's direction; '' for none or no direction."""
+    if pd.isna(change) or change == 0 or direction not in ("higher_is_better", "lower_is_better"):
+        return ""
+    return "better" if (change > 0) == (direction == "higher_is_better") else "worse"
 
 
 def _quality_records(quality: pd.DataFrame) -> list[dict]:

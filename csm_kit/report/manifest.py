@@ -87,14 +87,17 @@ def write_run_summary(
     data_fingerprint: str | None = None,
     note: str | None = None,
     exports: Sequence[str] = (),
+    narrative: Sequence[str] = (),
+    skipped: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
     """Write ``index.html`` and ``manifest.json`` into ``folder``; return the manifest.
 
     The manifest holds: as_of, ok, started, finished, seconds (total), parameters (secrets
     masked), options (jobs, include_code, kernel_name), data_fingerprint, versions, note,
-    exports (file names of the exported tables), and notebooks — one entry per notebook
-    with name, status, error, seconds, started, finished, html and ipynb (file names
-    inside the folder).
+    exports (file names of the exported tables), skipped (reports left out because the
+    data lacks their tables: name and reason), and notebooks — one entry per notebook with
+    name, status, error, seconds, started, finished, html and ipynb (file names inside the
+    folder). The index also opens with the ``narrative`` sentences.
     """
     ok = all(r.status == "ok" for r in results)
     finished = now_iso()
@@ -123,6 +126,7 @@ def write_run_summary(
         "versions": package_versions(),
         "note": mask_secrets(note),
         "exports": list(exports),
+        "skipped": [dict(s) for s in skipped],
         "notebooks": notebooks,
     }
     (folder / "manifest.json").write_text(
@@ -139,6 +143,8 @@ def write_run_summary(
         data_fingerprint=data_fingerprint,
         note=note,
         exports=[{"name": e, "href": quote(e)} for e in exports],
+        narrative=narrative,
+        skipped=skipped,
     )
     (folder / "index.html").write_text(page, encoding="utf-8")
     return manifest

@@ -83,3 +83,19 @@ def kernel_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
         key: str(Path(value).resolve()) if isinstance(value, os.PathLike) else value
         for key, value in parameters.items()
     }
+
+
+def required_tables(notebook: Path) -> tuple[str, ...]:
+    """The tables a report notebook is about, from its metadata ``csm_kit.requires``.
+
+    A report whose tables are absent from the data (a purchase-behaviour report for a
+    subscription business without transactions) is left out of the run and the index says
+    so once, instead of a page of "this section is skipped" notes. A table that is there but
+    has no rows for the chosen segment does not count as absent. No entry = always run.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    requires = nb.metadata.get("csm_kit", {}).get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(t, str) for t in requires):
+        raise ConfigError(f"{notebook.name}: metadata csm_kit.requires must be a list of table "
+                          f"names, got {requires!r}")
+    return tuple(requires)

@@ -81,6 +81,8 @@ def run_reports(
     kernel_name: str = "python3",
     timeout: float | None = None,
     exports: Mapping[str, pd.DataFrame] | None = None,
+    narrative: Sequence[str] = (),
+    skipped: Sequence[Mapping[str, str]] = (),
 ) -> ReportRun:
     """Execute the notebooks and publish ``<out_dir>/<as_of>/`` with one HTML page each.
 
@@ -119,6 +121,11 @@ def run_reports(
     exports : mapping of name to DataFrame, optional
         Tables written beside the reports as ``<name>.csv`` (and ``<name>.xlsx`` when
         openpyxl is installed), with spreadsheet formulas neutralised; linked from the index.
+    narrative : sequence of str
+        The sentences the index opens with (see ``csm_kit.report.narrative``).
+    skipped : sequence of mappings
+        Reports left out because the data lacks their tables (``name``, ``reason``); the
+        index says so once per report.
 
     Returns
     -------
@@ -178,6 +185,8 @@ def run_reports(
             data_fingerprint=data_fingerprint,
             note=note,
             exports=written,
+            narrative=narrative,
+            skipped=skipped,
         )
         publish(staging, folder)
     except BaseException:

@@ -280,7 +280,10 @@ def test_events_are_vertical_lines_at_their_dates_with_safe_labels():
     # are outside the charted period and left out.
     xs = [segment[0, 0] for segment in lines.get_segments()]
     assert xs == list(mdates.date2num(pd.to_datetime(["2024-02-10", "2024-03-20"])))
-    assert [t.get_text() for t in ax.texts] == [r"Price \$ up", r"Outage (Deal \$5M to \$10M)"]
+    # numbered just above the plot area; the words in the legend, off the data
+    assert [t.get_text() for t in ax.texts] == ["1", "2"]
+    assert all(t.get_position()[1] > 1 and not t.get_clip_on() for t in ax.texts)
+    assert legend_texts(ax)[-2:] == [r"1  Price \$ up", r"2  Outage (Deal \$5M to \$10M)"]
     ax.figure.canvas.draw()
 
 
@@ -338,23 +341,41 @@ def test_immature_cohort_cells_are_masked_not_painted_as_zero():
 
 def test_cohorts_are_labelled_by_month_and_small_matrices_show_percentages():
     ax = plot_cohort_heatmap(cohort_matrix())
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["2024-01", "2024-02", "2024-03"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Jan 2024", "Feb 2024", "Mar 2024"]
     # Six reached cells, row by row: 100%, 50%, 0%, 100%, 75%, 100%.
     assert [t.get_text() for t in ax.texts] == ["100%", "50%", "0%", "100%", "75%", "100%"]
     assert ax.get_title(loc="left") == "Logo retention by cohort"
 
 
-def test_large_matrices_are_not_annotated_and_max_months_cuts_columns():
-    big = pd.DataFrame(np.full((30, 30), 0.5),
-                       index=pd.date_range("2022-01-01", periods=30, freq="MS", name="cohort"))
+def test_a_report_sized_matrix_is_annotated_and_only_a_huge_one_is_not():
+    # the reports show 24 cohorts x up to 24 months: every reached cell carries its value
+    report = pd.DataFrame(np.full((24, 24), 0.5),
+                          index=pd.date_range("2022-01-01", periods=24, freq="MS", name="cohort"))
+    assert [t.get_text() for t in plot_cohort_heatmap(report).texts] == ["50%"] * 24 * 24
+    big = pd.DataFrame(np.full((40, 40), 0.5),
+                       index=pd.date_range("2022-01-01", periods=40, freq="MS", name="cohort"))
     assert len(plot_cohort_heatmap(big).texts) == 0
-    assert plot_cohort_heatmap(big, max_months=5).collections[0].get_array().shape == (30, 6)
+    assert plot_cohort_heatmap(big, max_months=5).collections[0].get_array().shape == (40, 6)
 
 
-def test_revenue_cohorts_scale_up_to_their_largest_value():
+def test_revenue_cohorts_use_a_diverging_palette_centred_on_100_percent():
     ax = plot_cohort_heatmap(cohort_matrix().replace(0.75, 1.3), kind="revenue")
-    assert ax.collections[0].get_clim() == (0.0, 1.3)
+    mesh = ax.collections[0]
+    assert mesh.get_clim() == (0.0, 1.3)  # down to the lowest cell, up to the largest
+    # 100% gets the palette's neutral middle; below it red, above it blue
+    middle = matplotlib.colormaps[plotting_style.DIVERGING_CMAP](0.5)
+    assert np.allclose(mesh.cmap(mesh.norm(1.0)), middle, atol=0.02)
+    low, high = to_rgb(mesh.cmap(mesh.norm(0.5))), to_rgb(mesh.cmap(mesh.norm(1.3)))
+    assert low[0] > low[2] and high[2] > high[0]
+    assert [t.get_text() for t in ax.texts] == ["100%", "50%", "0%", "100%", "130%", "100%"]
     assert ax.get_title(loc="left") == "Revenue retention by cohort"
+
+
+def test_a_cohort_heatmap_can_say_what_its_cells_are():
+    ax = plot_cohort_heatmap(cohort_matrix(), title="Customers ordering again, by first-order cohort",
+                             value_label="Customers ordering again")
+    assert ax.get_title(loc="left") == "Customers ordering again, by first-order cohort"
+    assert ax.collections[0].colorbar.ax.get_ylabel() == "Customers ordering again"
 
 
 def test_an_unknown_cohort_kind_is_a_config_error():
@@ -396,12 +417,13 @@ def test_the_waterfall_bars_are_the_bridge_values_stacked_on_running_totals():
     assert [p.get_y() for p in bars] == [0.0, 100.0, 180.0, 230.0, 230.0, 200.0, 0.0]
     assert [to_hex(p.get_facecolor()) for p in bars][1] == plotting_style.MOVEMENT_COLOURS["new"].lower()
     assert [t.get_text() for t in ax.get_xticklabels()] == plotting_revenue.STEP_NAMES
-    assert ax.get_title(loc="left") == "MRR bridge, February 2024"
+    assert ax.get_title(loc="left") == "MRR bridge, Feb 2024"
+    assert [t.get_text() for t in ax.texts] == ["100", "+80", "+50", "+0", "−30", "−0", "200"]
 
 
 def test_the_waterfall_defaults_to_the_last_month():
     ax = plot_mrr_bridge(bridge_frame())
-    assert ax.get_title(loc="left") == "MRR bridge, March 2024"
+    assert ax.get_title(loc="left") == "MRR bridge, Mar 2024"
     assert ax.containers[0][-1].get_height() == 150.0
 
 
@@ -432,14 +454,95 @@ def test_a_bridge_with_one_row_per_group_must_be_narrowed_first():
 def test_movements_stack_gains_up_and_losses_down_with_the_net_change_line():
     ax = plot_mrr_movements(bridge_frame())
     bars = {c.get_label(): c for c in ax.containers}
-    assert list(bars) == ["new", "expansion", "reactivation", "contraction", "churn"]
-    assert [p.get_height() for p in bars["expansion"]] == [0.0, 50.0, 0.0]
-    assert [p.get_y() for p in bars["expansion"]] == [100.0, 80.0, 0.0]  # on top of new
-    assert [p.get_height() for p in bars["churn"]] == [-0.0, -0.0, -60.0]
-    assert [p.get_y() for p in bars["churn"]] == [0.0, -30.0, 0.0]  # under contraction
+    assert list(bars) == ["New", "Expansion", "Reactivation", "Contraction", "Churn"]
+    assert [p.get_height() for p in bars["Expansion"]] == [0.0, 50.0, 0.0]
+    assert [p.get_y() for p in bars["Expansion"]] == [100.0, 80.0, 0.0]  # on top of new
+    assert [p.get_height() for p in bars["Churn"]] == [-0.0, -0.0, -60.0]
+    assert [p.get_y() for p in bars["Churn"]] == [0.0, -30.0, 0.0]  # under contraction
     (net,) = [ln for ln in ax.lines if ln.get_gid() == "net"]
     assert net.get_ydata().tolist() == [100.0, 100.0, -50.0]  # end − start
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["2024-01", "2024-02", "2024-03"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Jan 2024", "Feb 2024", "Mar 2024"]
+
+
+# ------------------------------------------------------------- dashboard-standard formatting
+
+
+def tick_texts(ax: Axes, axis: str = "y") -> list[str]:
+    ax.figure.canvas.draw()
+    labels = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
+    return [t.get_text() for t in labels if t.get_text()]
+
+
+def mrr_frame() -> pd.DataFrame:
+    return pd.DataFrame({"month": pd.date_range("2024-01-01", periods=12, freq="MS"),
+                         "mrr": np.linspace(1_200_000, 5_800_000, 12)})
+
+
+def test_a_money_axis_reads_in_the_currency_with_k_and_m_never_1e6():
+    ax = plot_trend(mrr_frame(), y="mrr", ci=None, money=True, currency="USD")
+    ticks = tick_texts(ax)
+    assert ticks and all(t.startswith("$") and t.endswith("M") for t in ticks if t != "$0"), ticks
+    assert "$2M" in ticks and "$5M" in ticks
+    assert ax.yaxis.get_offset_text().get_text() == ""  # no "1e6" above the axis
+
+
+def test_the_bridge_and_movements_write_amounts_in_the_currency():
+    bridge = bridge_frame().assign(start_mrr=[0.0, 1e6, 2e6], new=[1e6, 8e5, 0.0],
+                                   expansion=[0.0, 5e5, 0.0], contraction=[0.0, 3e5, 0.0],
+                                   reactivation=[0.0, 0.0, 1e5], churn=[0.0, 0.0, 6e5],
+                                   end_mrr=[1e6, 2e6, 1.5e6])
+    ax = plot_mrr_bridge(bridge, month="2024-02", currency="EUR")
+    # Feb: start 1M, +800K new, +500K expansion, +0, −300K contraction, −0 churn, end 2M
+    assert [t.get_text() for t in ax.texts] == ["€1M", "+€800K", "+€500K", "+€0", "−€300K",
+                                                "−€0", "€2M"]
+    assert all(t.startswith(("€", "−€")) for t in tick_texts(ax))
+    movements = plot_mrr_movements(bridge, currency="EUR")
+    assert all(t.startswith(("€", "−€")) for t in tick_texts(movements))
+
+
+def test_a_plain_number_axis_has_no_offset_or_scientific_notation():
+    frame = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=3, freq="MS"),
+                          "value": [5_798_100.0, 5_798_200.0, 5_798_300.0]})
+    ax = plot_trend(frame, y="value", ci=None, percent=False)
+    ticks = tick_texts(ax)
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    assert not any("e" in t for t in ticks), ticks
+
+
+def test_percent_axes_read_as_percentages():
+    assert all(t.endswith("%") for t in tick_texts(plot_trend(churn_frame())))
+
+
+@pytest.mark.parametrize(("limits", "first"), [((0.0, 0.05), "0%"), ((0.01, 0.03), "1.0%"),
+                                               ((0.9, 1.1), "90%")])
+def test_percent_ticks_carry_only_the_decimals_their_spacing_needs(limits, first):
+    ax = plot_trend(churn_frame(), ci=None)
+    ax.set_ylim(*limits)
+    ticks = tick_texts(ax)
+    # 0-5%: ticks a whole point apart, whole percents; 1-3%: ticks less than a point
+    # apart, one decimal; 90-110%: whole percents
+    assert ticks[0] == first and not any(t.endswith(".00%") for t in ticks), ticks
+
+
+def test_every_chart_writes_months_one_way():
+    month = r"^[A-Z][a-z]{2} \d{4}$"
+    trend_ticks = tick_texts(plot_trend(mrr_frame(), y="mrr", ci=None, money=True), "x")
+    movement_ticks = tick_texts(plot_mrr_movements(bridge_frame()), "x")
+    cohort_rows = [t.get_text() for t in plot_cohort_heatmap(cohort_matrix()).get_yticklabels()]
+    for ticks in (trend_ticks, movement_ticks, cohort_rows):
+        assert ticks and all(pd.Series(ticks).str.match(month)), ticks
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: plot_trend(pd.concat([churn_frame().assign(segment=s) for s in ("A", "B")]), by="segment"),
+    lambda: plot_mrr_movements(bridge_frame()),
+    lambda: plot_survival(pd.DataFrame({"months_since_start": [0, 1], "survival": [1.0, 0.5]})),
+])
+def test_legends_sit_outside_the_plot_area(draw):
+    ax = draw()
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1
 
 
 # --------------------------------------------------------------------------- scores

@@ -3,6 +3,9 @@
 Driven through the DevTools protocol (websocket-client, already a Jupyter dependency): every
 page must load without console errors or exceptions, request nothing beyond the file system
 (data: images are inline), and show its charts decoded with a non-zero size.
+
+A full-page screenshot of the index and of every report is kept as a test artefact in
+``reports/screenshots/`` (git-ignored; replaced on each run), so a reviewer can see the pages.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from tests.hostile import RUNS, shared_reports
 
 CHROMIUM = which("chromium", "chromium-browser", "google-chrome")
 pytestmark = pytest.mark.slow
+#: Where the full-page screenshots are kept (git-ignored, like every generated report).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
+#: Chromium cannot capture taller pages in one piece; longer pages are cut here.
+MAX_SHOT_HEIGHT = 16_000
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--disable-default-apps", "--mute-audio",
@@ -107,9 +114,20 @@ def report_folder(tmp_path_factory):
     return Path(run["folder"])
 
 
-def test_every_page_opens_offline_without_errors_and_with_visible_charts(browser, report_folder, tmp_path):
+def full_page_png(page: DevTools) -> bytes:
+    """A screenshot of the whole page, not only the window (cut at MAX_SHOT_HEIGHT)."""
+    size = page.call("Page.getLayoutMetrics")["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"],
+            "height": min(size["height"], MAX_SHOT_HEIGHT), "scale": 1}
+    shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                     clip=clip)["data"]
+    return base64.b64decode(shot)
+
+
+def test_every_page_opens_offline_without_errors_and_with_visible_charts(browser, report_folder):
     pages = [report_folder / "index.html", *sorted(p for p in report_folder.glob("*.html")
                                                    if p.name != "index.html")]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for path in pages:
         page = open_page(browser, path.as_uri())
         try:
@@ -117,9 +135,7 @@ def test_every_page_opens_offline_without_errors_and_with_visible_charts(browser
                 "Promise.all(Array.from(document.images).map(i => i.decode().then("
                 "() => [i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width], "
                 "() => [0, 0, 0])))"))["result"]["value"]
-            if path.name == "index.html":
-                shot = page.call("Page.captureScreenshot", format="png")["data"]
-                (tmp_path / "index.png").write_bytes(base64.b64decode(shot))
+            (SCREENSHOTS / f"{path.stem}.png").write_bytes(full_page_png(page))
             page.call("Runtime.evaluate", expression="1")  # flush pending events
             events = page.events
         finally:
@@ -136,4 +152,6 @@ def test_every_page_opens_offline_without_errors_and_with_visible_charts(browser
         if path.name != "index.html":
             assert images, f"{path.name}: no chart"
             assert all(w > 0 and h > 0 and shown > 0 for w, h, shown in images), (path.name, images)
-    assert (tmp_path / "index.png").stat().st_size > 5_000
+    shots = {p.stem: p.stat().st_size for p in SCREENSHOTS.glob("*.png")}
+    print(f"full-page screenshots: {SCREENSHOTS}")
+    assert all(shots.get(p.stem, 0) > 5_000 for p in pages), shots

@@ -1,5 +1,7 @@
 """Showing results: every piece of data-derived text is escaped, cleaned and cut."""
 
+import re
+
 import pandas as pd
 
 from csm_kit.report.display import clean_text, html_table, sentence
@@ -44,3 +46,24 @@ def test_lone_surrogates_and_c1_controls_are_removed_so_text_can_be_written_as_u
     cleaned = clean_text("Acme\ud800 Corp\x85")
     assert cleaned == "Acme Corp"
     cleaned.encode("utf-8")
+
+
+def test_headers_are_written_for_readers_not_as_snake_case():
+    out = html_table(pd.DataFrame({"customer_id": ["A"], "churn_rate": [0.1], "nrr_12m": [1.0],
+                                   "Already Fine": [1]}), percent=["churn_rate", "nrr_12m"])
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", out)
+    assert headers == ["Customer ID", "Churn rate", "NRR 12m", "Already Fine"]
+
+
+def test_dates_never_show_midnight_and_months_read_as_months():
+    frame = pd.DataFrame({"month": pd.to_datetime(["2024-03-01", "2024-04-01"]),
+                          "date": pd.to_datetime(["2024-03-05", "2024-04-17"]),
+                          "opened_at": pd.to_datetime(["2024-03-05 09:30", "2024-04-17 00:00"])})
+    out = html_table(frame)
+    assert "00:00:00" not in out
+    assert "Mar 2024" in out and "2024-04-17" in out and "2024-03-05 09:30" in out
+
+
+def test_money_columns_carry_the_reporting_currency():
+    out = html_table(pd.DataFrame({"mrr": [1234.4, None]}), money=["mrr"], currency="GBP")
+    assert "£1,234" in out and "–" in out
