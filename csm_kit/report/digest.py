@@ -32,7 +32,7 @@ from csm_kit.data.quality import data_quality
 from csm_kit.errors import ConfigError
 from csm_kit.health.scores import _resolve, health_scores, load_health_config
 from csm_kit.health.signals import customer_signals
-from csm_kit.kpis import KPI_BY_NAME, format_value, kpi_table
+from csm_kit.kpis import KPI_BY_NAME, format_value, kpi_directions, kpi_rules, kpi_table
 from csm_kit.privacy import check_privacy
 from csm_kit.safe_text import clean_text
 from csm_kit.targets import load_targets, target_status
@@ -251,7 +251,8 @@ def monthly_digest(dataset: Dataset, *, as_of=None, targets=None, config=None,
     names = _names(dataset)
     return Digest(
         month=month, previous=previous,
-        kpis=_kpi_changes(dataset, month, previous, health, config, load_targets(targets)),
+        kpis=_kpi_changes(dataset, month, previous, health, config, load_targets(
+            targets, survey_settings=dataset.survey_settings)),
         newly_red=_newly_red(dataset, health, config, end, names),
         new_detractors=_new_detractors(dataset, month, end, names),
         renewals_due=_renewals_due(dataset, health, end, renewal_days, names),
@@ -283,8 +284,9 @@ def _kpi_changes(dataset, month, previous, health, config, targets) -> pd.DataFr
     now = company[company["period"] == now_text].drop_duplicates("metric").set_index("metric")
     was = company[company["period"] == before_text].drop_duplicates("metric").set_index("metric")
     both = now.index.intersection(was.index)
-    status_now = _status(company, now_text, targets)
-    status_was = _status(company, before_text, targets)
+    rules = kpi_rules(kpi_directions(ces_low_effort_is=dataset.survey_settings.ces_direction))
+    status_now = _status(company, now_text, targets, rules)
+    status_was = _status(company, before_text, targets, rules)
     rows = []
     for metric in both:
         value, before = now.loc[metric, "value"], was.loc[metric, "value"]
@@ -310,11 +312,12 @@ def _kpi_changes(dataset, month, previous, health, config, targets) -> pd.DataFr
                                        "ci_high", "why"])
 
 
-def _status(company: pd.DataFrame, period: str, targets: dict) -> dict:
-    """Each metric's verdict at ``period`` (its rows up to that period)."""
+def _status(company: pd.DataFrame, period: str, targets: dict, rules: dict) -> dict:
+    """Each metric's verdict at ``period`` (its rows up to that period), judged with each KPI's
+    direction and minimum n (``rules``: :func:`csm_kit.kpis.kpi_rules`)."""
     upto = company[company["period"] <= period]
     upto = upto[upto.groupby("metric")["period"].transform("max") == period]
-    table = target_status(upto, targets=targets)
+    table = target_status(upto, targets=targets, rules=rules)
     return dict(zip(table["metric"], table["status"], strict=True))
 
 
