@@ -18,6 +18,7 @@ from csm_kit.comment_themes import (
 from csm_kit.data.loading import Dataset, load_dataset, load_sample, read_mapping
 from csm_kit.data.quality import data_quality
 from csm_kit.data.survey_settings import SurveySettings, survey_settings
+from csm_kit.differences import compare_definitions, explain_difference
 from csm_kit.errors import (
     ConfigError,
     CsmKitError,
@@ -49,7 +50,13 @@ from csm_kit.renewals import (
 )
 from csm_kit.report.context import ReportContext, open_report
 from csm_kit.report.digest import monthly_digest
-from csm_kit.revenue import customer_months, mrr_bridge, mrr_movements, mrr_summary
+from csm_kit.revenue import (
+    average_sale_price,
+    customer_months,
+    mrr_bridge,
+    mrr_movements,
+    mrr_summary,
+)
 from csm_kit.revenue_retention import (
     expansion_mrr,
     gross_mrr_churn,
@@ -102,4 +109,6 @@ __all__ = [
     "key_feature_adoption", "load_themes", "logo_retention_rate", "nps_changes",
     "renewals_due_summary", "support_breakdown", "survey_scores", "survey_settings",
     "theme_counts", "theme_quotes", "trailing_renewal_rates", "upcoming_renewals",
+    # definition presets and "why do my numbers differ" (docs/presets.md)
+    "average_sale_price", "compare_definitions", "explain_difference",
 ]

@@ -256,6 +256,10 @@ def metrics(
     all_months: Annotated[bool, typer.Option(
         "--all-months", help="Keep subscription metrics from months before the first "
         "subscription end in the data.")] = False,
+    definitions: Annotated[str | None, typer.Option(
+        "--definitions", help="Compute the revenue metrics under a vendor's definitions: "
+        "csm-kit, chartmogul, baremetrics, profitwell, stripe, or all (every preset, stacked); "
+        "adds a `definitions` column. See docs/presets.md.")] = None,
 ) -> None:
     """Write every headline metric as one long table: metric, period, group, value, n, ci_low, ci_high.
 
@@ -272,9 +276,10 @@ def metrics(
     from csm_kit.report.exports import write_table
 
     use_engine(engine)
+    presets = _chosen_definitions(definitions)
     dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
                            ces_direction=ces_direction)
-    table = kpi_table(dataset, as_of=parse_as_of(as_of), by=by)
+    table = _kpis_under(presets, lambda: kpi_table(dataset, as_of=parse_as_of(as_of), by=by))
     start, before = history_start(dataset), len(table)
     if not all_months:
         table = within_history(table, dataset)
@@ -322,6 +327,36 @@ def init(
     stdout.print(Text("Next:", style="bold"))
     stdout.print(Text(f"  csm-kit validate --data {exports_dir} --mapping {target}"), soft_wrap=True)
     stdout.print(Text(f"  csm-kit report --data {exports_dir} --mapping {target}"), soft_wrap=True)
+
+
+def _chosen_definitions(definitions: str | None) -> list[str] | None:
+    """The presets ``--definitions`` names (None: the option was not given)."""
+    from csm_kit.definitions import PRESET_NAMES
+    from csm_kit.errors import ConfigError
+
+    if definitions is None:
+        return None
+    if definitions == "all":
+        return list(PRESET_NAMES)
+    if definitions not in PRESET_NAMES:
+        raise ConfigError(f"--definitions must be one of {[*PRESET_NAMES, 'all']}, "
+                          f"got {definitions!r}")
+    return [definitions]
+
+
+def _kpis_under(presets: list[str] | None, compute):
+    """The KPI table under each preset, with a ``definitions`` column (stacked for several)."""
+    import pandas as pd
+
+    from csm_kit.definitions import using
+
+    if presets is None:
+        return compute()
+    parts = []
+    for name in presets:
+        with using(name):
+            parts.append(compute().assign(definitions=name))
+    return pd.concat(parts, ignore_index=True)
 
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"

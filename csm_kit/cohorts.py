@@ -5,6 +5,11 @@ bought (transactions). Cell (c, k) is the share of cohort c active k months late
 customers (``kind="logo"``) or revenue (``kind="revenue"``). Cells a cohort has not reached
 by as_of are missing (NaN in the matrix, absent from the long table), never 0. A customer who
 leaves and comes back stays in its first cohort.
+
+Whether that returning customer counts as retained again is a definition rule
+(:mod:`csm_kit.definitions`): ``retention="active"`` (the kit's default) counts every
+customer active at the month end; ``retention="not_yet_churned"`` (Stripe's cohorts) counts
+only those that have not churned yet, so a customer's first churn ends its retention for good.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit import engine as eng
+from csm_kit.definitions import resolve
 from csm_kit.errors import ConfigError
 from csm_kit.months import month_starts
 from csm_kit.mrr_events import (
@@ -31,14 +37,18 @@ __all__ = ["cohort_table", "cohort_retention", "average_retention_curve", "KINDS
 KINDS = ("logo", "revenue")
 
 
-def _cells(table, as_of, engine):
+def _cells(table, as_of, engine, retention="active", explicit=False):
     """Active customers and value (cents) per cohort and age (a small pandas frame), as_of's index."""
     names = set(nw.from_native(table).collect_schema().names())
     if {"start_date", "mrr"} <= names:
         frame, as_of_index = prepare_subscriptions(table, as_of=as_of, engine=engine)
-        steps = eng.reuse(frame, f"cohort_steps:{as_of_index}",
-                          lambda f: _cohort_steps(f, as_of_index))
+        first_run = retention == "not_yet_churned"
+        steps = eng.reuse(frame, f"cohort_steps:{as_of_index}" + (":first" if first_run else ""),
+                          lambda f: _cohort_steps(f, as_of_index, first_run))
         return _step_cells(eng.to_pandas(steps), as_of_index), as_of_index
+    if explicit and retention != "active":
+        raise ConfigError(f"`retention={retention!r}` needs subscriptions: a transactions "
+                          "customer has no churn to end its retention")
     if {"date", "amount"} <= names:
         activity, as_of_index = _transaction_activity(table, as_of, engine)
         return _cohort_cells(activity), as_of_index
@@ -73,16 +83,20 @@ def _cohort_cells(activity) -> pd.DataFrame:
     return eng.to_pandas(cells)
 
 
-def _cohort_steps(frame, as_of_index: int):
+def _cohort_steps(frame, as_of_index: int, first_run: bool = False):
     """Changes in active customers and MRR per cohort and age, from spans of constant MRR.
 
     A span (first..last month, mrr) of a customer in cohort c adds one customer and its MRR
     from age first−c to last−c: +1/+mrr at age first−c and −1/−mrr at age last−c+1. Summed per
     (cohort, age) on the engine, this is a small table; running sums over age
     (:func:`_step_cells`) give the same counts as grouping the expanded customer-months,
-    without expanding them. A customer's spans never overlap in time.
+    without expanding them. A customer's spans never overlap in time. ``first_run`` keeps
+    only each customer's spans up to its first churn (the "not yet churned" rule).
     """
-    spans = eng.materialize(month_intervals(customer_events(frame, as_of_index), as_of_index))
+    spans = month_intervals(customer_events(frame, as_of_index), as_of_index)
+    if first_run:
+        spans = _until_first_churn(spans)
+    spans = eng.materialize(spans)
     first = spans.group_by("customer_id").agg(cohort_index=nw.col("first_index").min())
     aged = spans.join(first, on="customer_id")
     opens = aged.select("cohort_index", age=nw.col("first_index") - nw.col("cohort_index"),
@@ -92,6 +106,16 @@ def _cohort_steps(frame, as_of_index: int):
         active=nw.lit(-1, dtype=nw.Int64), value=-nw.col("mrr"))
     return nw.concat([opens, closes], how="vertical").group_by("cohort_index", "age").agg(
         nw.col("active").sum(), nw.col("value").sum())
+
+
+def _until_first_churn(spans):
+    """A customer's spans of its first unbroken run of active months (before any churn)."""
+    order = {"order_by": "first_index"}
+    spans = spans.with_columns(previous=nw.col("last_index").shift(1).over("customer_id", **order))
+    starts_run = (nw.col("previous").is_null()
+                  | (nw.col("first_index") != nw.col("previous") + 1)).cast(nw.Int64)
+    return spans.with_columns(run=starts_run.cum_sum().over("customer_id", **order)).filter(
+        nw.col("run") == 1).drop("run", "previous")
 
 
 def _step_cells(steps: pd.DataFrame, as_of_index: int) -> pd.DataFrame:
@@ -111,7 +135,8 @@ def _step_cells(steps: pd.DataFrame, as_of_index: int) -> pd.DataFrame:
                          "value": totals["value"][reached], "active": totals["active"][reached]})
 
 
-def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = None) -> pd.DataFrame:
+def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = None,
+                 retention: str | None = None, definitions: str | None = None) -> pd.DataFrame:
     r"""Build the cohort retention table in long (tidy) form: one row per cohort and age.
 
     .. math:: \mathrm{logo}_{c,k} = \frac{|\{i \in c : i \text{ active in } c + k\}|}{|c|},
@@ -131,6 +156,10 @@ def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = 
         of the latest date when it is the month's last day, else the month before).
     engine : None, "auto", "pandas", "polars" or "duckdb" (None = automatic, see
         :func:`csm_kit.engine.choose_engine`).
+    retention : None (the preset's), "active" or "not_yet_churned" (subscriptions only: a
+        customer counts until its first churn and never again, as in Stripe's cohorts).
+    definitions : None or a preset name (:mod:`csm_kit.definitions`); only its
+        ``cohort_retention`` rule applies here (transactions ignore it).
 
     Returns
     -------
@@ -163,7 +192,9 @@ def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = 
     """
     if kind not in KINDS:
         raise ConfigError(f"`kind` must be one of {list(KINDS)}, got {kind!r}")
-    cells, as_of_index = _cells(table, as_of, engine)
+    rules = resolve(definitions, cohort_retention=retention)
+    cells, as_of_index = _cells(table, as_of, engine, rules.cohort_retention,
+                                explicit=retention is not None)
     base = cells[cells["age"] == 0].set_index("cohort_index")
     cohorts = base.index.to_numpy(dtype="int64")
     ages = np.clip(as_of_index - cohorts + 1, 0, None)
@@ -186,7 +217,8 @@ def cohort_table(table, *, kind: str = "logo", as_of=None, engine: str | None = 
     return out.sort_values(["cohort", "months_since_start"], ignore_index=True)
 
 
-def cohort_retention(table, *, kind: str = "logo", as_of=None, engine: str | None = None) -> pd.DataFrame:
+def cohort_retention(table, *, kind: str = "logo", as_of=None, engine: str | None = None,
+                     retention: str | None = None, definitions: str | None = None) -> pd.DataFrame:
     r"""Build the cohort retention matrix: cohorts down, months since start across.
 
     The wide form of :func:`cohort_table` (same definitions, formula and edge rules):
@@ -202,6 +234,7 @@ def cohort_retention(table, *, kind: str = "logo", as_of=None, engine: str | Non
     as_of : date or None (None = last complete month of the data).
     engine : None, "auto", "pandas", "polars" or "duckdb" (None = automatic, see
         :func:`csm_kit.engine.choose_engine`).
+    retention, definitions : the cohort rule, as in :func:`cohort_table`.
 
     Returns
     -------
@@ -225,7 +258,8 @@ def cohort_retention(table, *, kind: str = "logo", as_of=None, engine: str | Non
     >>> cohort_retention(orders, kind="revenue", as_of="2024-02").values.round(3).tolist()
     [[1.0, 0.429], [1.0, nan]]
     """
-    long = cohort_table(table, kind=kind, as_of=as_of, engine=engine)
+    long = cohort_table(table, kind=kind, as_of=as_of, engine=engine, retention=retention,
+                        definitions=definitions)
     matrix = long.pivot(index="cohort", columns="months_since_start", values="value")
     matrix.columns.name = "months_since_start"
     return matrix.astype("float64")

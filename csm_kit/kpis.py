@@ -19,6 +19,7 @@ import pandas as pd
 from csm_kit.adoption import adoption_rate, key_feature_adoption
 from csm_kit.churn import logo_churn_rate, logo_retention_rate
 from csm_kit.data.loading import Dataset
+from csm_kit.definitions import ltv_method
 from csm_kit.errors import ConfigError
 from csm_kit.formatting import UNITS, format_value  # noqa: F401  (format_value: kept importable here)
 from csm_kit.health.scores import health_scores
@@ -129,7 +130,8 @@ def _ltv(ds: Dataset, *, as_of, by, **_):
     # Months with zero churn (early history) have no finite LTV: NaN, as documented in ltv.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="churn is 0")
-        return lifetime_value(ds.subscriptions, method="smoothed", as_of=as_of)
+        # The smoothed method, unless a definitions preset (CSM_KIT_DEFINITIONS) sets another.
+        return lifetime_value(ds.subscriptions, method=ltv_method("smoothed"), as_of=as_of)
 
 
 def _referrals(ds: Dataset, *, as_of, by, **_):

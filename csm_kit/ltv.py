@@ -9,6 +9,11 @@
 
 All three are ``ltv = arpa × gross_margin × lifetime_months``; they differ in how
 ``lifetime_months`` is estimated.
+
+The definition rules (:mod:`csm_kit.definitions`) reach LTV through its two inputs — ARPA
+(``zero_mrr``) and the monthly logo churn rate (every churn rule) — and through
+``exclude_current_month``: ChartMogul's LTV divides by the mean churn of the six months
+*before* the current one. ``definitions="chartmogul"`` sets all of them at once.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.churn import logo_churn_rate
+from csm_kit.definitions import resolve
 from csm_kit.errors import ConfigError
 from csm_kit.revenue import mrr_summary
 from csm_kit.survival import survival_curve
@@ -149,9 +155,13 @@ def survival_extension(curve: pd.DataFrame, *, horizon_months: int, window: int 
     return survival, hazard
 
 
-def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of=None,
+def lifetime_value(subscriptions: pd.DataFrame, *, method: str | None = None, as_of=None,
                    horizon_months: int = 60, discount_rate: float = 0.0,
-                   gross_margin: float = 1.0, window: int = 6) -> pd.DataFrame:
+                   gross_margin: float = 1.0, window: int = 6,
+                   exclude_current_month: bool | None = None, definitions: str | None = None,
+                   zero_mrr: str | None = None, join_and_cancel: str | None = None,
+                   churn_and_return: str | None = None, churn_denominator: str | None = None,
+                   churn_window_days: int | None = None) -> pd.DataFrame:
     r"""Customer lifetime value per month, by one of three documented methods.
 
     .. math::
@@ -160,6 +170,8 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
         L(m) = \begin{cases}
         1 / \mathrm{churn}(m) & \texttt{simple} \\
         1 / \overline{\mathrm{churn}}_{m-w+1..m} & \texttt{smoothed} \\
+        1 / \overline{\mathrm{churn}}_{m-w..m-1} & \texttt{smoothed},
+            \text{ excluding the current month} \\
         \sum_{t=0}^{H-1} \hat S(t)(1+r)^{-t/12} & \texttt{survival}
         \end{cases}
 
@@ -173,7 +185,9 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
     ----------
     subscriptions : DataFrame
         The subscriptions table (data/README.md).
-    method : {"simple", "smoothed", "survival"}
+    method : {"simple", "smoothed", "survival"} or None
+        None = the preset's ``ltv_method`` (chartmogul: smoothed; baremetrics, stripe:
+        simple), else "simple".
     as_of : date-like, optional
         Last month. None = the latest complete month in the data.
     horizon_months : int
@@ -186,6 +200,16 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
     window : int
         ``smoothed``: months in the trailing mean; ``survival``: tail months whose churn
         extends the curve past the data.
+    exclude_current_month : bool or None
+        ``smoothed``: average the ``window`` months before the current one (ChartMogul's
+        rule) instead of the window ending with it. None = the preset's
+        ``ltv_exclude_current`` (False for csm-kit).
+    definitions : str or None
+        A preset (:mod:`csm_kit.definitions`): sets the method, ``exclude_current_month``
+        and the rules of ARPA and churn at once.
+    zero_mrr, join_and_cancel, churn_and_return, churn_denominator, churn_window_days
+        The rules of ARPA (``zero_mrr``) and of the monthly logo churn rate, as in
+        :func:`csm_kit.churn.logo_churn_rate`; None = the preset's.
 
     Returns
     -------
@@ -218,9 +242,16 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
     2024-01-01 100.0         NaN   NaN
     2024-02-01 100.0         0.5 200.0
     """
+    chosen = resolve(definitions, ltv_exclude_current=exclude_current_month, zero_mrr=zero_mrr,
+                     join_and_cancel=join_and_cancel, churn_and_return=churn_and_return,
+                     churn_denominator=churn_denominator, churn_window_days=churn_window_days)
+    method = method or chosen.ltv_method or "simple"
     _check_options(method, horizon_months, discount_rate, gross_margin, window)
-    summary = mrr_summary(subscriptions, as_of=as_of)[["month", "arpa"]]
-    churn = logo_churn_rate(subscriptions, as_of=as_of)[["month", "rate"]]
+    churn_rules = {r: getattr(chosen, r) for r in (
+        "zero_mrr", "join_and_cancel", "churn_and_return", "churn_denominator",
+        "churn_window_days")}
+    summary = mrr_summary(subscriptions, as_of=as_of, zero_mrr=chosen.zero_mrr)[["month", "arpa"]]
+    churn = logo_churn_rate(subscriptions, as_of=as_of, **churn_rules)[["month", "rate"]]
     frame = summary.merge(churn, on="month", how="left").sort_values("month")
     if method == "survival":
         return _survival_ltv(frame, subscriptions, as_of=as_of, horizon_months=horizon_months,
@@ -229,6 +260,8 @@ def lifetime_value(subscriptions: pd.DataFrame, *, method: str = "simple", as_of
     rate = frame["rate"].astype("float64")
     if method == "smoothed":
         rate = rate.rolling(window, min_periods=window).mean()
+        if chosen.ltv_exclude_current:
+            rate = rate.shift(1)
     with warnings.catch_warnings():
         # zero churn in early history is common; only the latest month's figure is read
         warnings.simplefilter("ignore")

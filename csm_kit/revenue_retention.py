@@ -5,6 +5,12 @@ their MRR at the window's end with their MRR at its start, so new business and r
 never count. The MRR-churn family and the quick ratio are ratios of the monthly MRR bridge
 (:func:`csm_kit.revenue.mrr_bridge`). Same month-end, whole-cent and as_of rules
 (:mod:`csm_kit.mrr_events`).
+
+The MRR-churn family and the quick ratio take the definition rules where revenue tools
+differ (:mod:`csm_kit.definitions`): ``timing`` and ``zero_mrr`` (how the bridge books
+movements), whether reactivation counts (``include_reactivation``), or a whole
+``definitions`` preset. NRR and GRR compare month-end MRR of one group of customers, which
+none of these rules changes.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit import engine as eng
+from csm_kit.definitions import resolve
 from csm_kit.errors import ConfigError
 from csm_kit.months import month_grid, month_starts, scatter_sum
 from csm_kit.mrr_events import customer_month_frame, prepare_subscriptions
@@ -163,8 +170,9 @@ def gross_revenue_retention(subscriptions, *, window_months: int = 1, by: str | 
 
 
 def _bridge_ratio(subscriptions, columns, numerator, denominator, *, by, customers, as_of,
-                  engine) -> pd.DataFrame:
-    table = bridge_table(subscriptions, by=by, customers=customers, as_of=as_of, engine=engine)
+                  engine, rules=None) -> pd.DataFrame:
+    table = bridge_table(subscriptions, by=by, customers=customers, as_of=as_of, engine=engine,
+                         rules=rules)
     keys = ["month", *([by] if by else [])]
     out = table[keys].copy()
     for col in columns:
@@ -173,11 +181,9 @@ def _bridge_ratio(subscriptions, columns, numerator, denominator, *, by, custome
     return out
 
 
-
-
-
 def gross_mrr_churn(subscriptions, *, by: str | None = None, customers: pd.DataFrame | None = None,
-                    as_of=None, engine: str | None = None) -> pd.DataFrame:
+                    as_of=None, engine: str | None = None, definitions: str | None = None,
+                    timing: str | None = None, zero_mrr: str | None = None) -> pd.DataFrame:
     r"""Compute gross MRR churn: MRR lost to churn and contraction ÷ MRR at the month's start.
 
     .. math:: \mathrm{gross\ MRR\ churn}_m = \frac{\mathrm{churn}_m + \mathrm{contraction}_m}
@@ -189,6 +195,11 @@ def gross_mrr_churn(subscriptions, *, by: str | None = None, customers: pd.DataF
     by, customers : optional grouping by a customers column (current value).
     as_of : date or None (None = last complete month of the data).
     engine : None, "pandas", "polars" or "duckdb".
+    definitions, timing, zero_mrr : the definition rules of the bridge
+        (:func:`csm_kit.revenue.mrr_bridge`); ``timing="events"`` also counts MRR lost by
+        customers who joined during the month, ``zero_mrr="active"`` counts a move to a $0
+        plan as contraction.
+
     Returns
     -------
     pandas DataFrame, one row per month (x group): month, [by], start_mrr, churn, contraction
@@ -202,6 +213,8 @@ def gross_mrr_churn(subscriptions, *, by: str | None = None, customers: pd.DataF
     Examples
     --------
     Start 300; c churns 100 and b contracts 20: (100 + 20) / 300 = 0.4.
+    (ChartMogul's worked example, $100 start, $10 churn, $10 contraction, $10 expansion →
+    20%, is in tests/test_presets.py.)
 
     >>> subs = pd.DataFrame({
     ...     "customer_id": ["a", "b", "b", "c"],
@@ -212,15 +225,17 @@ def gross_mrr_churn(subscriptions, *, by: str | None = None, customers: pd.DataF
     >>> gross_mrr_churn(subs, as_of="2024-02")["rate"].round(4).tolist()
     [nan, 0.4]
     """
+    rules = resolve(definitions, timing=timing, zero_mrr=zero_mrr)
     return _bridge_ratio(
         subscriptions, ["start_mrr", "churn", "contraction"],
         lambda t: t["churn"] + t["contraction"], lambda t: t["start_mrr"],
-        by=by, customers=customers, as_of=as_of, engine=engine)
+        by=by, customers=customers, as_of=as_of, engine=engine, rules=rules)
 
 
-def net_mrr_churn(subscriptions, *, include_reactivation: bool = False, by: str | None = None,
-                  customers: pd.DataFrame | None = None, as_of=None,
-                  engine: str | None = None) -> pd.DataFrame:
+def net_mrr_churn(subscriptions, *, include_reactivation: bool | None = None,
+                  by: str | None = None, customers: pd.DataFrame | None = None, as_of=None,
+                  engine: str | None = None, definitions: str | None = None,
+                  timing: str | None = None, zero_mrr: str | None = None) -> pd.DataFrame:
     r"""Compute net MRR churn: MRR lost minus expansion ÷ MRR at the month's start.
 
     The source documents' formula; negative when expansion outweighs losses ("negative
@@ -235,7 +250,10 @@ def net_mrr_churn(subscriptions, *, include_reactivation: bool = False, by: str 
     by, customers : optional grouping by a customers column (current value).
     as_of : date or None (None = last complete month of the data).
     engine : None, "pandas", "polars" or "duckdb".
-    include_reactivation : bool. Subtract reactivation MRR too.
+    include_reactivation : bool or None. Subtract reactivation MRR too (None = the preset's
+        ``net_churn_reactivation``: False for csm-kit, True for chartmogul).
+    definitions, timing, zero_mrr : the definition rules of the bridge, as in
+        :func:`gross_mrr_churn`.
 
     Returns
     -------
@@ -261,19 +279,28 @@ def net_mrr_churn(subscriptions, *, include_reactivation: bool = False, by: str 
     >>> round(float(net_mrr_churn(subs, as_of="2024-02")["rate"].iloc[-1]), 4)
     0.2333
     """
-    sign = 1 if include_reactivation else 0
+    rules = resolve(definitions, timing=timing, zero_mrr=zero_mrr,
+                    net_churn_reactivation=include_reactivation)
+    sign = 1 if rules.net_churn_reactivation else 0
     return _bridge_ratio(
         subscriptions, ["start_mrr", "churn", "contraction", "expansion", "reactivation"],
         lambda t: t["churn"] + t["contraction"] - t["expansion"] - sign * t["reactivation"],
-        lambda t: t["start_mrr"], by=by, customers=customers, as_of=as_of, engine=engine)
+        lambda t: t["start_mrr"], by=by, customers=customers, as_of=as_of, engine=engine,
+        rules=rules)
 
 
 def quick_ratio(subscriptions, *, by: str | None = None, customers: pd.DataFrame | None = None,
-                as_of=None, engine: str | None = None) -> pd.DataFrame:
+                as_of=None, engine: str | None = None, include_reactivation: bool | None = None,
+                definitions: str | None = None, timing: str | None = None,
+                zero_mrr: str | None = None) -> pd.DataFrame:
     r"""Compute the SaaS quick ratio: MRR gained ÷ MRR lost each month.
 
     .. math:: \mathrm{quick\ ratio}_m = \frac{\mathrm{new}_m + \mathrm{expansion}_m
-              + \mathrm{reactivation}_m}{\mathrm{churn}_m + \mathrm{contraction}_m}
+              + [\mathrm{reactivation}_m]}{\mathrm{churn}_m + \mathrm{contraction}_m}
+
+    Reactivation is a gain by default; ``include_reactivation=False`` gives the original
+    (Mamoon Hamid) ratio that Baremetrics and ChartMogul show: (new + expansion) ÷ (churn +
+    contraction).
 
     Parameters
     ----------
@@ -281,6 +308,11 @@ def quick_ratio(subscriptions, *, by: str | None = None, customers: pd.DataFrame
     by, customers : optional grouping by a customers column (current value).
     as_of : date or None (None = last complete month of the data).
     engine : None, "pandas", "polars" or "duckdb".
+    include_reactivation : bool or None. Count reactivation MRR as a gain (None = the
+        preset's ``quick_ratio_reactivation``: True for csm-kit).
+    definitions, timing, zero_mrr : the definition rules of the bridge, as in
+        :func:`gross_mrr_churn`.
+
     Returns
     -------
     pandas DataFrame, one row per month (x group): month, [by], new, expansion, reactivation,
@@ -305,11 +337,14 @@ def quick_ratio(subscriptions, *, by: str | None = None, customers: pd.DataFrame
     >>> round(float(quick_ratio(subs, as_of="2024-02")["rate"].iloc[-1]), 4)
     4.5833
     """
+    rules = resolve(definitions, timing=timing, zero_mrr=zero_mrr,
+                    quick_ratio_reactivation=include_reactivation)
+    gain = 1 if rules.quick_ratio_reactivation else 0
     return _bridge_ratio(
         subscriptions, ["new", "expansion", "reactivation", "contraction", "churn"],
-        lambda t: t["new"] + t["expansion"] + t["reactivation"],
+        lambda t: t["new"] + t["expansion"] + gain * t["reactivation"],
         lambda t: t["churn"] + t["contraction"], by=by, customers=customers, as_of=as_of,
-        engine=engine)
+        engine=engine, rules=rules)
 
 
 def expansion_mrr(subscriptions, *, customers: pd.DataFrame | None, by: str | None = "csm",

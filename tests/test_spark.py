@@ -124,3 +124,30 @@ def test_parquet_read_by_spark_with_date_columns_gives_the_same_bridge(spark, sa
     pq.write_table(table, tmp_path / "subscriptions.parquet")
     frame = spark.read.parquet(str(tmp_path / "subscriptions.parquet"))
     pd.testing.assert_frame_equal(mrr_bridge(frame), mrr_bridge(subscriptions), check_exact=True)
+
+
+@pytest.mark.parametrize("definitions", ["chartmogul", "stripe"])
+def test_the_in_month_events_presets_on_spark_equal_the_pandas_engine(
+        spark, sample, spark_subscriptions, definitions):
+    # The day-level engine (events timing, $0 customers kept active, rolling 30-day windows,
+    # not-yet-churned cohorts) on Spark, on the sample and on a month with every in-month case.
+    from tests.test_differences import april_history
+
+    subscriptions, _ = sample
+    small = april_history()[COLUMNS]
+    cases = [(subscriptions, spark_subscriptions, None),
+             (small, spark.createDataFrame(pa.Table.from_pandas(small, preserve_index=False)),
+              "2024-04")]
+    for frame, spark_frame, as_of in cases:
+        options = {"as_of": as_of, "definitions": definitions}
+        pd.testing.assert_frame_equal(mrr_bridge(spark_frame, **options),
+                                      mrr_bridge(frame, **options), check_exact=True)
+        pd.testing.assert_frame_equal(logo_churn_rate(spark_frame, **options),
+                                      logo_churn_rate(frame, **options), check_exact=True)
+        pd.testing.assert_frame_equal(cohort_retention(spark_frame, **options),
+                                      cohort_retention(frame, **options), check_exact=True)
+        keys = ["customer_id", "date", "movement"]
+        got = to_pandas(nw.from_native(mrr_movements(spark_frame, **options)))
+        pd.testing.assert_frame_equal(got.sort_values(keys, ignore_index=True),
+                                      mrr_movements(frame, **options).sort_values(
+                                          keys, ignore_index=True), check_dtype=False)
