@@ -22,21 +22,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from csm_kit import engine as eng
 from csm_kit.churn import logo_churn_rate
 from csm_kit.cohorts import average_retention_curve, cohort_table
-from csm_kit.day_events import day_events, rule_movements
 from csm_kit.definitions import PRESET_NAMES, Definitions, preset
 from csm_kit.errors import ConfigError
 from csm_kit.ltv import lifetime_value
 from csm_kit.months import month_starts
 from csm_kit.mrr_events import prepare_subscriptions
-from csm_kit.revenue import MOVEMENTS, bridge_table
+from csm_kit.revenue import bridge_table
 from csm_kit.revenue_retention import net_revenue_retention
+from csm_kit.rule_customers import customers_behind
 
 __all__ = ["compare_definitions", "explain_difference", "formatted", "Explanation", "HEADLINE"]
 
@@ -351,111 +349,9 @@ def explain_difference(subscriptions, *, base: str = "csm-kit", target: str = "c
                          else float("nan")})
     shares = pd.DataFrame(rows, columns=["metric", "label", "rule", "before", "after", "share",
                                          "share_of_gap"])
-    customers = _customers_behind(evaluator, steps, rules, top)
+    customers = customers_behind(evaluator.frame, evaluator.as_of_index, steps, rules, top,
+                                 skip=FORMULA_RULES)
     return Explanation(base, target, evaluator.month, rules, gaps, shares, customers, exact)
-
-
-def _customers_behind(evaluator, steps, rules, top) -> pd.DataFrame:
-    """Per rule, the customers whose movements or logo counts change with its switch."""
-    parts = []
-    for i, rule in enumerate(rules):
-        if rule in FORMULA_RULES or top == 0:
-            continue
-        before = customer_contributions(evaluator.frame, evaluator.as_of_index, steps[i])
-        after = customer_contributions(evaluator.frame, evaluator.as_of_index, steps[i + 1])
-        diff = after.sub(before, fill_value=0)
-        diff = diff[(diff != 0).any(axis=1)]
-        if diff.empty:
-            continue
-        moved = diff[list(MOVEMENTS)].abs().sum(axis=1) / 100
-        order = pd.DataFrame({"moved": moved, "logo": diff[["churned", "denominator",
-                                                            "active"]].abs().sum(axis=1)})
-        chosen = order.sort_values(["moved", "logo"], ascending=False,
-                                   kind="stable").head(top).index
-        for customer in chosen:
-            parts.append({"rule": rule, "customer_id": customer,
-                          "mrr_moved": float(moved[customer]),
-                          "change": _describe(before.reindex([customer]).fillna(0).iloc[0],
-                                              after.reindex([customer]).fillna(0).iloc[0])})
-    return pd.DataFrame(parts, columns=["rule", "customer_id", "mrr_moved", "change"])
-
-
-def _describe(before: pd.Series, after: pd.Series) -> str:
-    words = []
-    for column in [*MOVEMENTS, "active", "churned", "denominator"]:
-        old, new = before[column], after[column]
-        if old == new:
-            continue
-        if column in MOVEMENTS:
-            words.append(f"{column} {old / 100:,.2f} → {new / 100:,.2f}")
-        else:
-            name = {"active": "active at month end", "churned": "counted as churned",
-                    "denominator": "in the churn denominator"}[column]
-            words.append(f"{name}: {'yes' if old else 'no'} → {'yes' if new else 'no'}")
-    return "; ".join(words)
-
-
-def customer_contributions(frame, as_of_index: int, rules: Definitions) -> pd.DataFrame:
-    """Each customer's part of the as_of month's figures under ``rules`` (pandas, by customer).
-
-    Columns: the five movements (positive cents booked in the month), active (1 when active
-    at the month end), churned and denominator (1 when counted in the logo churn rate's
-    numerator / denominator of the period ending with the month). Summed over customers they
-    give the month's bridge movements, active customers and logo churn counts.
-    """
-    moves = eng.to_pandas(
-        rule_movements(frame, as_of_index, timing=rules.timing, zero_mrr=rules.zero_mrr)
-        .filter(nw.col("month_index") == as_of_index)
-        .with_columns(amount=(nw.col("mrr_after") - nw.col("mrr_before")).abs())
-        .select("customer_id", "movement", "amount"))
-    table = moves.pivot_table(index="customer_id", columns="movement", values="amount",
-                              aggfunc="sum", fill_value=0)
-    table = table.reindex(columns=list(MOVEMENTS), fill_value=0).astype("int64")
-    logo = _logo_membership(frame, as_of_index, rules)
-    out = table.join(logo, how="outer").fillna(0).astype("int64")
-    out.index.name = "customer_id"
-    return out
-
-
-def _logo_membership(frame, as_of_index: int, rules: Definitions) -> pd.DataFrame:
-    """Per customer: active at the month end; counted churned / in the denominator of the
-    logo churn period (calendar month or rolling window) ending with the as_of month."""
-    events = eng.to_pandas(day_events(frame, as_of_index, rules.zero_mrr)).sort_values(
-        ["customer_id", "day"], kind="stable")
-    end = pd.Timestamp(month_starts(np.array([as_of_index + 1]))[0]) - pd.Timedelta(days=1)
-    if rules.churn_window_days is None:
-        first = end.replace(day=1)
-    else:
-        first = end - pd.Timedelta(days=rules.churn_window_days - 1)
-    boundary = _key(first - pd.Timedelta(days=1))
-    before = events[events["day"] <= boundary].groupby("customer_id")["active_after"].last()
-    inside = events[(events["day"] > boundary) & (events["day"] <= _key(end))]
-    grouped = inside.groupby("customer_id")
-    flags = pd.DataFrame({
-        "start": before,
-        "end_state": grouped["active_after"].last(),
-        "left": ((inside["active_before"] == 1) & (inside["active_after"] == 0))
-        .groupby(inside["customer_id"]).any(),
-        "joined": ((inside["active_before"] == 0) & (inside["active_after"] == 1))
-        .groupby(inside["customer_id"]).any(),
-    })
-    flags["start"] = flags["start"].fillna(0).astype(bool)
-    end_state = flags["end_state"]
-    flags["end_state"] = np.where(end_state.isna(), flags["start"],
-                                  end_state.fillna(0).astype(bool))
-    flags[["left", "joined"]] = flags[["left", "joined"]].fillna(False).astype(bool)
-    s, e, x, j = flags["start"], flags["end_state"], flags["left"], flags["joined"]
-    churned = (s & ~e) | ((rules.churn_and_return == "count") & s & e & x) | (
-        (rules.join_and_cancel == "count") & ~s & x)
-    denominator = s | ((rules.churn_denominator == "start_plus_new") & ~s & j)
-    last = events.groupby("customer_id")["active_after"].last()
-    return pd.DataFrame({"active": last.reindex(flags.index.union(last.index)).fillna(0)}).join(
-        pd.DataFrame({"churned": churned, "denominator": denominator}), how="outer").fillna(
-        0).astype("int64")
-
-
-def _key(date: pd.Timestamp) -> int:
-    return date.year * 10000 + date.month * 100 + date.day
 
 
 _FORMATS = {"money": "{:,.2f}", "share": "{:.2%}", "ratio": "{:,.3f}", "count": "{:,.0f}"}

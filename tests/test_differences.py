@@ -12,17 +12,13 @@ import pytest
 from csm_kit.churn import logo_churn_rate
 from csm_kit.data.loading import load_sample
 from csm_kit.definitions import PRESET_NAMES, PRESETS
-from csm_kit.differences import (
-    METRICS,
-    compare_definitions,
-    customer_contributions,
-    explain_difference,
-)
+from csm_kit.differences import METRICS, compare_definitions, explain_difference
 from csm_kit.errors import ConfigError
 from csm_kit.ltv import lifetime_value
 from csm_kit.mrr_events import prepare_subscriptions
 from csm_kit.revenue import average_sale_price, mrr_bridge, mrr_summary
 from csm_kit.revenue_retention import gross_mrr_churn, net_mrr_churn, quick_ratio
+from csm_kit.rule_customers import customer_contributions
 from tests.test_revenue import subscriptions
 
 APRIL = pd.Timestamp("2024-04-01")

@@ -21,12 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csm_kit import engine as eng
-from csm_kit.churn import _rule_churn, logo_churn_rate
+from csm_kit.churn import logo_churn_rate
 from csm_kit.cohorts import cohort_retention
 from csm_kit.day_events import classify, day_events, month_end_events
 from csm_kit.definitions import PRESETS, Definitions
 from csm_kit.mrr_events import classified_movements, prepare_subscriptions
 from csm_kit.revenue import MOVEMENTS, mrr_bridge, mrr_movements, mrr_summary
+from csm_kit.rule_churn import rule_churn
 from tests.test_revenue import subscriptions
 from tests.test_revenue_properties import reference_as_of
 
@@ -225,8 +226,8 @@ def test_the_default_preset_is_the_unchanged_month_end_engine(subs, as_of):
         general[columns].sort_values(columns[:2], ignore_index=True),
         fast[columns].sort_values(columns[:2], ignore_index=True), check_dtype=False)
     # Logo churn's rule path with the default rules gives the month-end path's numbers.
-    slow = _rule_churn(subs, Definitions(), period="M", by=None, customers=None, as_of=as_of,
-                       confidence=0.95, engine=None)
+    slow = rule_churn(subs, Definitions(), period="M", by=None, customers=None, as_of=as_of,
+                      confidence=0.95, engine=None)
     quick = logo_churn_rate(subs, as_of=as_of)
     assert slow["month"].tolist() == quick["month"].tolist()
     for column in ("customers_start", "churned", "rate", "ci_low", "ci_high"):
