@@ -357,3 +357,35 @@ def test_quick_ratio_without_reactivation_is_an_option_of_its_own():
     assert row(quick_ratio(subs, as_of="2024-03"), "2024-03")["rate"] == 3.0
     assert row(quick_ratio(subs, as_of="2024-03", include_reactivation=False), "2024-03")[
         "rate"] == 1.0
+
+
+def test_each_rule_is_an_option_of_its_own_without_a_preset():
+    # docs/definitions.md's worked examples for the options, called without `definitions`.
+    # Logo churn, April: 1 left of 10 → 10%; + the joiner who cancelled → (1 + 1) / 10 = 20%;
+    # + the two April joiners in the denominator → 2 / (10 + 2).
+    subs = join_and_cancel_history()
+    counted = row(logo_churn_rate(subs, as_of="2024-04", join_and_cancel="count"), "2024-04")
+    assert (counted["churned"], counted["denominator"], counted["rate"]) == (2, 10, 0.2)
+    stripe_like = row(logo_churn_rate(subs, as_of="2024-04", join_and_cancel="count",
+                                      churn_denominator="start_plus_new"), "2024-04")
+    assert stripe_like["rate"] == pytest.approx(2 / 12, rel=1e-15)
+    # Net MRR churn with reactivation subtracted: (20 − 10 − 20) / 100 = −10%.
+    reactivated = pd.concat([chartmogul_mrr_churn_history(), subscriptions([
+        ("r", "2023-10-01", "2023-11-01", 20.0), ("r", "2024-02-20", None, 20.0)])])
+    net = row(net_mrr_churn(reactivated, as_of="2024-02", include_reactivation=True), "2024-02")
+    assert net["rate"] == pytest.approx(-0.10, abs=1e-15)
+    # Events timing on its own books the in-month $60 plan; a $0 plan kept active on its own.
+    syncalytics = subscriptions([("s", "2024-01-08", None, 100.0),
+                                 ("s", "2024-01-11", "2024-01-25", 60.0)])
+    assert mrr_movements(syncalytics, as_of="2024-01", timing="events")["movement"].tolist() == [
+        "new", "expansion", "contraction"]
+    free = subscriptions([("b", "2024-01-02", "2024-03-10", 50.0),
+                          ("b", "2024-03-10", "2024-05-05", 0.0)])
+    march = row(mrr_bridge(free, as_of="2024-05", zero_mrr="active"), "2024-03")
+    assert (march["contraction"], march["churn"]) == (50.0, 0.0)
+    # Not-yet-churned cohorts on their own: d leaves in February and returns in March.
+    cohort = subscriptions([(c, "2024-01-02", None, 10.0) for c in "abc"]
+                           + [("d", "2024-01-02", "2024-02-10", 10.0),
+                              ("d", "2024-03-05", None, 10.0)])
+    assert cohort_retention(cohort, as_of="2024-03", retention="not_yet_churned").iloc[
+        0].tolist() == [1.0, 0.75, 0.75]
