@@ -68,3 +68,10 @@ def test_an_unknown_preset_exits_2_and_names_the_choices(tmp_path):
     assert result.exit_code == 2
     assert "--definitions must be one of" in result.output and "'all'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_metrics_help_names_the_definitions_option_and_every_preset():
+    result = runner.invoke(app, ["metrics", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--definitions" in result.output
+    assert all(name in result.output for name in [*PRESET_NAMES, "all"])
