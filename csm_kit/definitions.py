@@ -29,23 +29,24 @@ rule (``confirmed``) or the value is inferred from how the tool books movements
 rule with a worked example.
 
 How a function settles its rules: an explicit keyword wins; otherwise the ``definitions``
-preset's value; ``definitions=None`` reads the environment variable ``CSM_KIT_DEFINITIONS``
-(how ``csm-kit metrics --definitions X`` reaches every metric), and without it the
-``csm-kit`` preset applies.
+preset's value; ``definitions=None`` means the preset of the enclosing :func:`using` block
+(how ``csm-kit metrics --definitions X`` reaches every metric), and outside one the
+``csm-kit`` preset. The choice lives in a context variable of the running process, not in
+the environment: a shell setting cannot silently change a report's numbers.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 
 from csm_kit.errors import ConfigError
 
-#: Environment variable with the preset that ``definitions=None`` means (unset: "csm-kit").
-DEFINITIONS_VARIABLE = "CSM_KIT_DEFINITIONS"
 DEFAULT = "csm-kit"
+#: The preset ``definitions=None`` means: set only inside a :func:`using` block.
+_ACTIVE: ContextVar[str] = ContextVar("csm_kit_definitions", default=DEFAULT)
 
 #: Allowed values of each rule (None where "no override" is a value).
 CHOICES: dict[str, tuple] = {
@@ -212,7 +213,7 @@ SOURCES: dict[str, dict[str, tuple[str, str]]] = {
 
 
 def preset(definitions: str | None = None) -> Definitions:
-    """The rules of a named preset; ``None`` = ``CSM_KIT_DEFINITIONS`` or ``"csm-kit"``.
+    """The rules of a named preset; ``None`` = the :func:`using` block's, else ``"csm-kit"``.
 
     >>> preset("stripe").churn_denominator
     'start_plus_new'
@@ -221,15 +222,12 @@ def preset(definitions: str | None = None) -> Definitions:
     ...
     csm_kit.errors.ConfigError: `definitions` must be one of ['csm-kit', 'chartmogul', 'baremetrics', 'profitwell', 'stripe'], got 'quickbooks'
     """
-    source = "`definitions`"
     if definitions is None:
-        definitions = os.environ.get(DEFINITIONS_VARIABLE) or DEFAULT
-        source = f"the environment variable {DEFINITIONS_VARIABLE}" if os.environ.get(
-            DEFINITIONS_VARIABLE) else source
+        definitions = _ACTIVE.get()
     if isinstance(definitions, Definitions):
         return definitions
     if definitions not in PRESETS:
-        raise ConfigError(f"{source} must be one of {list(PRESETS)}, got {definitions!r}")
+        raise ConfigError(f"`definitions` must be one of {list(PRESETS)}, got {definitions!r}")
     return PRESETS[definitions]
 
 
@@ -249,7 +247,7 @@ def resolve(definitions: str | Definitions | None = None, **rules) -> Definition
 
 
 def ltv_method(default: str) -> str:
-    """The LTV method the active preset (``CSM_KIT_DEFINITIONS``) sets, else ``default``.
+    """The LTV method the active preset (the :func:`using` block's) sets, else ``default``.
 
     >>> ltv_method("smoothed")
     'smoothed'
@@ -261,8 +259,9 @@ def ltv_method(default: str) -> str:
 def using(definitions: str) -> Iterator[Definitions]:
     """Run a block with ``definitions`` as the preset that ``definitions=None`` means.
 
-    Sets ``CSM_KIT_DEFINITIONS`` for the block (how ``csm-kit metrics --definitions X``
-    reaches every metric) and restores it afterwards.
+    How ``csm-kit metrics --definitions X`` reaches every metric. The choice is a context
+    variable of this process (threads started inside the block and other processes do not
+    see it) and is restored when the block ends.
 
     >>> with using("stripe"):
     ...     preset(None).churn_denominator
@@ -271,12 +270,8 @@ def using(definitions: str) -> Iterator[Definitions]:
     'start'
     """
     chosen = preset(definitions)
-    before = os.environ.get(DEFINITIONS_VARIABLE)
-    os.environ[DEFINITIONS_VARIABLE] = definitions
+    token = _ACTIVE.set(definitions)
     try:
         yield chosen
     finally:
-        if before is None:
-            os.environ.pop(DEFINITIONS_VARIABLE, None)
-        else:
-            os.environ[DEFINITIONS_VARIABLE] = before
+        _ACTIVE.reset(token)

@@ -130,7 +130,7 @@ def _ltv(ds: Dataset, *, as_of, by, **_):
     # Months with zero churn (early history) have no finite LTV: NaN, as documented in ltv.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="churn is 0")
-        # The smoothed method, unless a definitions preset (CSM_KIT_DEFINITIONS) sets another.
+        # The smoothed method, unless a definitions preset (metrics --definitions) sets another.
         return lifetime_value(ds.subscriptions, method=ltv_method("smoothed"), as_of=as_of)
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 from typer.testing import CliRunner
 
 from csm_kit.churn import logo_churn_rate
 from csm_kit.cli import app
 from csm_kit.data.loading import load_dataset
-from csm_kit.definitions import DEFINITIONS_VARIABLE, PRESET_NAMES
+from csm_kit.definitions import PRESET_NAMES, Definitions, preset
 from tests.conftest import write_tables
 
 runner = CliRunner()
@@ -49,7 +47,7 @@ def test_definitions_option_computes_the_kpis_under_that_preset_and_says_so(tmp_
     assert "definitions" not in plain.columns
     kit = plain[(plain["metric"] == "logo_churn_rate") & (plain["period"] == "2024-04")]
     assert kit["value"].iloc[0] == 0.1
-    assert DEFINITIONS_VARIABLE not in os.environ  # the choice does not leak out of the command
+    assert preset(None) == Definitions()  # the choice does not outlive the command
 
 
 def test_definitions_all_stacks_every_preset(tmp_path):

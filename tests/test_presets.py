@@ -13,13 +13,13 @@ import pytest
 from csm_kit.churn import logo_churn_rate
 from csm_kit.cohorts import cohort_retention
 from csm_kit.definitions import (
-    DEFINITIONS_VARIABLE,
     PRESETS,
     RULES,
     Definitions,
     ltv_method,
     preset,
     resolve,
+    using,
 )
 from csm_kit.errors import ConfigError
 from csm_kit.ltv import lifetime_value
@@ -48,15 +48,25 @@ def test_an_explicit_rule_wins_over_the_preset_and_none_keeps_the_preset():
     assert resolve("chartmogul", quick_ratio_reactivation=True).quick_ratio_reactivation is True
 
 
-def test_the_environment_variable_sets_the_preset_that_none_means(monkeypatch):
-    monkeypatch.setenv(DEFINITIONS_VARIABLE, "chartmogul")
-    assert preset(None) == PRESETS["chartmogul"]
-    assert ltv_method("simple") == "smoothed"
-    monkeypatch.delenv(DEFINITIONS_VARIABLE)
+def test_a_using_block_sets_the_preset_that_none_means_and_restores_it(monkeypatch):
+    # The choice is not read from the environment: a shell variable changes nothing.
+    monkeypatch.setenv("CSM_KIT_DEFINITIONS", "stripe")
+    assert preset(None) == Definitions()
+    subs = join_and_cancel_history()
+    with using("chartmogul"):
+        assert preset(None) == PRESETS["chartmogul"]
+        assert ltv_method("simple") == "smoothed"
+        with using("stripe"):  # nested blocks: the innermost wins, then the outer is back
+            assert row(logo_churn_rate(subs, as_of="2024-04"), "2024-04")["rate"] == (
+                pytest.approx(2 / 12, rel=1e-15))
+        assert preset(None) == PRESETS["chartmogul"]
     assert preset(None) == Definitions() and ltv_method("simple") == "simple"
+    with pytest.raises(ConfigError), using("stripe"):  # restored after an error too
+        raise ConfigError("boom")
+    assert preset(None) == Definitions()
 
 
-def test_unknown_presets_rules_and_values_are_config_errors(monkeypatch):
+def test_unknown_presets_rules_and_values_are_config_errors():
     with pytest.raises(ConfigError, match="`definitions` must be one of"):
         preset("quickbooks")
     with pytest.raises(ConfigError, match="unknown definition rule"):
@@ -67,9 +77,8 @@ def test_unknown_presets_rules_and_values_are_config_errors(monkeypatch):
         resolve(None, quick_ratio_reactivation=1)
     with pytest.raises(ConfigError, match="`churn_window_days` must be None or a whole number"):
         resolve(None, churn_window_days=0)
-    monkeypatch.setenv(DEFINITIONS_VARIABLE, "nope")
-    with pytest.raises(ConfigError, match=f"the environment variable {DEFINITIONS_VARIABLE}"):
-        mrr_bridge(subscriptions([("a", "2024-01-01", None, 1.0)]))
+    with pytest.raises(ConfigError, match="`definitions` must be one of"), using("nope"):
+        pass
 
 
 def test_changed_lists_the_differing_rules_in_the_fixed_order():
