@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 
+# Imported here, before any test: importing pandera sets environment variables (its pyspark
+# support: PYARROW_IGNORE_TIMEZONE, SPARK_LOCAL_IP), which would otherwise be blamed on the
+# first test that validates data (the kit imports pandera only when it validates).
+import pandera.pandas  # noqa: F401
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Imported here, before any test: importing it sets environment variables (pyspark, through
-# narwhals: PYARROW_IGNORE_TIMEZONE, SPARK_LOCAL_IP, _RJEM_MALLOC_CONF), which would otherwise
-# be blamed on the first test that imports it.
 from csm_kit.engine import forget_reused
 
 # Hypothesis profiles for the property tests that do not fix their own number of examples (the

@@ -82,7 +82,7 @@ from csm_kit.support import (
 from csm_kit.survey_trends import nps_changes, survey_scores
 from csm_kit.survival import logrank_test, median_lifetime, survival_curve
 from csm_kit.targets import load_targets, target_status
-from csm_kit.team import at_risk_accounts, csm_scorecard
+from csm_kit.team import arr_by_band, at_risk_accounts, csm_scorecard
 from csm_kit.upcoming_renewals import renewals_due_summary, upcoming_renewals
 
 __version__ = "0.1.0"
@@ -90,7 +90,7 @@ __version__ = "0.1.0"
 __all__ = [
     "KPIS", "BacktestResult", "ConfigError", "CsmKitError", "DataContractError",
     "DataSourceError", "Dataset", "ReportContext", "ReportError",
-    "adoption", "adoption_rate", "at_risk_accounts", "average_customer_value",
+    "adoption", "adoption_rate", "arr_by_band", "at_risk_accounts", "average_customer_value",
     "average_order_value", "average_retention_curve", "backtest", "ces", "churn_by_nps_category",
     "cohort_retention", "cohort_table", "csat", "csm_scorecard", "customer_months",
     "customer_signals", "data_quality", "distress_scores", "expansion_mrr",

@@ -304,7 +304,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Recognise the exports in a folder (Stripe, Zendesk, SurveyMonkey, HubSpot, Google
-    Forms, ...) and write a commented mapping.yaml saying what was recognised, what was
+    Forms and more) and write a commented mapping.yaml saying what was recognised, what was
     guessed and what you must decide; then print the commands to run next."""
     from csm_kit.data.drafting import draft_mapping
     from csm_kit.errors import ConfigError, DataSourceError

@@ -21,6 +21,10 @@ CARDS = ("mrr", "net_revenue_retention", "gross_revenue_retention", "logo_churn_
          "csat", "arr_at_risk", "net_dollar_renewal", "repeat_purchase_rate",
          "average_order_value", "first_contact_resolution_rate", "active_customers")
 
+#: Metrics that only restate another one (monthly logo retention is 1 − logo churn when nobody
+#: returns): never used to top the cards up while the metric they restate is present.
+RESTATES = {"logo_retention_rate": "logo_churn_rate"}
+
 HEADLINE_COLUMNS = [
     "metric", "label", "area", "unit", "period", "value", "n", "ci_low", "ci_high", "target",
     "direction", "status", "trailing_median", "vs_history", "noise", "previous_period",
@@ -78,10 +82,12 @@ def headline(
 
 def headline_cards(head: pd.DataFrame, *, most: int = 8, fewest: int = 6) -> pd.DataFrame:
     """The rows of :func:`headline` for the index's cards: :data:`CARDS` in order, up to
-    ``most``; topped up from the other metrics in registry order to ``fewest``."""
+    ``most``; topped up from the other metrics in registry order to ``fewest``, skipping a
+    metric that restates one already present (:data:`RESTATES`)."""
     present = list(head["metric"])
     chosen = [m for m in CARDS if m in present][:most]
-    chosen += [m for m in present if m not in chosen][: max(0, fewest - len(chosen))]
+    spare = [m for m in present if m not in chosen and RESTATES.get(m) not in present]
+    chosen += spare[: max(0, fewest - len(chosen))]
     return head.set_index("metric").loc[chosen].reset_index()
 
 

@@ -172,6 +172,46 @@ def at_risk_accounts(
     return listed.sort_values("mrr", ascending=False, kind="stable").head(top)[columns].reset_index(drop=True)
 
 
+def arr_by_band(scores: pd.DataFrame, dataset: Dataset, *, as_of=None) -> pd.DataFrame:
+    """Customers and ARR in each health band at the as-of month end: where the money at risk is.
+
+    ARR = 12 × month-end MRR, summed over the band's customers; a scored customer with no MRR
+    that month counts with 0. The red row's ``arr`` is the ``arr_at_risk`` KPI.
+
+    Parameters
+    ----------
+    scores : output of :func:`csm_kit.health.scores.health_scores` (unscored rows are left out).
+    dataset : the dataset the scores came from (for MRR).
+    as_of : the month of the scores (default: the dataset's last complete month).
+
+    Returns
+    -------
+    DataFrame: band (red, yellow, green), customers, arr, arr_share (of the scored customers'
+    ARR) — one row per band, in that order, zeros for an empty band.
+
+    Examples
+    --------
+    >>> subs = pd.DataFrame({"customer_id": ["a", "b", "c"], "start_date": pd.to_datetime(["2024-01-01"] * 3),
+    ...                      "end_date": pd.NaT, "mrr": [1000.0, 250.0, 2000.0]})
+    >>> ds = Dataset(customers=pd.DataFrame({"customer_id": ["a", "b", "c"]}), subscriptions=subs)
+    >>> scores = pd.DataFrame({"customer_id": ["a", "b", "c"], "band": ["red", "red", "yellow"]})
+    >>> arr_by_band(scores, ds, as_of="2024-03-31")[["band", "customers", "arr"]].to_dict("list")
+    {'band': ['red', 'yellow', 'green'], 'customers': [2, 1, 0], 'arr': [15000.0, 24000.0, 0.0]}
+    """
+    as_of = dataset.default_as_of() if as_of is None else pd.Timestamp(as_of).to_period("M").start_time
+    mrr = customer_mrr(dataset.subscriptions, as_of=as_of)
+    scored = scores.dropna(subset=["band"])[["customer_id", "band"]].merge(
+        mrr, on="customer_id", how="left")
+    scored["arr"] = 12 * scored["mrr"].fillna(0.0)
+    bands = (scored.groupby("band").agg(customers=("customer_id", "size"), arr=("arr", "sum"))
+             .reindex(["red", "yellow", "green"], fill_value=0).rename_axis("band").reset_index())
+    bands["customers"] = bands["customers"].astype(int)
+    bands["arr"] = bands["arr"].astype(float)
+    total = bands["arr"].sum()
+    bands["arr_share"] = bands["arr"] / total if total > 0 else np.nan
+    return bands
+
+
 def customer_mrr(subscriptions: pd.DataFrame, *, as_of) -> pd.DataFrame:
     """MRR of each customer at the end of the as-of month: customer_id, mrr (active customers only)."""
     months = customer_months(subscriptions, as_of=as_of)

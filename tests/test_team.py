@@ -116,3 +116,30 @@ def test_at_risk_accounts_lists_the_largest_accounts_of_the_band_first():
     assert everyone["mrr"].tolist() == [300.0, 120.0, 50.0, 0.0]
     green = at_risk_accounts(scores, ds, as_of="2024-03", band="green")
     assert green[["customer_id", "mrr"]].values.tolist() == [["g1", 900.0]]
+
+
+def test_arr_by_band_sums_twelve_times_month_end_mrr_per_band_and_its_red_row_is_the_kpi():
+    # March 2024 month-end MRR: a 1,000 (red), b 250 (red), c 2,000 (yellow), d ended in
+    # February (red, no MRR: counts with 0), e unscored (band NaN: left out).
+    # red: 12 × (1,000 + 250 + 0) = 15,000 from 3 customers; yellow 24,000; green none.
+    # ARR shares of 39,000: 15/39 and 24/39.
+    from csm_kit.kpis import kpi_table
+    from csm_kit.team import arr_by_band
+
+    subs = pd.DataFrame({"subscription_id": ["s1", "s2", "s3", "s4", "s5"],
+                         "customer_id": ["a", "b", "c", "d", "e"],
+                         "start_date": pd.to_datetime(["2024-01-01"] * 5),
+                         "end_date": pd.to_datetime([None, None, None, "2024-02-10", None]),
+                         "mrr": [1000.0, 250.0, 2000.0, 500.0, 100.0]})
+    customers = pd.DataFrame({"customer_id": list("abcde"),
+                              "signup_date": pd.to_datetime(["2024-01-01"] * 5)})
+    ds = Dataset(customers=customers, subscriptions=subs)
+    scores = pd.DataFrame({"customer_id": list("abcde"),
+                           "band": ["red", "red", "yellow", "red", None]})
+    bands = arr_by_band(scores, ds, as_of="2024-03-31")
+    assert bands["band"].tolist() == ["red", "yellow", "green"]
+    assert bands["customers"].tolist() == [3, 1, 0]
+    assert bands["arr"].tolist() == [15_000.0, 24_000.0, 0.0]
+    assert bands["arr_share"].tolist() == pytest.approx([15 / 39, 24 / 39, 0.0])
+    kpi = kpi_table(ds, as_of="2024-03-31", metrics=["arr_at_risk"], health=scores)
+    assert kpi["value"].iloc[-1] == bands.loc[0, "arr"]

@@ -8,9 +8,9 @@ be confirmed, and the arithmetic of every figure asserted here).
 from __future__ import annotations
 
 import functools
-import io
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -33,10 +33,14 @@ def metrics(folder: Path, mapping: str, as_of: str = "2024-03-31") -> pd.DataFra
 
 
 def _metrics(folder: Path, mapping: str, as_of: str) -> pd.DataFrame:
-    result = runner.invoke(app, ["metrics", "--data", str(folder), "--mapping", mapping,
-                                 "--as-of", as_of])
-    assert result.exit_code == 0, result.output
-    return pd.read_csv(io.StringIO(result.stdout))
+    # Written to a file (full precision; the terminal's table is rounded for reading), with
+    # every month (the fixtures' churn starts in their first month).
+    with tempfile.TemporaryDirectory() as out:
+        path = Path(out) / "metrics.csv"
+        result = runner.invoke(app, ["metrics", "--data", str(folder), "--mapping", mapping,
+                                     "--as-of", as_of, "--all-months", "--output", str(path)])
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(path)
 
 
 @functools.cache

@@ -12,7 +12,8 @@ from csm_kit.data.loading import load_dataset
 from csm_kit.data.survey_settings import SurveySettings, survey_settings
 from csm_kit.engine import ENGINE_VARIABLE
 from csm_kit.errors import ConfigError, DataContractError
-from csm_kit.kpis import headline, kpi_table
+from csm_kit.headlines import headline
+from csm_kit.kpis import kpi_directions, kpi_table
 from csm_kit.targets import load_targets
 from tests.conftest import write_tables
 
@@ -165,12 +166,13 @@ def test_a_bad_survey_scales_option_exits_2_with_the_reason(csat_1_to_10):
 
 
 def _ces_dataset(direction):
-    # Ten CES answers on 1–7 in March: 6, 6, 7, 7, 7, 6, 7, 6, 6, 7 -> mean 6.5; the low-effort
-    # side is 1–3 when low is easy (none) and 5–7 when high is easy (all ten).
+    # Thirty CES answers on 1–7 in March (the KPI's minimum n, so there is a verdict): 6, 6, 7,
+    # 7, 7, 6, 7, 6, 6, 7 three times -> mean 6.5; the low-effort side is 1–3 when low is easy
+    # (none) and 5–7 when high is easy (all thirty).
     customers = pd.DataFrame({"customer_id": ["C1"], "signup_date": pd.to_datetime(["2024-01-01"])})
-    surveys = pd.DataFrame({"response_id": [f"R{i}" for i in range(10)], "customer_id": "C1",
-                            "date": pd.to_datetime(["2024-03-10"] * 9 + ["2024-03-31"]),
-                            "survey": "ces", "score": [6, 6, 7, 7, 7, 6, 7, 6, 6, 7.0]})
+    surveys = pd.DataFrame({"response_id": [f"R{i}" for i in range(30)], "customer_id": "C1",
+                            "date": pd.to_datetime(["2024-03-10"] * 29 + ["2024-03-31"]),
+                            "survey": "ces", "score": [6, 6, 7, 7, 7, 6, 7, 6, 6, 7.0] * 3})
     return ck.Dataset(customers=customers, surveys=surveys,
                       survey_settings=survey_settings(ces_direction=direction))
 
@@ -183,8 +185,9 @@ def test_ces_with_high_as_easy_gets_the_opposite_verdicts_of_the_default():
         ds = _ces_dataset(direction)
         targets = load_targets({"ces": {"target": 3}, "ces_low_effort_share": {"target": 0.7}},
                                survey_settings=ds.survey_settings)
+        directions = kpi_directions(ces_low_effort_is=ds.survey_settings.ces_direction)
         head = headline(kpi_table(ds, metrics=["ces", "ces_low_effort_share"]),
-                        targets=targets).set_index("metric")
+                        targets=targets, directions=directions).set_index("metric")
         verdicts[direction] = head["status"].to_dict()
         assert head.loc["ces", "value"] == pytest.approx(6.5)
     assert verdicts["low"] == {"ces": "missed", "ces_low_effort_share": "missed"}  # share 0

@@ -50,8 +50,10 @@ def test_new_detractors_are_the_nps_answers_of_0_to_6_in_the_month(sample, octob
 
 def test_kpis_are_listed_when_their_verdict_changes_or_they_move_beyond_their_interval(october):
     kpis = october.kpis.set_index("metric")
-    # CSAT 80.0% in September met the >= 80% target; 72.5% in October is within 10% of it
-    assert kpis.loc["csat", ["previous_status", "status"]].tolist() == ["met", "near"]
+    # CSAT 80.0% of 110 in September: its 95% interval [71.6%, 86.4%] covers the >= 80%
+    # target, so within noise; 72.5% of 120 in October: interval [63.9%, 79.7%] below 80%,
+    # and 72.5% is within 10% of the target (>= 72%), so near
+    assert kpis.loc["csat", ["previous_status", "status"]].tolist() == ["within noise", "near"]
     # logo renewal 68.2% in September lies below October's 95% interval [73.8%, 93.7%]
     assert kpis.loc["logo_renewal_rate", "why"] == "outside interval"
     # MRR has neither a target nor an interval: never listed

@@ -132,6 +132,7 @@ KPI_SHOWN = {
     "adoption_rate": ("ck.adoption_rate(", 'y="share"'),
     "key_feature_adoption": ("ck.key_feature_adoption(", 'y="user_share"'),
     "red_health_share": ("ck.health_scores(", "plot_health_bands("),
+    "arr_at_risk": ("ck.arr_by_band(",),
 }
 
 

@@ -66,7 +66,7 @@ def test_the_largest_moves_are_measured_against_the_metric_s_usual_swing(month_o
                       "value": [40.0, 41.0, 40.0, 41.0, 40.0, -20.0]}),
     ])
     sentences = narrative(month_of_moves, as_of="2024-03-31", kpis=kpis)
-    assert sentences[1] == ("The largest moves against their usual swing: CSAT (top-two-box) fell "
+    assert sentences[1] == ("The largest moves against their usual swing: CSAT (share satisfied) fell "
                             "from 80.0% to 60.0% (worse, 17.3× its usual swing).")
 
 
