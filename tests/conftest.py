@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 
@@ -91,3 +92,22 @@ T1,00123,2024-03-01T10:00:00Z,2024-03-01T23:30:00-02:00,1,yes
 @pytest.fixture
 def good_folder(tmp_path: Path) -> Path:
     return write_tables(tmp_path / "good", GOOD_TABLES)
+
+
+@pytest.fixture
+def small():
+    """Three customers over three months, for the KPI table and the headline tests.
+
+    A, B, C from January at 100 each; B leaves at the end of February (end 2024-03-01).
+    End of Jan: 3 customers, MRR 300. End of Feb: 3, 300. End of Mar: 2, 200.
+    """
+    from csm_kit.data.loading import Dataset
+
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C"],
+                              "signup_date": pd.to_datetime(["2024-01-01"] * 3),
+                              "segment": ["SMB", "SMB", "Enterprise"]})
+    subscriptions = pd.DataFrame({
+        "subscription_id": ["S1", "S2", "S3"], "customer_id": ["A", "B", "C"],
+        "start_date": pd.to_datetime(["2024-01-01"] * 3),
+        "end_date": pd.to_datetime([None, "2024-03-01", None]), "mrr": [100.0] * 3})
+    return Dataset(customers=customers, subscriptions=subscriptions)

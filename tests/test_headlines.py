@@ -4,23 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csm_kit.data.loading import Dataset
 from csm_kit.headlines import headline, headline_cards, rounded_for_display
 from csm_kit.kpis import kpi_table
-
-
-@pytest.fixture
-def small():
-    # A, B, C from January at 100 each; B leaves at the end of February (end 2024-03-01).
-    # End of Jan: 3 customers, MRR 300. End of Feb: 3, 300. End of Mar: 2, 200.
-    customers = pd.DataFrame({"customer_id": ["A", "B", "C"],
-                              "signup_date": pd.to_datetime(["2024-01-01"] * 3),
-                              "segment": ["SMB", "SMB", "Enterprise"]})
-    subscriptions = pd.DataFrame({
-        "subscription_id": ["S1", "S2", "S3"], "customer_id": ["A", "B", "C"],
-        "start_date": pd.to_datetime(["2024-01-01"] * 3),
-        "end_date": pd.to_datetime([None, "2024-03-01", None]), "mrr": [100.0] * 3})
-    return Dataset(customers=customers, subscriptions=subscriptions)
 
 
 def test_headline_takes_the_latest_month_and_formats_it_in_its_unit(small):
