@@ -30,8 +30,33 @@ PERIOD_MONTHS = {"M": 1, "Q": 3, "Y": 12}
 
 def rule_churn(subscriptions, rules: Definitions, *, period, by, customers, as_of,
                 confidence, engine) -> pd.DataFrame:
-    """Logo churn per period under ``rules`` (``period``: "M", "Q" or "Y"); the columns
-    of :func:`csm_kit.churn.logo_churn_rate` with a non-default rule or period."""
+    r"""Logo churn per period under ``rules`` (``period``: "M", "Q" or "Y"); the columns
+    of :func:`csm_kit.churn.logo_churn_rate` with a non-default rule or period.
+
+    With S = active at the end of the day before the period, E = active at its end, X = left
+    at some moment inside it, J = joined (or returned) inside it:
+
+    .. math:: \mathrm{churned} = |S \setminus E| + [\mathrm{churn\_and\_return}]\,|S \cap E
+              \cap X| + [\mathrm{join\_and\_cancel}]\,|X \setminus S|, \quad
+              \mathrm{denominator} = |S| + [\mathrm{start\_plus\_new}]\,|J \setminus S|
+
+    Examples
+    --------
+    a and b since 1 January; in March b leaves and d joins and leaves. Stripe's rules:
+    (1 + 1) churned ÷ (2 + 1) = 2/3:
+
+    >>> from csm_kit.definitions import preset
+    >>> subs = pd.DataFrame({
+    ...     "customer_id": ["a", "b", "d"],
+    ...     "start_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-05"]),
+    ...     "end_date": pd.to_datetime([None, "2024-03-10", "2024-03-20"]),
+    ...     "mrr": [50.0, 30.0, 100.0],
+    ... })
+    >>> table = rule_churn(subs, preset("stripe"), period="M", by=None, customers=None,
+    ...                    as_of="2024-03", confidence=0.95, engine=None)
+    >>> table[["customers_start", "joined", "churned", "denominator"]].iloc[-1].tolist()
+    [2, 1, 2, 3]
+    """
     frame, as_of_index = prepare_subscriptions(subscriptions, as_of=as_of, engine=engine)
     events = day_events(frame, as_of_index, rules.zero_mrr).with_columns(
         joined=((nw.col("active_before") == 0) & (nw.col("active_after") == 1)).cast(nw.Int64),

@@ -76,6 +76,28 @@ def customer_contributions(frame, as_of_index: int, rules: Definitions) -> pd.Da
     at the month end), churned and denominator (1 when counted in the logo churn rate's
     numerator / denominator of the period ending with the month). Summed over customers they
     give the month's bridge movements, active customers and logo churn counts.
+
+    Examples
+    --------
+    b leaves on 10 March; d joins on the 5th and leaves on the 20th. Stripe's rules book d's
+    100 as new and churned MRR and count it as churned (and in the denominator); at month ends
+    d is in nothing:
+
+    >>> from csm_kit.definitions import preset
+    >>> from csm_kit.mrr_events import prepare_subscriptions
+    >>> subs = pd.DataFrame({
+    ...     "customer_id": ["a", "b", "d"],
+    ...     "start_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-05"]),
+    ...     "end_date": pd.to_datetime([None, "2024-03-10", "2024-03-20"]),
+    ...     "mrr": [50.0, 30.0, 100.0],
+    ... })
+    >>> frame, as_of_index = prepare_subscriptions(subs, as_of="2024-03")
+    >>> stripe = customer_contributions(frame, as_of_index, preset("stripe"))
+    >>> stripe.loc["d", ["new", "churn", "churned", "denominator"]].tolist()
+    [10000, 10000, 1, 1]
+    >>> kit = customer_contributions(frame, as_of_index, preset("csm-kit"))
+    >>> int(kit.loc["d"].sum()), kit.loc["b", ["churn", "churned"]].tolist()
+    (0, [3000, 1])
     """
     moves = eng.to_pandas(
         rule_movements(frame, as_of_index, timing=rules.timing, zero_mrr=rules.zero_mrr)
