@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
@@ -246,6 +245,8 @@ def _design(signals: pd.DataFrame, config: HealthConfig, center, scale, flags) -
 
 
 def _fit(y: np.ndarray, x: pd.DataFrame) -> pd.DataFrame:
+    import statsmodels.api as sm  # imported when a model is fitted: it costs ~1 s at import
+
     model = sm.Logit(y, sm.add_constant(x, has_constant="add"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; a bad fit shows in the checks
