@@ -146,6 +146,7 @@ def _read_utf8_csv(original: Path, readable: Path, options: ReadOptions) -> pd.D
         frame = _multi_row_header(frame, options.header_rows)
     frame = frame.reset_index(drop=True)
     frame.attrs["csv_delimiter"] = delimiter
+    frame.attrs["first_line"] = skip + options.header_rows + 1  # to name rows by their line
     return frame
 
 
