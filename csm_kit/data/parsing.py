@@ -41,7 +41,8 @@ from csm_kit.data.contract import (
 )
 
 #: An offset after a clock time: Z, +02:00, -0500, -05, or a trailing UTC/GMT.
-_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+# (spaces written " *", not "\s*": pandas runs RE2 on Arrow strings only without \s, ~5× faster)
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)? *(?:[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 #: A year, or a year and month, without a day.
 _PARTIAL = r"^\d{4}(?:[-/.]\d{1,2})?$"
 _YEAR_MONTH = r"^\d{4}-\d{2}$"
@@ -174,15 +175,18 @@ def _parse_datetimes(s: pd.Series, timezone: str, *, normalize: bool, open_ended
             parsed = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
     else:
         text = s.astype("str").where(given, None).str.strip()
-        partial = given & text.str.match(_PARTIAL).fillna(False)
+        partial = _matches(text, _PARTIAL, text.str.len() <= 7)  # '2024-03' is 7 characters
         if month:  # a month column is a month: 2024-03 is its first day
-            partial &= ~text.str.match(_YEAR_MONTH).fillna(False)
+            partial &= ~_matches(text, _YEAR_MONTH, partial)
         if partial.any():
             issues.append(_Issue("partial_date", "dates without a day (a year or a month alone)",
                                  partial))
         text = text.where(~partial)
-        text = text.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True)
-        aware = text.str.contains(_OFFSET, regex=True).fillna(False)
+        named = (text.str.endswith("UTC") | text.str.endswith("GMT")).fillna(False)
+        if named.any():
+            text = text.where(~named, text.str.replace(r" *(?:UTC|GMT)$", "Z", regex=True))
+        zulu = (text.str.endswith("Z") | text.str.endswith("z")).fillna(False)
+        aware = zulu | _matches(text, _OFFSET, ~zulu & (text.str.len() > 13))
         # One parse for all (naive text read as UTC, so that no value can make pandas mix
         # aware and naive stamps); then naive text keeps its wall-clock time and text with
         # an offset is converted to the reporting zone.
@@ -208,6 +212,16 @@ def _parse_datetimes(s: pd.Series, timezone: str, *, normalize: bool, open_ended
     if normalize:
         parsed = parsed.dt.normalize()
     return parsed, issues
+
+
+def _matches(text: pd.Series, pattern: str, where: pd.Series) -> pd.Series:
+    """``text.str.contains(pattern)`` tested only ``where`` (False elsewhere): the cheap
+    condition leaves few values for the regular expression."""
+    out = pd.Series(False, index=text.index)
+    where = where.fillna(False).astype(bool)
+    if where.any():
+        out[where] = text[where].str.contains(pattern, regex=True).fillna(False).astype(bool)
+    return out
 
 
 # --------------------------------------------------------------------------- numbers and flags
