@@ -320,3 +320,49 @@ def test_an_infinite_whole_number_is_rejected():
                         "contacts": ["inf"]})
     _, failures, _ = coerce_table(raw, TABLES["tickets"])
     assert [f["check"] for f in failures] == ["not_whole_number"]
+
+
+# --------------------------------------------------------------------------- all at once
+
+
+def test_the_bundled_sample_with_a_break_of_every_class_names_them_all(tmp_path):
+    # The bundled sample's customers, subscriptions, tickets and usage, each broken in a
+    # few lines; one validate run must name every problem with its line, and read the
+    # PostgreSQL offsets and the "never ends" date.
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    folder = tmp_path / "d"
+    folder.mkdir()
+    edits = {  # table: {line: (column, value)} — line 1 is the header
+        "customers": {2: ("signup_date", "03/14/2024"), 3: ("signup_date", "2024-03")},
+        "subscriptions": {2: ("mrr", "inf"), 3: ("mrr", "-5"), 4: ("end_date", "9999-12-31"),
+                          5: ("customer_id", ""), 6: ("start_date", "")},
+        "tickets": {2: ("opened_at", "2024-03-01 10:00:00-05"), 3: ("closed_at", "1e999")},
+        "usage": {2: ("active_users", "NaN"), 3: ("month", "1850-01-01")},
+    }
+    for table, changes in edits.items():
+        lines = (sample / f"{table}.csv").read_text().splitlines()
+        header = lines[0].split(",")
+        for line, (column, value) in changes.items():
+            cells = lines[line - 1].split(",")
+            cells[header.index(column)] = value
+            lines[line - 1] = ",".join(cells)
+        if table == "customers":
+            lines.append("," * (len(header) - 1))  # Excel's empty trailing row
+        (folder / f"{table}.csv").write_text("\n".join(lines) + "\n")
+    n_customers = len((sample / "customers.csv").read_text().splitlines()) + 1
+    code, out = validate(folder)
+    assert code == 2
+    expected = [
+        "customers.signup_date: dates without a day (a year or a month alone) in 1 row (e.g. C000002 on line 3: '2024-03')",
+        f"customers: rows with no value at all in 1 row (e.g. line {n_customers})",
+        "subscriptions.mrr: values that are not (finite) numbers in 1 row (e.g. S000001 on line 2: 'inf')",
+        "subscriptions.mrr: negative values in 1 row",
+        "subscriptions.customer_id: missing values in a required column in 1 row",
+        "subscriptions.start_date: missing values in a required column in 1 row",
+        "tickets.closed_at: timestamps that do not parse in 1 row",
+        "usage.active_users: values that are not whole numbers in 1 row (e.g. customer C000002 on line 2: 'NaN')",
+        "usage.month: dates before 1900-01-01 or from 2200-01-01 on in 1 row",
+    ]
+    for text in expected:
+        assert text in out
+    assert "opened_at" not in out and "end_date" not in out  # read, not errors
