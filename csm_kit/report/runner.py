@@ -35,6 +35,7 @@ from csm_kit.report.exports import write_table
 from csm_kit.report.html import notebook_to_html
 from csm_kit.report.manifest import mask_notebook_secrets, now_iso, write_run_summary
 from csm_kit.report.parameters import check_parameters, kernel_parameters
+from csm_kit.report.paths import check_notebooks
 from csm_kit.report.progress import progress_reporter
 from csm_kit.report.publish import (
     LOCK_WAIT,
@@ -151,8 +152,9 @@ def run_reports(
     Raises
     ------
     ConfigError
-        Bad ``as_of``, ``jobs``, a missing notebook, duplicate notebook names, or
-        ``parameters`` the notebooks do not take or of the wrong type (nothing is run).
+        Bad ``as_of``, ``jobs``, ``timeout``, a missing or corrupt notebook, duplicate
+        notebook names, or ``parameters`` the notebooks do not take or of the wrong type
+        (nothing is run).
     ReportError
         ``<out_dir>/<as_of>`` exists but is not a csm-kit report folder (nothing is run);
         another run of the month held the lock for ``lock_wait`` seconds; a file could not
@@ -355,6 +357,7 @@ def _checked_notebooks(notebooks: Sequence[Path]) -> list[Path]:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise ConfigError(f"`notebooks` must be existing .ipynb files; not found: {missing}")
+    check_notebooks(paths)
     stems = pd.Series([p.stem for p in paths])
     duplicated = sorted(set(stems[stems.duplicated()]))
     if duplicated:

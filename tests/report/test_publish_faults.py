@@ -268,3 +268,10 @@ def test_a_full_disk_is_a_clear_error_and_publishes_nothing(tmp_path, notebook, 
                                           r"device \(index.html\); free some disk space"):
         _run(out, notebook, "half")
     assert _page(out / AS_OF) == "previous" and _names(out) == [AS_OF]
+
+
+def test_a_missing_output_folder_is_created_by_the_run(tmp_path, notebook, monkeypatch):
+    monkeypatch.setattr(runner, "_execute_all", _fake_execute_all)
+    out = tmp_path / "new" / "nested" / "reports"
+    run = _run(out, notebook, "fresh")
+    assert run.folder == out / AS_OF and _page(run.folder) == "fresh"
