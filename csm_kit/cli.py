@@ -450,6 +450,9 @@ def report(
 
     use_engine(engine)
     logging.getLogger("papermill").setLevel(logging.ERROR)
+    # after a --timeout, nbclient leaves a poll task that asyncio reports at exit ("Task was
+    # destroyed but it is pending!"): noise beside the run's own "ran longer than" line
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     paths = select_notebooks(notebooks_dir, notebooks)
     check_notebooks(paths)
     check_output_folder(out, option="--out")
