@@ -188,21 +188,39 @@ def test_dates_outside_1900_to_2199_are_refused_up_front(args, given, nowhere, t
 # --------------------------------------------------------------------------- timeouts
 
 
-def _stuck_notebooks(tmp_path: Path) -> Path:
-    """One notebook taking every parameter ``csm-kit report`` passes, then sleeping 30 s."""
+def _notebooks_taking_every_parameter(tmp_path: Path, code: str) -> Path:
+    """One notebook taking every parameter ``csm-kit report`` passes, then running ``code``."""
     params = nbformat.v4.new_code_cell(
         "data = None\nmapping = None\nas_of = None\nmonths = 24\nsegment = None\n"
         "targets = None\ninclude_code = False\nprivacy = 'off'\nmin_group_size = 5\n"
         "timezone = 'UTC'\nsnapshot = None")
     params.metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(
-        "import time\ntime.sleep(30)")])
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(code)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    folder = tmp_path / "stuck"
+    folder = tmp_path / "notebooks"
     folder.mkdir()
     nbformat.write(nb, folder / "01_stuck.ipynb")
     return folder
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_a_report_is_exit_2_and_publishes_nothing(
+    tmp_path, good_folder, monkeypatch
+):
+    def disk_full(folder, tables):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "action_list.csv"))
+
+    monkeypatch.setattr("csm_kit.report.runner.write_exports", disk_full)
+    out = tmp_path / "reports"
+    result = _invoke("report", "--data", str(good_folder), "--as-of", "2024-03-31",
+                     "--notebooks-dir", str(_notebooks_taking_every_parameter(tmp_path, "1")),
+                     "--out", str(out))
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "No space left on device" in output and "action_list.csv" in output
+    assert "Nothing was published" in output and "Traceback" not in output
+    assert [p.name for p in out.iterdir() if p.suffix != ".lock"] == []  # no .tmp-* left
 
 
 @pytest.mark.slow
@@ -210,7 +228,9 @@ def test_a_notebook_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path,
     out = tmp_path / "reports"
     t0 = time.monotonic()
     result = _invoke("report", "--data", str(good_folder), "--as-of", "2024-03-31",
-                     "--notebooks-dir", str(_stuck_notebooks(tmp_path)), "--out", str(out),
+                     "--notebooks-dir",
+                     str(_notebooks_taking_every_parameter(tmp_path, "import time\ntime.sleep(30)")),
+                     "--out", str(out),
                      "--timeout", "2", "--jobs", "1")
     assert time.monotonic() - t0 < 25  # the cell sleeps 30 s
     assert result.exit_code == 1, result.output
