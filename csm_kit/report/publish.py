@@ -42,10 +42,11 @@ def is_good_report(folder: Path) -> bool:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(manifest, dict):
-        return False
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("notebooks", []), list):
+        return False  # a manifest.json csm-kit did not write
     notebooks = manifest.get("notebooks") or []
-    return manifest.get("ok") is True and all(n.get("status") == "ok" for n in notebooks)
+    return manifest.get("ok") is True and all(
+        isinstance(n, dict) and n.get("status") == "ok" for n in notebooks)
 
 
 def check_target(target: Path) -> None:

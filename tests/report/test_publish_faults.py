@@ -275,3 +275,10 @@ def test_a_missing_output_folder_is_created_by_the_run(tmp_path, notebook, monke
     out = tmp_path / "new" / "nested" / "reports"
     run = _run(out, notebook, "fresh")
     assert run.folder == out / AS_OF and _page(run.folder) == "fresh"
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '{"ok": true, "notebooks": "all"}',
+                                  '{"ok": true, "notebooks": [1]}'])
+def test_a_manifest_csm_kit_did_not_write_is_not_a_good_report(tmp_path, text):
+    (tmp_path / "manifest.json").write_text(text)
+    assert not publishing.is_good_report(tmp_path)
