@@ -37,13 +37,30 @@ def in_periods(frame: pd.DataFrame, date_column: str, *, freq: str, as_of,
     """Keep rows dated up to the end of the as-of month and label each with its ``period``.
 
     ``as_of=None`` is the last complete month of ``data_dates`` (default: the column itself).
+    When that default leaves out every row — all of them fall in the latest month, which the
+    data does not reach the end of — a warning names the month and how to include it, rather
+    than an empty table without a word.
     """
     dates = frame[date_column] if data_dates is None else data_dates
     month = parse_as_of(as_of)
-    if month is None and dates.notna().any():
+    defaulted = month is None and dates.notna().any()
+    if defaulted:
         month = last_complete_month(dates.max())
     kept = frame if month is None else frame[frame[date_column] < month + pd.DateOffset(months=1)]
+    if defaulted and kept.empty and frame[date_column].notna().any():
+        _warn_only_incomplete_month(date_column, dates.max(), month)
     return kept.assign(period=period_start(kept[date_column], freq))
+
+
+def _warn_only_incomplete_month(date_column: str, latest: pd.Timestamp, as_of: pd.Timestamp):
+    import warnings
+
+    month = as_of + pd.DateOffset(months=1)
+    warnings.warn(
+        f"every {date_column} is in {month:%B %Y}, a month the data does not reach the end of "
+        f"(latest date {latest:%Y-%m-%d}); the default as-of month is the last complete one, "
+        f"{as_of:%B %Y}, so the table is empty. Pass as_of=\"{month:%Y-%m}\" to include "
+        f"{month:%B %Y} as it stands", UserWarning, stacklevel=4)
 
 
 def group_keys(by: str | None) -> list[str]:
