@@ -168,3 +168,59 @@ def test_report_with_aggregate_privacy_on_a_one_customer_segment_exits_2_writing
     assert "fewer than 5 customers" in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.rglob("index.html"))
+
+
+def _solo_segment_folder(tmp_path):
+    """Six customers from January 2024 at 100 MRR: C1–C5 in SMB, C6 alone in "Solo"; C2
+    leaves at the end of March (end date 1 April)."""
+    customers = "customer_id,signup_date,name,segment,csm\n" + "".join(
+        f"C{i},2024-01-05,Name {i},{'Solo' if i == 6 else 'SMB'},Ana\n" for i in range(1, 7))
+    subscriptions = "subscription_id,customer_id,start_date,end_date,mrr\n" + "".join(
+        f"S{i},C{i},2024-01-05,{'2024-04-01' if i == 2 else ''},100\n" for i in range(1, 7))
+    return write_tables(tmp_path / "solo6", {"customers": customers,
+                                             "subscriptions": subscriptions})
+
+
+def _run_notebook_cell(notebook: str, marker: str, ctx):
+    """Execute the code cell of ``notebooks/<notebook>`` containing ``marker`` with ``ctx``
+    (the notebook's own code, so the test checks what the report runs) and return its Axes."""
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    import csm_kit as ck
+    from csm_kit import plotting as plot
+    from csm_kit.report.display import note, say, show_table
+
+    cells = json.loads((Path(__file__).parents[1] / "notebooks" / notebook).read_text())["cells"]
+    (source,) = ["".join(c["source"]) for c in cells
+                 if c["cell_type"] == "code" and marker in "".join(c["source"])]
+    plt.close("all")
+    exec(source, {"ctx": ctx, "ds": ctx.dataset, "ck": ck, "plot": plot, "pd": pd,
+                  "note": note, "say": say, "show_table": show_table, "display": lambda *a: None})
+    ax = plt.gcf().axes[0]
+    return ax
+
+
+@pytest.mark.parametrize("privacy", ["off", "aggregate"])
+def test_the_health_bands_by_segment_chart_hides_a_one_customer_segment_in_aggregate_mode(
+        tmp_path, privacy):
+    ctx = open_report(str(_solo_segment_folder(tmp_path)), as_of="2024-06-30", privacy=privacy,
+                      min_group_size=4)
+    ax = _run_notebook_cell("04_customer_health.ipynb", "plot_health_bands", ctx)
+    shown = [t.get_text() for t in ax.get_yticklabels()]
+    # scored in June: SMB's 4 active customers (C2 left), Solo's 1. Off: both segments drawn;
+    # aggregate with a minimum of 4: Solo is gone, SMB stays
+    assert shown == (["SMB", "Solo"] if privacy == "off" else ["SMB"])
+
+
+@pytest.mark.parametrize("privacy", ["off", "aggregate"])
+def test_the_survival_by_segment_chart_hides_a_one_customer_segment_in_aggregate_mode(
+        tmp_path, privacy):
+    ctx = open_report(str(_solo_segment_folder(tmp_path)), as_of="2024-06-30", privacy=privacy,
+                      min_group_size=4)
+    ax = _run_notebook_cell("01_churn_cohorts.ipynb", "plot_survival", ctx)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    # SMB: 5 customers at the start (>= 4, kept); Solo: 1 (hidden in aggregate mode)
+    assert legend == (["SMB (n=5)", "Solo (n=1)"] if privacy == "off" else ["SMB (n=5)"])
