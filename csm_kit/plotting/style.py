@@ -236,6 +236,53 @@ def tidy_legend(ax: Axes, **options) -> None:
         ax.legend(list(unique.values()), list(unique.keys()), **(options or LEGEND_OUTSIDE))
 
 
+#: The most lines a line chart draws (one per group) and the most bars a bar chart draws:
+#: beyond these a chart is unreadable (5,000 segments once made a legend 94,582 px tall).
+MAX_LINES = 10
+MAX_BARS = 30
+
+
+def largest_groups(frame: pd.DataFrame, by: str | None, *, most: int,
+                   sizes: pd.Series | None = None) -> tuple[pd.DataFrame, int]:
+    """Keep the rows of the ``most`` largest groups of ``frame[by]``; say how many are left out.
+
+    ``sizes`` is each group's size indexed by the ``by`` value (customers at the start, the
+    sum of ``n``…); None = the group's number of rows. Equal sizes keep the first groups in
+    sorted order, so the choice never depends on row order.
+
+    >>> frame = pd.DataFrame({"segment": ["a", "b", "b", "c", "c", "c"]})
+    >>> kept, left_out = largest_groups(frame, "segment", most=2)
+    >>> sorted(kept["segment"].unique()), left_out
+    (['b', 'c'], 1)
+    """
+    if by is None:
+        return frame, 0
+    if sizes is None:
+        sizes = frame.groupby(by, observed=True, sort=True).size()
+    if len(sizes) <= most:
+        return frame, 0
+    try:
+        sizes = sizes.sort_index()
+    except TypeError:  # group names of mixed types: keep their order in the data
+        pass
+    keep = sizes.sort_values(ascending=False, kind="stable").index[:most]
+    return frame.loc[frame[by].isin(keep)], len(sizes) - most
+
+
+def note_left_out(ax: Axes, left_out: int, *, by: str, most: int, legend: bool = False) -> None:
+    """Say "+N more <by> not shown (the M largest are drawn)": as the last legend entry
+    (``legend``, for line charts; call before :func:`tidy_legend`) or above the plot's right
+    end (bar charts). Nothing when ``left_out`` is 0."""
+    if left_out <= 0:
+        return
+    text = f"+{left_out:,} more {safe_label(by, 30)} not shown (the {most} largest are drawn)"
+    if legend:
+        ax.plot([], [], linestyle="none", label=text, gid="not_shown")
+    else:
+        ax.text(1.0, 1.01, text, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7.5, color=GREY, gid="not_shown")
+
+
 def no_data(ax: Axes, what: str) -> Axes:
     """Say on ``ax`` that there is nothing to draw, instead of an empty frame of axes."""
     ax.text(0.5, 0.5, f"No {what} to show", transform=ax.transAxes, ha="center", va="center",
