@@ -74,10 +74,10 @@ _UNDRAWABLE = re.compile("[\x80-\x9f\ud800-\udfff]")  # C1 controls; lone surrog
 def safe_label(text, max_len: int = 60) -> str:
     r"""Turn one piece of data-derived text into a plain, one-line chart label.
 
-    Removes control and invisible characters (NUL, bidirectional overrides such as U+202E,
-    zero-width characters U+200B–U+200F, U+2060, U+FEFF — the set of
-    :func:`csm_kit.safe_text.clean_text` — plus C1 controls and lone surrogates, which crash
-    font rendering), folds every run of whitespace and line breaks into one space, escapes
+    Removes control and invisible characters (by Unicode category, as
+    :func:`csm_kit.safe_text.clean_text` does: NUL, C1 controls, bidirectional overrides such
+    as U+202E, zero-width characters, U+2061–2064, the soft hyphen, tag characters, private
+    use, lone surrogates, which crash font rendering), folds every run of whitespace and line breaks into one space, escapes
     ``$`` as ``\$`` so Matplotlib draws it literally instead of as mathtext, and cuts the
     result to ``max_len`` characters ending with "…".
 
