@@ -129,3 +129,36 @@ def terminal_text(value, *, markup: bool = True) -> str:
 
         text = escape(text)
     return text
+
+
+#: Columns whose values name a group (who, which segment, which plan…): :func:`clean_labels`
+#: cleans them when data is loaded, so names that differ only by invisible characters group
+#: as one. Ids are left alone (they must match across tables as written) and so is free text.
+LABEL_COLUMNS = ("segment", "csm", "agent", "plan", "channel", "priority", "name", "label")
+
+
+def clean_labels(frame, columns=LABEL_COLUMNS):
+    """Return ``frame`` with the invisible characters removed from its label ``columns``.
+
+    Each distinct value is cleaned once (a ticket table of millions of rows has a few dozen
+    agents); the input is never modified, and returned as it is when nothing changes.
+
+    >>> import pandas as pd
+    >>> csm = pd.DataFrame({"customer_id": ["a\\u200b", "b"], "csm": ["Ana Silva", "Ana\\u2063 Silva"]})
+    >>> out = clean_labels(csm)
+    >>> out["csm"].nunique(), out["customer_id"].tolist()
+    (1, ['a\\u200b', 'b'])
+    """
+    if frame is None:
+        return frame
+    changes = {}
+    for column in (c for c in columns if c in frame.columns):
+        values = frame[column]
+        if not (values.dtype == object or str(values.dtype).startswith(("string", "str"))):
+            continue
+        fixed = {v: strip_invisible(v) for v in values.dropna().unique() if isinstance(v, str)}
+        fixed = {v: clean for v, clean in fixed.items() if clean != v}
+        if fixed:
+            changes[column] = values.map(lambda v, fixed=fixed: fixed.get(v, v)
+                                         if isinstance(v, str) else v).astype(values.dtype)
+    return frame.assign(**changes) if changes else frame

@@ -111,6 +111,27 @@ def test_look_alike_csm_names_become_one_name_once_cleaned():
     assert cleaned.iloc[0] == "Ana Silva"
 
 
+def test_look_alike_csm_names_in_the_data_are_one_book_once_loaded(tmp_path):
+    from csm_kit.data.loading import load_dataset
+
+    # the same CSM typed three ways: plain, with U+2063 (invisible separator) and with a soft
+    # hyphen; loaded, the customers table has one CSM, so every per-CSM table has one row
+    customers = ("customer_id,signup_date,name,segment,csm\n"
+                 "C1,2024-01-05,Acme,SMB,Ana Silva\n"
+                 "C2,2024-01-05,Beta,SMB,Ana\u2063 Silva\n"
+                 "C3,2024-01-05,Gamma\u200b,SMB,Ana Sil\u00adva\n")
+    subscriptions = ("subscription_id,customer_id,start_date,end_date,mrr\n"
+                     "S1,C1,2024-01-05,,100\nS2,C2,2024-01-05,,100\nS3,C3,2024-01-05,,100\n")
+    folder = tmp_path / "lookalike"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(customers, encoding="utf-8")
+    (folder / "subscriptions.csv").write_text(subscriptions, encoding="utf-8")
+    ds = load_dataset(str(folder))
+    assert ds.customers["csm"].tolist() == ["Ana Silva"] * 3
+    assert ds.customers["name"].tolist() == ["Acme", "Beta", "Gamma"]
+    assert ds.customers["customer_id"].tolist() == ["C1", "C2", "C3"]  # ids as written
+
+
 # --- aggregate privacy ---------------------------------------------------------------------
 
 
