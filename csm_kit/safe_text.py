@@ -134,7 +134,8 @@ def terminal_text(value, *, markup: bool = True) -> str:
 #: Columns whose values name a group (who, which segment, which plan…): :func:`clean_labels`
 #: cleans them when data is loaded, so names that differ only by invisible characters group
 #: as one. Ids are left alone (they must match across tables as written) and so is free text.
-LABEL_COLUMNS = ("segment", "csm", "agent", "plan", "channel", "priority", "name", "label")
+LABEL_COLUMNS = ("segment", "plan", "region", "industry", "csm", "agent", "channel", "priority",
+                 "name", "label")
 
 
 def clean_labels(frame, columns=LABEL_COLUMNS):
