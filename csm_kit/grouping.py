@@ -10,7 +10,12 @@ from __future__ import annotations
 import pandas as pd
 
 from csm_kit.errors import ConfigError
-from csm_kit.periods import last_complete_month, parse_as_of, period_start
+from csm_kit.periods import (
+    last_complete_month,
+    parse_as_of,
+    period_start,
+    warn_only_incomplete_month,
+)
 
 
 def with_group(frame: pd.DataFrame, by: str | None, customers: pd.DataFrame | None,
@@ -48,19 +53,8 @@ def in_periods(frame: pd.DataFrame, date_column: str, *, freq: str, as_of,
         month = last_complete_month(dates.max())
     kept = frame if month is None else frame[frame[date_column] < month + pd.DateOffset(months=1)]
     if defaulted and kept.empty and frame[date_column].notna().any():
-        _warn_only_incomplete_month(date_column, dates.max(), month)
+        warn_only_incomplete_month(date_column, dates.max(), month, stacklevel=3)
     return kept.assign(period=period_start(kept[date_column], freq))
-
-
-def _warn_only_incomplete_month(date_column: str, latest: pd.Timestamp, as_of: pd.Timestamp):
-    import warnings
-
-    month = as_of + pd.DateOffset(months=1)
-    warnings.warn(
-        f"every {date_column} is in {month:%B %Y}, a month the data does not reach the end of "
-        f"(latest date {latest:%Y-%m-%d}); the default as-of month is the last complete one, "
-        f"{as_of:%B %Y}, so the table is empty. Pass as_of=\"{month:%Y-%m}\" to include "
-        f"{month:%B %Y} as it stands", UserWarning, stacklevel=4)
 
 
 def group_keys(by: str | None) -> list[str]:
