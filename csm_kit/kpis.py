@@ -278,7 +278,8 @@ def kpi_table(
     Parameters
     ----------
     dataset : a loaded dataset.
-    as_of : last month to include (``None`` = the dataset's last complete month).
+    as_of : last month to include (``None`` = the dataset's last complete month; a warning
+        naming the month to pass when that leaves the table empty).
     by : also break the metrics that support it down by this customers column
         (segment, csm, plan, region or industry); company-wide rows are always included.
     metrics : restrict to these metric names (default: all of :data:`KPIS`).

@@ -23,7 +23,9 @@ The rules implemented here, shared by :mod:`csm_kit.revenue`, :mod:`csm_kit.reve
   of an ended subscription), and the month is complete when that date is its last day
   (:func:`csm_kit.periods.last_complete_month`). An explicit ``as_of`` keeps its month and
   drops every change after it. Scheduled future end dates therefore move the default forward:
-  pass ``as_of`` when the export contains them.
+  pass ``as_of`` when the export contains them. When every subscription starts after the
+  default month (all the data is in one incomplete month), a warning names the month and the
+  ``as_of`` to pass instead of leaving the empty tables unexplained.
 
 The steps, each a narwhals frame on the engine :func:`prepare_subscriptions` chose:
 
