@@ -297,6 +297,6 @@ def _grouped_lifetimes(subscriptions, *, by, customers, as_of) -> pd.DataFrame:
     missing = lifetimes[by].isna()
     if missing.any():
         warnings.warn(f"{int(missing.sum())} customer(s) have no `{by}` in the customers "
-                      f"table (e.g. {lifetimes.loc[missing, 'customer_id'].iloc[0]}); they are "
+                      f"table (e.g. {lifetimes.loc[missing, 'customer_id'].iloc[0]!r}); they are "
                       f"left out of the per-{by} survival figures", stacklevel=3)
     return lifetimes[~missing]

@@ -74,6 +74,18 @@ def test_a_kit_error_quoting_a_data_value_is_printed_escaped(capsys):
     assert "C1\\x1b]0;owned\\x07" in "".join(printed.split())
 
 
+@pytest.mark.parametrize("interactive", [False, True])
+def test_a_failed_notebook_whose_error_quotes_a_hostile_id_is_reported_escaped(capsys,
+                                                                                interactive):
+    from csm_kit.report.progress import progress_reporter
+
+    with progress_reporter(1, interactive=interactive) as report:
+        report("04_customer_health", "failed", 1.0, f"ConfigError: no segment for {ESCAPING_ID}")
+    printed = capsys.readouterr().err
+    assert "nosegmentforC1\\x1b]0;owned\\x07" in "".join(printed.split())
+    assert "]0;owned\x07" not in printed  # the title-setting sequence is not there to obey
+
+
 # --- clean_text by Unicode category ---------------------------------------------------------
 
 
