@@ -257,3 +257,27 @@ def test_the_survival_by_segment_chart_hides_a_one_customer_segment_in_aggregate
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     # SMB: 5 customers at the start (>= 4, kept); Solo: 1 (hidden in aggregate mode)
     assert legend == (["SMB (n=5)", "Solo (n=1)"] if privacy == "off" else ["SMB (n=5)"])
+
+
+#: Cells that group by customers' attributes but show no per-group figure: the log-rank test
+#: prints one statistic over all segments.
+ONE_FIGURE_OVER_GROUPS = ("ck.logrank_test(",)
+CUSTOMER_GROUPS = ('by="segment"', 'by="csm"', 'by="agent"', 'by="channel"', 'by="priority"',
+                   'by="nps_category"', "by=ctx.segment_column")
+
+
+def test_every_notebook_cell_that_groups_customers_hides_small_groups_in_aggregate_mode():
+    # a new per-group chart or table must go through ctx.small_groups_hidden (a no-op unless
+    # privacy is "aggregate"), or a segment of one is shown with its figures
+    import json
+    from pathlib import Path
+
+    leaks = []
+    for path in sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb")):
+        for number, cell in enumerate(json.loads(path.read_text())["cells"]):
+            source = "".join(cell["source"])
+            grouped = cell["cell_type"] == "code" and any(g in source for g in CUSTOMER_GROUPS)
+            if grouped and "small_groups_hidden" not in source \
+                    and not any(ok in source for ok in ONE_FIGURE_OVER_GROUPS):
+                leaks.append(f"{path.name} cell {number}")
+    assert leaks == []
