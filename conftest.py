@@ -29,6 +29,11 @@ settings.register_profile("ci", max_examples=200, deadline=None,
 settings.load_profile("dev")  # --hypothesis-profile=NAME replaces it (hypothesis' pytest plugin)
 
 
+#: Set by imports, not by the code under test: pytest's own (each phase), and polars' allocator
+#: setting (polars/__init__.py sets it when first imported, which the kit does lazily).
+IMPORT_TIME_VARIABLES = frozenset({"PYTEST_CURRENT_TEST", "_RJEM_MALLOC_CONF"})
+
+
 @pytest.fixture(autouse=True)
 def _leave_the_process_as_found():
     """Fail a test that changes an environment variable or the working directory without
@@ -44,7 +49,7 @@ def _leave_the_process_as_found():
     forget_reused()
     changed = sorted(name for name in environment.keys() | os.environ.keys()
                      if environment.get(name) != os.environ.get(name)
-                     and name != "PYTEST_CURRENT_TEST")  # pytest's own, set for each phase
+                     and name not in IMPORT_TIME_VARIABLES)
     for name in changed:
         if name in environment:
             os.environ[name] = environment[name]

@@ -18,6 +18,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from csm_kit.errors import ConfigError, CsmKitError, DataContractError
+from csm_kit.safe_text import terminal_text
 
 
 class _WholeDescriptions(TyperGroup):
@@ -171,21 +172,23 @@ def friendly_errors(func):
             err.print(f"[bold red]{len(exc.failures)} problem(s) must be fixed; nothing was written.")
             raise typer.Exit(2) from None
         except CsmKitError as exc:
-            err.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
+            err.print(Text(f"error: {terminal_text(exc, markup=False)}", style="bold red"),
+                      soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
 
 
 def print_findings(findings, *, console: Console, title: str) -> None:
-    """Print a failures/quality frame as a readable table (text is never read as markup)."""
+    """Print a failures/quality frame as a readable table (text is never read as markup, and
+    control characters in quoted data values are shown escaped, never obeyed)."""
     table = Table(title=title, show_lines=False, expand=False)
     for name in ("severity", "rows", "problem (table.column: what, where, how to fix)"):
         table.add_column(name, overflow="fold")
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for row in findings.itertuples(index=False):
         table.add_row(Text(row.severity, style=colours.get(row.severity, "")),
-                      Text(f"{row.rows:,}"), Text(row.message))
+                      Text(f"{row.rows:,}"), Text(terminal_text(row.message, markup=False)))
     console.print(table)
 
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 import pandas as pd
 
 from csm_kit.errors import ConfigError
-from csm_kit.periods import last_complete_month, parse_as_of, period_start
+from csm_kit.periods import (
+    last_complete_month,
+    parse_as_of,
+    period_start,
+    warn_only_incomplete_month,
+)
 
 
 def with_group(frame: pd.DataFrame, by: str | None, customers: pd.DataFrame | None,
@@ -37,12 +42,18 @@ def in_periods(frame: pd.DataFrame, date_column: str, *, freq: str, as_of,
     """Keep rows dated up to the end of the as-of month and label each with its ``period``.
 
     ``as_of=None`` is the last complete month of ``data_dates`` (default: the column itself).
+    When that default leaves out every row — all of them fall in the latest month, which the
+    data does not reach the end of — a warning names the month and how to include it, rather
+    than an empty table without a word.
     """
     dates = frame[date_column] if data_dates is None else data_dates
     month = parse_as_of(as_of)
-    if month is None and dates.notna().any():
+    defaulted = month is None and dates.notna().any()
+    if defaulted:
         month = last_complete_month(dates.max())
     kept = frame if month is None else frame[frame[date_column] < month + pd.DateOffset(months=1)]
+    if defaulted and kept.empty and frame[date_column].notna().any():
+        warn_only_incomplete_month(date_column, dates.max(), month, stacklevel=3)
     return kept.assign(period=period_start(kept[date_column], freq))
 
 

@@ -24,6 +24,7 @@ from csm_kit.errors import ConfigError
 from csm_kit.formatting import UNITS, format_value  # noqa: F401  (format_value: kept importable here)
 from csm_kit.health.scores import health_scores
 from csm_kit.ltv import lifetime_value
+from csm_kit.periods import warn_only_incomplete_month
 from csm_kit.purchases import (
     average_customer_value,
     average_order_value,
@@ -277,7 +278,8 @@ def kpi_table(
     Parameters
     ----------
     dataset : a loaded dataset.
-    as_of : last month to include (``None`` = the dataset's last complete month).
+    as_of : last month to include (``None`` = the dataset's last complete month; a warning
+        naming the month to pass when that leaves the table empty).
     by : also break the metrics that support it down by this customers column
         (segment, csm, plan, region or industry); company-wide rows are always included.
     metrics : restrict to these metric names (default: all of :data:`KPIS`).
@@ -297,6 +299,7 @@ def kpi_table(
     if by is not None and by not in dataset.customers.columns:
         raise ConfigError(f"customers has no {by!r} column to break the metrics down by")
     chosen = _chosen(metrics)
+    defaulted = as_of is None
     as_of = dataset.default_as_of() if as_of is None else pd.Timestamp(as_of)
     cache: dict = {}
     parts = []
@@ -306,9 +309,11 @@ def kpi_table(
         parts.append(_long(kpi, _computed(kpi, dataset, as_of, None, cache, health), None))
         if by is not None and kpi.groupable:
             parts.append(_long(kpi, _computed(kpi, dataset, as_of, by, cache, health), by))
-    if not parts:
-        return pd.DataFrame(columns=KPI_COLUMNS)
-    return pd.concat(parts, ignore_index=True)[KPI_COLUMNS]
+    table = (pd.concat(parts, ignore_index=True)[KPI_COLUMNS] if parts
+             else pd.DataFrame(columns=KPI_COLUMNS))
+    if defaulted and table.empty and as_of is not None and parts:
+        warn_only_incomplete_month("date of the data", dataset.latest_date(), as_of)
+    return table
 
 
 def _supported(kpi: Kpi, dataset: Dataset) -> bool:

@@ -23,7 +23,9 @@ The rules implemented here, shared by :mod:`csm_kit.revenue`, :mod:`csm_kit.reve
   of an ended subscription), and the month is complete when that date is its last day
   (:func:`csm_kit.periods.last_complete_month`). An explicit ``as_of`` keeps its month and
   drops every change after it. Scheduled future end dates therefore move the default forward:
-  pass ``as_of`` when the export contains them.
+  pass ``as_of`` when the export contains them. When every subscription starts after the
+  default month (all the data is in one incomplete month), a warning names the month and the
+  ``as_of`` to pass instead of leaving the empty tables unexplained.
 
 The steps, each a narwhals frame on the engine :func:`prepare_subscriptions` chose:
 
@@ -43,7 +45,7 @@ import pandas as pd
 
 from csm_kit import engine as eng
 from csm_kit.months import expand_months, with_month
-from csm_kit.periods import last_complete_month, parse_as_of
+from csm_kit.periods import last_complete_month, parse_as_of, warn_only_incomplete_month
 
 
 def month_index_expr(column: str) -> nw.Expr:
@@ -74,14 +76,23 @@ def prepare_subscriptions(subscriptions, *, as_of=None, engine=None):
 
 
 def _default_as_of(frame, has_end: bool) -> pd.Timestamp | None:
-    aggs = [nw.col("start_date").max()] + ([nw.col("end_date").max()] if has_end else [])
+    """The last complete month of the subscriptions' dates; warns when every subscription
+    starts after it (every table would then be empty)."""
+    aggs = [nw.col("start_date").max().alias("latest_start"),
+            nw.col("start_date").min().alias("first_start")]
+    aggs += [nw.col("end_date").max().alias("latest_end")] if has_end else []
     latest = frame.select(aggs)
     latest = (latest.collect(backend="pyarrow") if isinstance(latest, nw.LazyFrame)
               else latest).to_arrow().to_pylist()[0]
-    dates = [wall_time(latest["start_date"])] if latest["start_date"] is not None else []
-    if has_end and latest["end_date"] is not None:
-        dates.append(wall_time(latest["end_date"]) - pd.Timedelta(days=1))
-    return last_complete_month(max(dates)) if dates else None
+    dates = [wall_time(latest["latest_start"])] if latest["latest_start"] is not None else []
+    if has_end and latest["latest_end"] is not None:
+        dates.append(wall_time(latest["latest_end"]) - pd.Timedelta(days=1))
+    if not dates:
+        return None
+    month = last_complete_month(max(dates))
+    if wall_time(latest["first_start"]) >= month + pd.DateOffset(months=1):
+        warn_only_incomplete_month("subscription start_date", max(dates), month, stacklevel=5)
+    return month
 
 
 def wall_time(value) -> pd.Timestamp:

@@ -61,6 +61,23 @@ def last_complete_month(latest: pd.Timestamp) -> pd.Timestamp:
     return (this_month - 1).start_time
 
 
+def warn_only_incomplete_month(what: str, latest, as_of: pd.Timestamp, *, stacklevel: int = 3):
+    """Warn that a default as-of month left out every row: all of ``what`` falls in the latest
+    month, which the data does not reach the end of.
+
+    Called by the functions whose ``as_of=None`` means "the last complete month" when that
+    choice gives an empty table, so the empty table comes with the month and the fix.
+    """
+    import warnings
+
+    month = as_of + pd.DateOffset(months=1)
+    warnings.warn(
+        f"every {what} is in {month:%B %Y}, a month the data does not reach the end of "
+        f"(latest date {pd.Timestamp(latest):%Y-%m-%d}); the default as-of month is the last "
+        f"complete one, {as_of:%B %Y}, so the table is empty. Pass as_of=\"{month:%Y-%m}\" to "
+        f"include {month:%B %Y} as it stands", UserWarning, stacklevel=stacklevel + 1)
+
+
 def parse_as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
     """Read an as-of date given as text or timestamp; return the first day of its month.
 

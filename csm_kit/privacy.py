@@ -152,11 +152,58 @@ def pseudonymise_dataset(dataset, *, key: bytes):
     return replace(dataset, **changes)
 
 
+def small_groups_hidden(frame, *, min_size: int, n: str | None = None, by: str | None = None):
+    """Drop the groups of ``frame`` with fewer than ``min_size`` members (aggregate privacy).
+
+    The one rule every per-group chart and table of an "aggregate" report goes through, so a
+    segment, book or band of one customer never shows with its figures.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A per-group table or chart input.
+    min_size : int
+        The smallest group shown (``--min-group-size``).
+    n : str, optional
+        The column counting a row's members (customers, accounts, answers). Without ``by``
+        each row is its own group: rows whose ``n`` is below ``min_size`` (or missing) go.
+    by : str, optional
+        The group column. With ``n``, a group's size is its largest ``n`` (a survival curve's
+        customers at the start, a per-month table's biggest month) and the whole group goes
+        when that is below ``min_size``; without ``n``, a group's size is its number of rows
+        (a table with one row per customer, such as health scores). None with no ``n`` is a
+        table without groups: returned whole.
+
+    Returns
+    -------
+    DataFrame : the rows of the groups kept, in their order; never modifies ``frame``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"customer_id": list("abcdef"),
+    ...                        "segment": ["SMB"] * 5 + ["Solo"], "band": ["red"] * 6})
+    >>> small_groups_hidden(scores, by="segment", min_size=5)["segment"].unique().tolist()
+    ['SMB']
+    >>> curve = pd.DataFrame({"segment": ["SMB", "SMB", "Solo"], "at_risk": [9, 3, 1]})
+    >>> small_groups_hidden(curve, by="segment", n="at_risk", min_size=5)["at_risk"].tolist()
+    [9, 3]
+    """
+    if by is None and n is None:
+        return frame
+    if by is None:
+        return frame.loc[~(frame[n].fillna(0) < min_size)]
+    groups = frame.groupby(by, dropna=False, observed=True, sort=False)
+    size = groups[n].transform("max").fillna(0) if n is not None else groups.transform("size")
+    return frame.loc[~(size < min_size)]
+
+
 def suppress_small_groups(frame, *, n: str, k: int = 5):
-    """Drop the rows (groups) of ``frame`` whose count column ``n`` is below ``k``.
+    """Drop the rows (groups) of ``frame`` whose count column ``n`` is below ``k``
+    (:func:`small_groups_hidden` with ``n`` only).
 
     >>> import pandas as pd
     >>> suppress_small_groups(pd.DataFrame({"csm": ["Ana", "Ben"], "n": [3, 12]}), n="n")["csm"].tolist()
     ['Ben']
     """
-    return frame.loc[~(frame[n].fillna(0) < k)]
+    return small_groups_hidden(frame, n=n, min_size=k)

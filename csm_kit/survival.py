@@ -235,7 +235,9 @@ def logrank_test(subscriptions: pd.DataFrame, *, by: str, customers: pd.DataFram
     Returns
     -------
     LogrankResult
-        ``statistic`` (chi-square), ``df`` (groups − 1), ``p_value``, ``groups`` (labels).
+        ``statistic`` (chi-square), ``df`` (groups − 1), ``p_value`` (the chi-square
+        survival function at ``statistic``, exact down to ~1e-300, so strongly separated
+        groups give a tiny p rather than 0), ``groups`` (labels).
         NaN statistic and p-value, with a warning, when there are fewer than two groups or
         no churn at all.
 
@@ -261,12 +263,15 @@ def logrank_test(subscriptions: pd.DataFrame, *, by: str, customers: pd.DataFram
                       f"churn; found {len(groups)} group(s) and "
                       f"{int(lifetimes['churned'].sum())} churn(s)", stacklevel=2)
         return LogrankResult(float("nan"), max(len(groups) - 1, 0), float("nan"), groups)
+    from scipy.stats import chi2
     from statsmodels.duration.survfunc import survdiff  # heavy: imported when used
 
-    statistic, p_value = survdiff(lifetimes["months"].to_numpy(),
-                                  lifetimes["churned"].to_numpy().astype(int),
-                                  lifetimes[by].to_numpy())
-    return LogrankResult(float(statistic), len(groups) - 1, float(p_value), groups)
+    statistic, _ = survdiff(lifetimes["months"].to_numpy(),
+                            lifetimes["churned"].to_numpy().astype(int),
+                            lifetimes[by].to_numpy())
+    df = len(groups) - 1
+    # survdiff's p is 1 - cdf, which rounds to 0 below ~1e-16; the survival function does not
+    return LogrankResult(float(statistic), df, float(chi2.sf(statistic, df)), groups)
 
 
 def _grouped_lifetimes(subscriptions, *, by, customers, as_of) -> pd.DataFrame:
@@ -292,6 +297,6 @@ def _grouped_lifetimes(subscriptions, *, by, customers, as_of) -> pd.DataFrame:
     missing = lifetimes[by].isna()
     if missing.any():
         warnings.warn(f"{int(missing.sum())} customer(s) have no `{by}` in the customers "
-                      f"table (e.g. {lifetimes.loc[missing, 'customer_id'].iloc[0]}); they are "
+                      f"table (e.g. {lifetimes.loc[missing, 'customer_id'].iloc[0]!r}); they are "
                       f"left out of the per-{by} survival figures", stacklevel=3)
     return lifetimes[~missing]

@@ -45,3 +45,35 @@ def test_without_as_of_the_last_complete_month_of_the_data_is_used():
 
 def test_group_keys_are_the_period_then_the_group():
     assert group_keys(None) == ["period"] and group_keys("csm") == ["period", "csm"]
+
+
+# Every answer is dated in March 2024 and the latest is 15 March: March is not complete, so
+# the default as-of month is February and every row falls after it.
+ONLY_MARCH = pd.DataFrame({"response_id": ["r1", "r2"], "customer_id": ["A", "B"],
+                           "date": pd.to_datetime(["2024-03-02", "2024-03-15"]),
+                           "survey": "nps", "score": [9.0, 3.0]})
+
+
+def test_a_default_as_of_that_leaves_out_every_row_warns_naming_the_month_and_the_fix():
+    with pytest.warns(UserWarning, match=r"every date is in March 2024.*latest date "
+                                         r"2024-03-15.*February 2024.*as_of=\"2024-03\""):
+        kept = in_periods(ONLY_MARCH, "date", freq="M", as_of=None)
+    assert kept.empty
+
+
+def test_a_survey_metric_on_one_incomplete_month_warns_instead_of_returning_nothing_silently():
+    from csm_kit.satisfaction import nps
+
+    with pytest.warns(UserWarning, match="as_of=\"2024-03\""):
+        assert nps(ONLY_MARCH).empty
+    # passing the month as the warning says gives March's NPS: 1 promoter, 1 detractor -> 0
+    assert nps(ONLY_MARCH, as_of="2024-03")["value"].tolist() == [0.0]
+
+
+def test_no_warning_when_the_default_as_of_keeps_some_rows_or_as_of_is_given():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(in_periods(EVENTS, "date", freq="M", as_of=None)) == 2  # Jan, Feb kept
+        assert in_periods(ONLY_MARCH, "date", freq="M", as_of="2024-02").empty

@@ -169,3 +169,30 @@ def test_arr_at_risk_is_twelve_times_the_mrr_of_red_customers(small):
     table = kpi_table(small, as_of="2024-03-31", metrics=["arr_at_risk"], health=given)
     row = rows(table, "arr_at_risk").loc["2024-03"]
     assert (row["value"], row["n"]) == (1200.0, 1)
+
+
+# Two customers who both start in March 2024; the latest date is 5 March, so March is not
+# complete and the default as-of month is February, before anyone started.
+MARCH_ONLY = pd.DataFrame({"subscription_id": ["S1", "S2"], "customer_id": ["A", "B"],
+                           "start_date": pd.to_datetime(["2024-03-02", "2024-03-05"]),
+                           "end_date": pd.to_datetime([None, None]), "mrr": [100.0, 50.0]})
+
+
+def test_kpi_table_on_one_incomplete_month_warns_naming_the_month_and_the_as_of_to_pass():
+    from csm_kit.data.loading import Dataset
+
+    ds = Dataset(customers=pd.DataFrame({"customer_id": ["A", "B"]}), subscriptions=MARCH_ONLY)
+    with pytest.warns(UserWarning, match=r"in March 2024.*latest date 2024-03-05.*February "
+                                         r"2024.*as_of=\"2024-03\""):
+        assert kpi_table(ds, metrics=["mrr", "active_customers"]).empty
+    # as the warning says: March as it stands has MRR 150 (100 + 50) from 2 customers
+    table = kpi_table(ds, as_of="2024-03", metrics=["mrr", "active_customers"]).set_index("metric")
+    assert table.loc["mrr", "value"] == 150.0 and table.loc["active_customers", "value"] == 2
+
+
+def test_a_revenue_metric_on_one_incomplete_month_warns_instead_of_returning_nothing_silently():
+    from csm_kit.revenue import mrr_summary
+
+    with pytest.warns(UserWarning, match=r"every subscription start_date is in March 2024"):
+        assert mrr_summary(MARCH_ONLY).empty
+    assert mrr_summary(MARCH_ONLY, as_of="2024-03")["mrr"].tolist() == [150.0]

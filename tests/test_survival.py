@@ -169,6 +169,27 @@ def test_logrank_of_two_segments_with_identical_lifetimes_has_p_value_one():
     assert result.p_value == pytest.approx(1.0)
 
 
+def test_logrank_p_value_of_strongly_separated_segments_is_tiny_but_not_zero():
+    # 66 customers per segment. SMB: all churn at month 1; ENT: all still active at month 10.
+    # One churn month (t=1): N = 132 at risk, d = 66 churns, all SMB (n_SMB = n_ENT = 66).
+    # O_SMB = 66, E_SMB = d * 66/132 = 33, V = d * (1/2)(1/2)(N - d)/(N - 1) = 66*66/(4*131),
+    # chi2 = (O - E)^2 / V = 33^2 * 4 * 131 / 66^2 = 131 on 1 df -> p = chi2.sf(131, 1) ~ 2.4e-30,
+    # which 1 - cdf rounds to exactly 0.
+    from scipy.stats import chi2
+
+    subs = pd.concat([
+        subscriptions_from_lifetimes([1] * 66, [1] * 66, prefix="a"),
+        subscriptions_from_lifetimes([10] * 66, [0] * 66, prefix="b"),
+    ], ignore_index=True)
+    customers = pd.DataFrame({"customer_id": subs["customer_id"],
+                              "segment": ["SMB"] * 66 + ["ENT"] * 66})
+    result = logrank_test(subs, by="segment", customers=customers, as_of="2023-12")
+    assert result.statistic == pytest.approx(131.0)
+    assert result.p_value > 0
+    assert result.p_value == pytest.approx(chi2.sf(131.0, 1), rel=1e-9)
+    assert 1e-31 < result.p_value < 1e-29
+
+
 def test_logrank_with_one_segment_warns_and_returns_missing_values():
     subs = subscriptions_from_lifetimes([1, 2], [1, 0])
     customers = pd.DataFrame({"customer_id": subs["customer_id"], "segment": "SMB"})

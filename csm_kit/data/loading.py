@@ -40,6 +40,7 @@ from csm_kit.errors import ConfigError, DataContractError, DataSourceError
 __all__ = ["Dataset", "load_dataset", "load_sample", "read_mapping"]
 from csm_kit.periods import last_complete_month
 from csm_kit.privacy import mask_secrets
+from csm_kit.safe_text import clean_labels
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 DUCKDB_SUFFIXES = {".duckdb", ".ddb", ".db"}
@@ -187,6 +188,7 @@ def load_dataset(
         failures += checked
     if failures:
         raise DataContractError(failures_frame(failures))
+    tables = {name: clean_labels(df) for name, df in tables.items()}  # look-alikes group as one
     return Dataset(**tables, source=mask_secrets(str(source or SAMPLE_DIR)), timezone=timezone,
                    survey_settings=settings, notes=notes)
 

@@ -5,7 +5,10 @@ Axes; it never shows or saves the figure, never picks a backend and never comput
 frames are only sorted or reshaped for display. All charts share one colour-blind-safe
 palette and a calm style (:mod:`csm_kit.plotting.style`), and every piece of text that comes
 from customers' data (segments, events, CSM and customer names) passes through
-:func:`safe_label`, so "Deal $5M to $10M" is drawn as written, not as mathtext.
+:func:`safe_label`, so "Deal $5M to $10M" is drawn as written, not as mathtext. Groups that
+come from data are capped — at most 10 lines (and 10 numbered events) and 30 bars, the
+largest groups, with "+N more … not shown" for the rest — so any dataset gives a readable
+chart.
 
 ========================  ====================================================================
 chart                     input (from)

@@ -11,8 +11,11 @@ from csm_kit.errors import ConfigError
 from csm_kit.plotting.style import (
     DIVERGING_CMAP,
     HEATMAP_CMAP,
+    MAX_LINES,
+    largest_groups,
     month_labels,
     no_data,
+    note_left_out,
     percent_axis,
     plain_text,
     require_columns,
@@ -127,7 +130,8 @@ def plot_survival(curves: pd.DataFrame, *, by: str | None = None, x: str | None 
     curves : the output of :func:`csm_kit.survival.survival_curve`: [by], months_since_start
         (or month), at_risk, churned, censored, survival, ci_low, ci_high (shares 0–1).
     by : the group column: one curve per value, its legend entry "name (n=…)" with n the
-        customers at risk at the start.
+        customers at risk at the start; at most 10 curves (the largest groups), and a last
+        legend entry "+N more … not shown" for the rest.
     x : the time column; None = ``months_since_start``, or ``month`` when that is what
         ``curves`` has.
     ax : draw here; None = a new figure.
@@ -159,7 +163,10 @@ def plot_survival(curves: pd.DataFrame, *, by: str | None = None, x: str | None 
     with styled_axes(ax) as ax:
         if curves.empty:
             return no_data(ax, "survival curves")
-        groups = (curves.groupby(by, sort=True, observed=True) if by is not None
+        sizes = (curves.groupby(by, sort=True, observed=True)["at_risk"].max()
+                 if by is not None and "at_risk" in curves.columns else None)
+        drawn, left_out = largest_groups(curves, by, most=MAX_LINES, sizes=sizes)
+        groups = (drawn.groupby(by, sort=True, observed=True) if by is not None
                   else [("All customers", curves)])
         for key, rows in groups:
             rows = rows.sort_values(x)
@@ -176,5 +183,6 @@ def plot_survival(curves: pd.DataFrame, *, by: str | None = None, x: str | None 
         ax.set_xlabel("Months since start")
         ax.set_ylabel("Customers still active")
         ax.set_title("Customer survival (Kaplan–Meier)")
+        note_left_out(ax, left_out, by=by, most=MAX_LINES, legend=True)
         tidy_legend(ax)
     return ax

@@ -13,9 +13,12 @@ from csm_kit.plotting.style import (
     BAND_COLOURS,
     GREY,
     INK,
+    MAX_BARS,
     NPS_COLOURS,
     PALETTE,
+    largest_groups,
     no_data,
+    note_left_out,
     percent_axis,
     require_columns,
     safe_label,
@@ -38,7 +41,9 @@ def plot_health_bands(scores: pd.DataFrame, *, by: str | None = None,
     ----------
     scores : the output of :func:`csm_kit.health.scores.health_scores` — customer_id, [segment],
         score, band ("red"/"yellow"/"green"; missing when the customer has no score).
-    by : a column of ``scores`` (e.g. "segment"): one horizontal stacked bar per value.
+    by : a column of ``scores`` (e.g. "segment"): one horizontal stacked bar per value; at
+        most 30 bars (the groups with the most customers), with "+N more … not shown" above
+        the plot for the rest.
     ax : draw here; None = a new figure.
 
     Returns
@@ -84,8 +89,12 @@ def plot_health_bands(scores: pd.DataFrame, *, by: str | None = None,
                          padding=2, fontsize=8, color=INK)
             ax.set_ylabel("Customers")
         else:
-            _stacked_by_group(ax, pd.crosstab(scores.loc[known, by], band[known])
-                              .reindex(columns=order, fill_value=0), colours)
+            table = pd.crosstab(scores.loc[known, by], band[known]).reindex(columns=order,
+                                                                            fill_value=0)
+            totals = table.sum(axis=1)
+            kept = totals.sort_values(ascending=False, kind="stable").index[:MAX_BARS]
+            _stacked_by_group(ax, table.loc[table.index.isin(kept)], colours)
+            note_left_out(ax, len(table) - len(kept), by=by, most=MAX_BARS)
         ax.set_title("Customers by health band")
     return ax
 
@@ -188,6 +197,9 @@ def plot_intervals(frame: pd.DataFrame, *, label: str, value: str, ci: tuple[str
     frame : one row per group: the ``label`` column, the ``value`` and its ``ci`` bounds.
     n : optional count column, shown as "name (n=…)" on the axis.
 
+    At most 30 rows are drawn (those with the largest ``n``; without ``n``, the first groups
+    in sorted order), with "+N more … not shown" above the plot for the rest.
+
     Examples
     --------
     >>> import matplotlib.pyplot as plt
@@ -199,7 +211,12 @@ def plot_intervals(frame: pd.DataFrame, *, label: str, value: str, ci: tuple[str
     >>> plt.close(ax.figure)
     """
     require_columns(frame, [label, value, *ci, *([n] if n else [])], name="frame")
-    shown = frame.dropna(subset=[value]).sort_values(value, kind="stable")
+    shown = frame.dropna(subset=[value])
+    sizes = shown.set_index(label)[n] if n is not None else None
+    if sizes is not None and sizes.index.has_duplicates:
+        sizes = sizes.groupby(level=0, sort=True).sum()
+    shown, left_out = largest_groups(shown, label, most=MAX_BARS, sizes=sizes)
+    shown = shown.sort_values(value, kind="stable")
     names = safe_labels(shown[label])
     if n is not None:
         names = [f"{name} (n={count:,.0f})" for name, count in zip(names, shown[n], strict=True)]
@@ -215,4 +232,5 @@ def plot_intervals(frame: pd.DataFrame, *, label: str, value: str, ci: tuple[str
             percent_axis(ax.xaxis)
         if title:
             ax.set_title(safe_label(title, 80))
+        note_left_out(ax, left_out, by=label, most=MAX_BARS)
     return ax

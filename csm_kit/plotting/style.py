@@ -74,10 +74,10 @@ _UNDRAWABLE = re.compile("[\x80-\x9f\ud800-\udfff]")  # C1 controls; lone surrog
 def safe_label(text, max_len: int = 60) -> str:
     r"""Turn one piece of data-derived text into a plain, one-line chart label.
 
-    Removes control and invisible characters (NUL, bidirectional overrides such as U+202E,
-    zero-width characters U+200B–U+200F, U+2060, U+FEFF — the set of
-    :func:`csm_kit.safe_text.clean_text` — plus C1 controls and lone surrogates, which crash
-    font rendering), folds every run of whitespace and line breaks into one space, escapes
+    Removes control and invisible characters (by Unicode category, as
+    :func:`csm_kit.safe_text.clean_text` does: NUL, C1 controls, bidirectional overrides such
+    as U+202E, zero-width characters, U+2061–2064, the soft hyphen, tag characters, private
+    use, lone surrogates, which crash font rendering), folds every run of whitespace and line breaks into one space, escapes
     ``$`` as ``\$`` so Matplotlib draws it literally instead of as mathtext, and cuts the
     result to ``max_len`` characters ending with "…".
 
@@ -234,6 +234,53 @@ def tidy_legend(ax: Axes, **options) -> None:
     unique = dict(zip(labels, handles, strict=True))
     if unique:
         ax.legend(list(unique.values()), list(unique.keys()), **(options or LEGEND_OUTSIDE))
+
+
+#: The most lines a line chart draws (one per group) and the most bars a bar chart draws:
+#: beyond these a chart is unreadable (5,000 segments once made a legend 94,582 px tall).
+MAX_LINES = 10
+MAX_BARS = 30
+
+
+def largest_groups(frame: pd.DataFrame, by: str | None, *, most: int,
+                   sizes: pd.Series | None = None) -> tuple[pd.DataFrame, int]:
+    """Keep the rows of the ``most`` largest groups of ``frame[by]``; say how many are left out.
+
+    ``sizes`` is each group's size indexed by the ``by`` value (customers at the start, the
+    sum of ``n``…); None = the group's number of rows. Equal sizes keep the first groups in
+    sorted order, so the choice never depends on row order.
+
+    >>> frame = pd.DataFrame({"segment": ["a", "b", "b", "c", "c", "c"]})
+    >>> kept, left_out = largest_groups(frame, "segment", most=2)
+    >>> sorted(kept["segment"].unique()), left_out
+    (['b', 'c'], 1)
+    """
+    if by is None:
+        return frame, 0
+    if sizes is None:
+        sizes = frame.groupby(by, observed=True, sort=True).size()
+    if len(sizes) <= most:
+        return frame, 0
+    try:
+        sizes = sizes.sort_index()
+    except TypeError:  # group names of mixed types: keep their order in the data
+        pass
+    keep = sizes.sort_values(ascending=False, kind="stable").index[:most]
+    return frame.loc[frame[by].isin(keep)], len(sizes) - most
+
+
+def note_left_out(ax: Axes, left_out: int, *, by: str, most: int, legend: bool = False) -> None:
+    """Say "+N more <by> not shown (the M largest are drawn)": as the last legend entry
+    (``legend``, for line charts; call before :func:`tidy_legend`) or above the plot's right
+    end (bar charts). Nothing when ``left_out`` is 0."""
+    if left_out <= 0:
+        return
+    text = f"+{left_out:,} more {safe_label(by, 30)} not shown (the {most} largest are drawn)"
+    if legend:
+        ax.plot([], [], linestyle="none", label=text, gid="not_shown")
+    else:
+        ax.text(1.0, 1.01, text, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7.5, color=GREY, gid="not_shown")
 
 
 def no_data(ax: Axes, what: str) -> Axes:

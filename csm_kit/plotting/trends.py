@@ -12,8 +12,11 @@ from csm_kit.plotting.style import (
     DATE_FORMAT,
     GREY,
     INK,
+    MAX_LINES,
+    largest_groups,
     money_axis,
     no_data,
+    note_left_out,
     percent_axis,
     plain_axis,
     require_columns,
@@ -49,12 +52,15 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
     target : a goal in the units of ``y``, drawn as a dashed line labelled "target".
     events : the events table (date, label[, segment]); each event inside the charted period
         is a dotted vertical line numbered above the plot, its label (and segment) listed
-        beside the number in the legend, so no text covers the data.
+        beside the number in the legend, so no text covers the data; the latest 10 are
+        drawn, and "+N earlier events not shown" says how many more there are.
     percent : ``y`` holds shares (0.05 = 5%); False for points (NPS) or counts.
     money : ``y`` holds amounts: the axis reads "$1.5M" (overrides ``percent``).
     currency : the reporting currency's ISO code for money axes (None = no sign).
     title, ylabel : plain text (a ``$`` is drawn as a dollar sign).
-    by : a column of ``frame``: one line per value, named in the legend.
+    by : a column of ``frame``: one line per value, named in the legend; at most
+        :data:`~csm_kit.plotting.style.MAX_LINES` (10), the largest by total ``n`` (by rows
+        without an ``n`` column), and a last legend entry "+N more … not shown" for the rest.
     label : legend entry of the single line when ``by`` is None (e.g. "NRR" when NRR and GRR
         share an Axes: ``plot_trend(grr, ax=plot_trend(nrr, label="NRR"), label="GRR")``).
     show_n : draw each period's ``n`` as faint bars along the bottom (on a twin axis using
@@ -103,7 +109,8 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
     with styled_axes(ax) as ax:
         if frame.empty:
             return no_data(ax, "data")
-        groups = (frame.groupby(by, sort=True, observed=True) if by is not None
+        drawn, left_out = largest_groups(frame, by, most=MAX_LINES, sizes=_group_sizes(frame, by))
+        groups = (drawn.groupby(by, sort=True, observed=True) if by is not None
                   else [(label, frame)])
         for key, rows in groups:
             _draw_series(ax, rows.sort_values(x), x=x, y=y, band=band,
@@ -129,8 +136,16 @@ def plot_trend(frame: pd.DataFrame, *, x: str = "month", y: str = "rate",
             ax.set_title(safe_label(title, 120), pad=14 if events is not None else None)
         if ylabel is not None:
             ax.set_ylabel(safe_label(ylabel, 80))
+        note_left_out(ax, left_out, by=by, most=MAX_LINES, legend=True)
         tidy_legend(ax)
     return ax
+
+
+def _group_sizes(frame: pd.DataFrame, by: str | None) -> pd.Series | None:
+    """Each ``by`` group's total ``n`` (its answers, customers…), or None to count rows."""
+    if by is None or "n" not in frame.columns:
+        return None
+    return frame.groupby(by, sort=True, observed=True)["n"].sum()
 
 
 def _draw_series(ax: Axes, rows: pd.DataFrame, *, x: str, y: str, band, label) -> None:
@@ -175,6 +190,8 @@ def _draw_events(ax: Axes, events: pd.DataFrame, xs: pd.Series) -> None:
     shown = events[dates.between(low, high)]
     if shown.empty:
         return
+    earlier = max(len(shown) - MAX_LINES, 0)  # the latest MAX_LINES events are numbered
+    shown = shown.iloc[pd.to_datetime(shown["date"]).argsort(kind="stable")].iloc[earlier:]
     when = pd.to_datetime(shown["date"])
     text = shown["label"].astype("string").fillna("")
     if "segment" in shown.columns:
@@ -189,6 +206,9 @@ def _draw_events(ax: Axes, events: pd.DataFrame, xs: pd.Series) -> None:
                 va="bottom", fontsize=7.5, color=GREY, clip_on=False)
         ax.plot([], [], color=GREY, linestyle=":", linewidth=1, label=f"{number}  {words}",
                 gid="event_key")
+    if earlier:
+        ax.plot([], [], linestyle="none", label=f"+{earlier:,} earlier events not shown",
+                gid="not_shown")
 
 
 def _period_step(xs: pd.Series) -> pd.Timedelta:

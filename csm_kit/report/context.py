@@ -23,8 +23,9 @@ from csm_kit.privacy import (
     check_privacy,
     privacy_key,
     pseudonymise_dataset,
-    suppress_small_groups,
+    small_groups_hidden,
 )
+from csm_kit.safe_text import clean_text
 from csm_kit.targets import load_targets
 
 #: Tables whose rows belong to one customer, and the column that says which.
@@ -192,11 +193,19 @@ class ReportContext:
                         "(privacy: aggregate).")
         return show_table(frame, **options)
 
-    def small_groups_hidden(self, frame: pd.DataFrame, *, n: str) -> pd.DataFrame:
-        """With privacy "aggregate", drop the groups whose ``n`` is below ``min_group_size``."""
+    def small_groups_hidden(self, frame: pd.DataFrame, *, n: str | None = None,
+                            by: str | None = None) -> pd.DataFrame:
+        """With privacy "aggregate", drop the groups smaller than ``min_group_size``.
+
+        Every per-group chart and table of a report goes through here. ``n`` is the column
+        counting a row's members, ``by`` the group column; see
+        :func:`csm_kit.privacy.small_groups_hidden` for how a group's size is read (e.g.
+        ``ctx.small_groups_hidden(health, by="segment")`` counts the customers per segment).
+        Other privacy modes return ``frame`` unchanged.
+        """
         if self.privacy != "aggregate":
             return frame
-        return suppress_small_groups(frame, n=n, k=self.min_group_size)
+        return small_groups_hidden(frame, n=n, by=by, min_size=self.min_group_size)
 
     @property
     def survey_settings(self):
@@ -275,7 +284,8 @@ def open_report(
     ConfigError
         For an unknown segment (the message lists the segments there are) or a bad option,
         e.g. privacy "pseudonymised" without a key in ``CSM_KIT_PRIVACY_KEY``; a snapshot
-        that no longer exists or was made with other options.
+        that no longer exists or was made with other options; with privacy "aggregate", a
+        ``segment`` with fewer than ``min_group_size`` customers.
     DataContractError
         When the data breaks the contract.
     """
@@ -298,10 +308,23 @@ def open_report(
     quality = data_quality(dataset, as_of=month)
     if segment is not None:
         dataset = filter_segment(dataset, segment)
+        if privacy == "aggregate":
+            _check_segment_size(dataset, segment, min_group_size)
     return ReportContext(dataset=dataset, as_of=month, months=months, segment=segment,
                          targets=load_targets(targets, survey_settings=dataset.survey_settings),
                          quality=quality, privacy=privacy,
                          min_group_size=min_group_size)
+
+
+def _check_segment_size(dataset: Dataset, segment: str, min_group_size: int) -> None:
+    """Refuse a segment smaller than the minimum group in aggregate privacy: every figure of
+    the report (the index's MRR too) would be those few customers' own."""
+    if len(dataset.customers) < min_group_size:
+        raise ConfigError(
+            f"segment {clean_text(segment, max_len=60)!r} has fewer than {min_group_size} "
+            f"customers, the minimum group with privacy \"aggregate\" (--min-group-size): a "
+            "report on it would show those customers' own figures. Report on every customer "
+            "(no --segment), choose a larger segment, or lower --min-group-size")
 
 
 def _from_snapshot(snapshot, *, as_of, timezone, **asked) -> ReportContext:

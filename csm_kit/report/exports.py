@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from csm_kit.errors import ConfigError
-from csm_kit.safe_text import INVISIBLE
+from csm_kit.safe_text import strip_invisible
 
 FORMATS = ("csv", "json", "xlsx")
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -42,11 +42,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def _visible(value):
     if not isinstance(value, str):
         return value
-    return value.translate(_HIDDEN)
-
-
-#: What ``clean_text`` removes, except tab and carriage return (kept, then neutralised).
-_HIDDEN = {c: None for c in INVISIBLE if c not in (9, 10, 13)}
+    return strip_invisible(value)  # tab and carriage return stay (then neutralised)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path | None, *, file_format: str = "csv") -> str | None:

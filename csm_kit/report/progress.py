@@ -16,6 +16,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from csm_kit.safe_text import terminal_text
+
 
 @contextmanager
 def progress_reporter(
@@ -32,8 +34,11 @@ def progress_reporter(
     done = 0
 
     def line(name: str, status: str, seconds: float, error: str | None) -> str:
-        text = f"[{done}/{total}] {name} {status} {seconds:.1f} s"
-        return text if error is None else f"{text}: {error.splitlines()[0] if error else ''}"
+        # an error may quote data values: control characters are shown, never obeyed
+        text = f"[{done}/{total}] {terminal_text(name, markup=False)} {status} {seconds:.1f} s"
+        if error is None:
+            return text
+        return f"{text}: {terminal_text(error.splitlines()[0], markup=False) if error else ''}"
 
     if not interactive:
 
@@ -63,6 +68,6 @@ def progress_reporter(
                 console.print(
                     line(name, status, seconds, error), style="red", markup=False, highlight=False
                 )
-            bar.update(task, advance=1, description=f"{name} {status}")
+            bar.update(task, advance=1, description=f"{terminal_text(name)} {status}")
 
         yield fancy
