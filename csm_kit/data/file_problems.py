@@ -82,12 +82,8 @@ def check_header(path: Path, names: list, *, delimiter: str, line: int) -> None:
     if len(texts) == 1:
         found = [mark for mark in SEPARATORS if mark != delimiter and mark in texts[0]]
         if found:
-            mark = max(found, key=texts[0].count)
-            raise DataSourceError(
-                f"{path}: the header (line {line}) is one column, {_short(texts[0])}: this file "
-                f"seems to use {SEPARATORS[mark]} as separator, not {SEPARATORS.get(delimiter, repr(delimiter))}; "
-                f"set delimiter: {_yaml(mark)} for this table in the mapping, or save the file "
-                "as comma-separated")
+            raise wrong_separator(path, texts[0], used=delimiter,
+                                  found=max(found, key=texts[0].count), line=line)
     positions: dict[str, list[int]] = {}
     for i, name in enumerate(texts, start=1):
         if name.strip():
@@ -101,6 +97,15 @@ def check_header(path: Path, names: list, *, delimiter: str, line: int) -> None:
         raise DataSourceError(
             f"{path}: the header (line {line}) names {listed}; rename or remove one of them in "
             "the export (the kit will not guess which one is right)")
+
+
+def wrong_separator(path: Path, header: str, *, used: str, found: str, line: int) -> DataSourceError:
+    """The error for a header that holds another separator than the one it is read with."""
+    return DataSourceError(
+        f"{path}: the header (line {line}) is one column, {_short(header.rstrip())}: this file "
+        f"seems to use {SEPARATORS[found]} as separator, not {SEPARATORS.get(used, repr(used))}; "
+        f"set delimiter: {_yaml(found)} for this table in the mapping, or save the file as "
+        "comma-separated")
 
 
 def lines_with_extra_fields(readable: Path, *, delimiter: str, skip: int,

@@ -85,14 +85,30 @@ def read_mapping(mapping: str | Path | dict | None) -> dict[str, Any]:
     >>> read_mapping({"surveys": {"columns": {"survey": {"value": "nps"}}}})["surveys"]["columns"]
     {'survey': {'value': 'nps'}}
     """
-    from csm_kit.data.recipes import is_recipe_name, recipe_mapping
+    from csm_kit.data.recipes import is_recipe_name
 
     if isinstance(mapping, str | Path) and not Path(mapping).is_file() and is_recipe_name(str(mapping)):
         mapping = {"recipe": str(mapping)}
     mapping, where = read_yaml(mapping, what="mapping file")
+    try:
+        return _checked(mapping)
+    except ConfigError as exc:
+        if where == "mapping file":  # a dict or recipe names: no file to name
+            raise
+        raise ConfigError(f"mapping file {where}: {exc}") from exc
+
+
+def _checked(mapping: Any) -> dict[str, Any]:
+    from csm_kit.data.recipes import recipe_mapping
+
     if not isinstance(mapping, dict):
-        raise ConfigError("a mapping must be a YAML dictionary of table names")
+        raise ConfigError(f"the top level must be a dictionary of table names (customers:, "
+                          f"subscriptions:, …), got {_kind(mapping)}")
     mapping = copy.deepcopy(mapping)
+    recipe = mapping.get("recipe")
+    if recipe is not None and not isinstance(recipe, str | list):
+        raise ConfigError(f"recipe: must be a recipe name such as stripe, or a list of them, "
+                          f"got {_kind(recipe)}")
     if mapping.get("recipe"):
         mapping = merge_mappings(recipe_mapping(mapping["recipe"]), mapping)
     for key, entry in mapping.items():
@@ -100,7 +116,8 @@ def read_mapping(mapping: str | Path | dict | None) -> dict[str, Any]:
             continue
         if key not in TABLES:
             raise ConfigError(f"mapping table must be one of {sorted(TABLES)} (or the settings "
-                              f"{list(SETTINGS)}), got {key!r}")
+                              f"{list(SETTINGS)}), got {key!r}"
+                              f"{_did_you_mean({key}, tuple(TABLES) + SETTINGS)}")
         if isinstance(entry, list):  # one table from several sources, stacked
             if not entry:
                 raise ConfigError(f"mapping for {key}: a list of sources must not be empty")
@@ -109,6 +126,19 @@ def read_mapping(mapping: str | Path | dict | None) -> dict[str, Any]:
             mapping[key] = check_entry(key, entry or {})
     _check_settings(mapping)
     return mapping
+
+
+def _kind(value: Any) -> str:
+    """How a YAML value reads to a person: 'a list', 'the text 'hello'', 'the number 5'."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return f"{type(value).__name__} {value!r}"
 
 
 def merge_mappings(base: dict, override: dict) -> dict:
@@ -140,16 +170,29 @@ def merge_mappings(base: dict, override: dict) -> dict:
 def check_entry(table: str, entry: dict) -> dict:
     """Check one table's entry: known keys, known canonical columns, valid derived forms."""
     if not isinstance(entry, dict):
-        raise ConfigError(f"mapping for {table} must be a dictionary, got {entry!r}")
+        raise ConfigError(f"mapping for {table} must be a dictionary (table:, columns: …), "
+                          f"got {_kind(entry)}")
     allowed = ENTRY_KEYS + (SETTINGS_KEYS if table == "surveys" else ())
     unknown = set(entry) - set(allowed)
     if unknown:
         raise ConfigError(f"mapping for {table} may have table, query and columns (and "
                           f"{', '.join(k for k in allowed if k not in ('table', 'query', 'columns'))}), "
-                          f"got {sorted(unknown)}")
+                          f"got {sorted(unknown)}{_did_you_mean(unknown, allowed)}")
+    if "table" in entry and "query" in entry:
+        raise ConfigError(f"mapping for {table} has both table: and query:; keep one (query: "
+                          "for SQL on a database, table: for a file or database table)")
+    for key in ("table", "query", "where"):
+        if key in entry and not isinstance(entry[key], str):
+            raise ConfigError(f"mapping for {table}.{key} must be text, got {_kind(entry[key])}")
+    headers = entry.get("headers")
+    if headers is not None and (not isinstance(headers, list)
+                                or not all(isinstance(h, str) for h in headers)):
+        raise ConfigError(f"mapping for {table}.headers must be a list of column names, "
+                          f"got {_kind(headers)}")
     columns = entry.get("columns") or {}
     if not isinstance(columns, dict):
-        raise ConfigError(f"mapping for {table}: columns must map canonical names to yours")
+        raise ConfigError(f"mapping for {table}.columns must map canonical names to yours "
+                          f"(customer_id: account_id), got {_kind(columns)}")
     bad = set(columns) - set(TABLES[table].columns)
     if bad:
         raise ConfigError(f"mapping for {table} names unknown canonical columns {sorted(bad)}; "
@@ -164,12 +207,28 @@ def check_entry(table: str, entry: dict) -> dict:
     return entry
 
 
+#: Keys people write for the ones the mapping has.
+SYNONYMS = {"sep": "delimiter", "separator": "delimiter", "delim": "delimiter",
+            "skiprows": "skip_rows", "skip": "skip_rows", "header": "header_rows",
+            "file": "table", "path": "table", "sql": "query", "column": "columns",
+            "filter": "where", "charset": "encoding", "decimal_separator": "decimal"}
+
+
+def _did_you_mean(unknown: set, allowed: tuple) -> str:
+    hints = []
+    for key in sorted(map(str, unknown)):
+        close = SYNONYMS.get(key.lower()) or next(iter(difflib.get_close_matches(key, allowed, n=1)), None)
+        if close in allowed:
+            hints.append(f"{close}: instead of {key}:")
+    return f"; did you mean {', '.join(hints)}?" if hints else ""
+
+
 def _check_form(table: str, column: str, how: Any) -> None:
     where = f"mapping for {table}.{column}"
     if isinstance(how, str):
         return
     if not isinstance(how, dict):
-        raise ConfigError(f"{where} must be {ALLOWED_FORMS}; got {how!r}")
+        raise ConfigError(f"{where} must be {ALLOWED_FORMS}; got {_kind(how)}")
     forms = [f for f in FORMS if f in how]
     if len(forms) != 1:
         raise ConfigError(f"{where} must be exactly one of {ALLOWED_FORMS}; got keys {sorted(how)}")

@@ -26,6 +26,7 @@ from csm_kit.data.file_problems import (
     check_is_text,
     drop_excel_blanks,
     lines_with_extra_fields,
+    wrong_separator,
 )
 from csm_kit.errors import ConfigError, DataSourceError
 
@@ -212,6 +213,12 @@ def _dialect(original: Path, readable: Path, options: ReadOptions) -> tuple[str,
     settled = _two_lines_agree(lines, skip, options) or _most_lines_agree(lines, skip, options)
     if settled:
         return settled, skip
+    if options.delimiter and options.delimiter not in lines[skip]:
+        auto = ReadOptions()
+        other = _two_lines_agree(lines, skip, auto) or _most_lines_agree(lines, skip, auto)
+        if other:  # the mapping's delimiter is not in the header; another one fits
+            raise wrong_separator(original, lines[skip], used=options.delimiter, found=other,
+                                  line=skip + 1)
     if options.skip_rows is not None:
         first = lines[skip]
         return options.delimiter or max(_MARKS, key=first.count), skip
