@@ -147,10 +147,15 @@ def load_dataset(
     Raises
     ------
     DataContractError
-        With ``failures`` holding every hard problem (missing table or column, unparseable
-        value, duplicate id, end before start, score off its scale, negative MRR).
+        With ``failures`` holding every hard problem (a file that cannot be read — check
+        ``unreadable_file``, one per file, naming its lines —, a header-only customers file,
+        a mapping entry the source cannot apply, missing table or column, unparseable value,
+        duplicate id, end before start, score off its scale, negative MRR).
     DataSourceError
-        When the source cannot be found or opened.
+        When the source itself cannot be found or opened (a missing folder, a file named
+        ``.duckdb`` that is not a DuckDB database, a database that refuses the connection).
+    ConfigError
+        When the mapping file is malformed (the message names the file and the key).
     """
     _check_timezone(timezone)
     maps = read_mapping(mapping)
