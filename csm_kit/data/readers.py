@@ -98,7 +98,7 @@ def detect_encoding(path: Path) -> str:
     """
     from charset_normalizer import from_bytes
 
-    head = path.read_bytes()[:_SNIFF_BYTES]
+    head = _head(path)
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -113,6 +113,21 @@ def detect_encoding(path: Path) -> str:
         raise DataSourceError(f"{path} is not a text (CSV) file: no text encoding fits it; "
                               "export it again as CSV, or set encoding: in the mapping")
     return best.encoding
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a file's text (decompressed for ``.gz``)."""
+    import gzip
+
+    if path.suffix.lower() != ".gz":
+        with path.open("rb") as handle:
+            return handle.read(_SNIFF_BYTES)
+    try:
+        with gzip.open(path, "rb") as handle:
+            return handle.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataSourceError(f"{path} is not a readable gzip file ({exc}); compress the CSV "
+                              "again, or save it uncompressed as .csv") from exc
 
 
 def read_csv_file(path: Path, options: ReadOptions | None = None) -> pd.DataFrame:

@@ -92,7 +92,7 @@ class FolderSource:
             candidates = [self.folder / f"{name}{ext}" for ext in FOLDER_SUFFIXES]
         for path in candidates:
             if path.exists():
-                frame = read_file(path, name, table_map)
+                frame = _read_or_say_why(path, name, table_map)
                 frame.attrs["source"] = path.name
                 return frame
         if "table" in table_map:
@@ -110,6 +110,17 @@ class FolderSource:
                 f"{len(found)} files in {self.folder} look like the {name} export "
                 f"({', '.join(p.name for p in found)}); say which with table: in the mapping")
         return found
+
+
+def _read_or_say_why(path: Path, name: str, table_map: dict) -> pd.DataFrame:
+    try:
+        return read_file(path, name, table_map)
+    except DataSourceError:
+        raise
+    except OSError as exc:  # a folder under a file's name, no permission, an I/O error
+        reason = exc.strerror or type(exc).__name__
+        raise DataSourceError(f"{path} cannot be read ({reason}); check that it is a file "
+                              "you may read") from exc
 
 
 def read_file(path: Path, name: str = "", table_map: dict | None = None) -> pd.DataFrame:

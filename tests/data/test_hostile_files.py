@@ -89,6 +89,13 @@ def test_an_excel_workbook_saved_as_csv_is_named_as_such(folder):
     assert "save it as CSV" in flat
 
 
+def test_a_folder_under_a_table_file_name_is_a_clear_error(folder):
+    (folder / "tickets.csv").unlink()
+    (folder / "tickets.csv").mkdir()
+    flat = refused(folder)
+    assert "tickets.csv cannot be read (Is a directory)" in flat
+
+
 def test_a_corrupt_parquet_file_is_a_clear_error(folder):
     hf.break_as_parquet(folder, "tickets")
     flat = refused(folder)
@@ -102,6 +109,28 @@ def test_a_text_file_named_duckdb_is_a_clear_error(tmp_path):
     assert result.exit_code == 2
     assert "cannot be opened as a DuckDB database" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_a_gzipped_csv_reads_and_a_broken_one_is_named(folder):
+    import gzip
+
+    rows = len(hf.lines(folder, "tickets")) - 1
+    data = (folder / "tickets.csv").read_bytes()
+    (folder / "tickets.csv").unlink()
+    (folder / "tickets.csv.gz").write_bytes(gzip.compress(data))
+    assert len(load_dataset(folder).tickets) == rows
+    (folder / "tickets.csv.gz").write_bytes(gzip.compress(data)[:-40])  # cut short
+    flat = refused(folder)
+    assert "tickets.csv.gz is not a readable gzip file" in flat
+
+
+def test_init_notes_a_file_it_cannot_read_instead_of_listing_no_columns(folder):
+    hf.break_empty(folder, "tickets")
+    hf.break_as_xlsx(folder, "usage")
+    result = runner.invoke(app, ["init", str(folder)])
+    assert result.exit_code == 0, result.output
+    for name in ("tickets.csv", "usage.csv"):
+        assert f"{name} could not be read as CSV" in result.output
 
 
 def test_a_cp1252_file_from_excel_still_reads(folder):
