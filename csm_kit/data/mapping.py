@@ -48,7 +48,7 @@ from csm_kit.data.config_files import read_yaml
 from csm_kit.data.contract import MAX_EXAMPLES, TABLES, TableSpec, failure_row
 from csm_kit.data.expressions import check_expression, evaluate, quote, typed_source
 from csm_kit.data.readers import READ_OPTION_NAMES, ReadOptions
-from csm_kit.data.survey_settings import SETTINGS_KEYS
+from csm_kit.data.survey_settings import SETTINGS_KEYS, settings_from_mapping, survey_settings
 from csm_kit.errors import ConfigError
 
 __all__ = ["apply_mapping", "check_entry", "check_expression", "merge_mappings", "read_mapping"]
@@ -125,6 +125,10 @@ def _checked(mapping: Any) -> dict[str, Any]:
         else:
             mapping[key] = check_entry(key, entry or {})
     _check_settings(mapping)
+    try:
+        survey_settings(**settings_from_mapping(mapping.get("surveys")))
+    except ConfigError as exc:
+        raise ConfigError(f"mapping for surveys: {exc}") from exc
     return mapping
 
 

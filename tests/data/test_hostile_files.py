@@ -238,6 +238,7 @@ def test_a_query_result_with_two_columns_of_one_name_is_refused(folder, tmp_path
     (b"customers:\n  columns: [a, b]\n", "mapping for customers.columns must map canonical names to yours"),
     (b"customers:\n  headers: id\n", "mapping for customers.headers must be a list of column names"),
     (b"recipe: 5\n", "recipe: must be a recipe name such as stripe"),
+    (b"surveys:\n  scales: 5\n", "mapping for surveys: survey scales must be text like csat=1-10"),
     (b"customers:\n  table: caf\xe9.csv\n", "is not UTF-8 text (line 2 holds the byte 0xe9); save it as UTF-8"),
     (b"customers:\n  columns: {customer_id: id\n", "is not valid YAML at line 3, column 1"),
     (b"customers:\n  table: a.csv\ncustomers:\n  table: b.csv\n", "line 3: the key 'customers' is written twice (first at line 1)"),
@@ -298,6 +299,19 @@ def test_csv_reading_options_on_a_parquet_file_are_refused(folder, tmp_path):
     with pytest.raises(DataContractError, match=r"tickets: the mapping gives tickets encoding: "
                        r"which only a CSV file has, but tickets.parquet is Parquet"):
         load_dataset(folder, mapping={"tickets": {"encoding": "cp1252"}})
+
+
+def test_a_query_the_database_cannot_run_is_named_with_its_table(folder, tmp_path):
+    database = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"CREATE TABLE customers AS SELECT * FROM read_csv('{folder}/customers.csv', all_varchar=true)")
+    mapping = {"subscriptions": {"query": "SELECT * FROM billing"}, "tickets": {"table": "helpdesk"}}
+    with pytest.raises(DataContractError) as caught:
+        load_dataset(database, mapping=mapping)
+    messages = caught.value.failures.set_index("table")["message"]
+    assert "the query: of subscriptions failed in" in messages["subscriptions"]
+    assert "billing" in messages["subscriptions"]  # DuckDB's words: no table named billing
+    assert "has no table 'helpdesk'" in messages["tickets"]  # both named in one run
 
 
 def test_csv_reading_options_on_a_database_are_refused(folder, tmp_path):
