@@ -142,6 +142,14 @@ def lines_with_extra_fields(readable: Path, *, delimiter: str, skip: int,
     return error
 
 
+def unclosed_quote(original: Path, line: int) -> DataSourceError:
+    """The error for a quote that opens a value on ``line`` and is never closed."""
+    return DataSourceError(
+        f"{original}: the quote that opens a value on line {line} is never closed, so the rest "
+        "of the file would read as one value; close it, or write a quote inside a value "
+        'doubled ("12"" screen") and quote the whole value')
+
+
 def drop_excel_blanks(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop the empty columns and rows Excel leaves at the end of a sheet saved as CSV.
 

@@ -14,6 +14,7 @@ override the detection; ``date_format`` and ``decimal`` are used by
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -26,6 +27,7 @@ from csm_kit.data.file_problems import (
     check_is_text,
     drop_excel_blanks,
     lines_with_extra_fields,
+    unclosed_quote,
     wrong_separator,
 )
 from csm_kit.errors import ConfigError, DataSourceError
@@ -175,6 +177,9 @@ def _read_utf8_csv(original: Path, readable: Path, options: ReadOptions, *,
         if "Expected" in str(exc):
             raise lines_with_extra_fields(readable, delimiter=delimiter, skip=skip,
                                           original=original) from exc
+        quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if quote:  # rows counted from 0 at the first line read (the header)
+            raise unclosed_quote(original, skip + int(quote.group(1)) + 1) from exc
         raise DataSourceError(
             f"{original} could not be read as CSV ({_first_line(exc)}); check the file, or set "
             "delimiter:, skip_rows: or encoding: for this table in the mapping") from exc

@@ -169,6 +169,14 @@ def test_an_extra_field_on_the_first_data_row_is_not_taken_as_an_index(folder):
     assert "line 2 (9 fields)" in flat
 
 
+def test_a_quote_that_is_never_closed_names_the_line_it_opens_on(folder):
+    rows = hf.lines(folder, "tickets")
+    rows[6] = rows[6].replace(",email,", ',"email,', 1) if ",email," in rows[6] else rows[6] + ',"x'
+    hf.write_lines(folder, "tickets", rows)
+    flat = refused(folder)
+    assert "tickets.csv: the quote that opens a value on line 7 is never closed" in flat
+
+
 def test_excel_trailing_empty_columns_and_rows_are_dropped_and_no_row_with_data(folder):
     rows = hf.break_excel_blanks(folder, "subscriptions", empty_rows=3)
     dataset = load_dataset(folder)
