@@ -36,6 +36,8 @@ SIGNATURES = (
 )
 #: Separators a header may hold when the file was read with the wrong one.
 SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'", ",": "','"}
+#: Rows at the end of a file looked at first for Excel's empty rows.
+TAIL_ROWS = 1000
 #: Lines named in a message (the count says how many there are in all).
 MAX_LINES_SHOWN = 5
 
@@ -167,8 +169,11 @@ def drop_excel_blanks(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.drop(columns=unnamed)
     if frame.empty:
         return frame
-    filled = frame.notna().any(axis=1).to_numpy()
-    last = len(filled) - int(filled[::-1].argmax()) if filled.any() else 0
+    tail = frame.iloc[-TAIL_ROWS:]  # looked at first: a big file's end, not all of it
+    filled = tail.notna().any(axis=1).to_numpy()
+    if not filled.any():
+        tail, filled = frame, frame.notna().any(axis=1).to_numpy()
+    last = len(frame) - len(tail) + (len(filled) - int(filled[::-1].argmax()) if filled.any() else 0)
     return frame.iloc[:last] if last < len(frame) else frame
 
 

@@ -350,3 +350,13 @@ def test_five_broken_files_are_all_named_with_their_lines_in_one_run(folder, tmp
     assert f"activities.csv is not valid UTF-8 at line {encoding_line}" in flat
     assert "usage.csv: 1 line has more fields than the header's 5: line 11 (6 fields)" in flat
     assert "5 problem(s) must be fixed" in flat
+
+
+@pytest.mark.parametrize(("with_data", "empty"), [(5, 0), (5, 3), (0, 4), (3, 2500), (2000, 10)])
+def test_only_the_empty_rows_at_the_end_are_dropped_however_many(with_data, empty):
+    from csm_kit.data.file_problems import drop_excel_blanks
+
+    # rows with data first (one of them with an empty first field), the empty ones after
+    frame = pd.DataFrame({"a": ["x", None] * (with_data // 2) + ["x"] * (with_data % 2) + [None] * empty,
+                          "b": ["y"] * with_data + [None] * empty})
+    assert len(drop_excel_blanks(frame)) == with_data
