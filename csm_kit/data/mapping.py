@@ -111,25 +111,46 @@ def _checked(mapping: Any) -> dict[str, Any]:
                           f"got {_kind(recipe)}")
     if mapping.get("recipe"):
         mapping = merge_mappings(recipe_mapping(mapping["recipe"]), mapping)
+    problems, failed = [], set()
     for key, entry in mapping.items():
-        if key in SETTINGS:
-            continue
-        if key not in TABLES:
-            raise ConfigError(f"mapping table must be one of {sorted(TABLES)} (or the settings "
-                              f"{list(SETTINGS)}), got {key!r}"
-                              f"{_did_you_mean({key}, tuple(TABLES) + SETTINGS)}")
-        if isinstance(entry, list):  # one table from several sources, stacked
-            if not entry:
-                raise ConfigError(f"mapping for {key}: a list of sources must not be empty")
-            mapping[key] = [check_entry(key, part or {}) for part in entry]
-        else:
-            mapping[key] = check_entry(key, entry or {})
-    _check_settings(mapping)
-    try:
-        survey_settings(**settings_from_mapping(mapping.get("surveys")))
-    except ConfigError as exc:
-        raise ConfigError(f"mapping for surveys: {exc}") from exc
+        try:
+            mapping[key] = _checked_table(key, entry)
+        except ConfigError as exc:  # every entry is checked, so one run names every problem
+            problems.append(str(exc))
+            failed.add(key)
+    checks = [_check_settings] + ([] if "surveys" in failed else [_check_survey_settings])
+    for check in checks:
+        try:
+            check(mapping)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if len(problems) > 1:
+        raise ConfigError(f"{len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems))
+    if problems:
+        raise ConfigError(problems[0])
     return mapping
+
+
+def _checked_table(key: str, entry: Any) -> Any:
+    if key in SETTINGS:
+        return entry
+    if key not in TABLES:
+        raise ConfigError(f"mapping table must be one of {sorted(TABLES)} (or the settings "
+                          f"{list(SETTINGS)}), got {key!r}"
+                          f"{_did_you_mean({key}, tuple(TABLES) + SETTINGS)}")
+    if isinstance(entry, list):  # one table from several sources, stacked
+        if not entry:
+            raise ConfigError(f"mapping for {key}: a list of sources must not be empty")
+        return [check_entry(key, part or {}) for part in entry]
+    return check_entry(key, entry or {})
+
+
+def _check_survey_settings(mapping: dict) -> None:
+    if isinstance(mapping.get("surveys"), dict | list):
+        try:
+            survey_settings(**settings_from_mapping(mapping["surveys"]))
+        except ConfigError as exc:
+            raise ConfigError(f"mapping for surveys: {exc}") from exc
 
 
 def _kind(value: Any) -> str:

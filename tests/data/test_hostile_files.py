@@ -277,6 +277,19 @@ def test_an_unknown_or_contradictory_mapping_key_is_refused_with_the_likely_one(
         load_dataset(folder, mapping=mapping)
 
 
+def test_every_problem_of_a_mapping_file_is_named_in_one_run(folder, tmp_path):
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("customers:\n  table: 5\nsubscriptions:\n  sep: ';'\n"
+                       "surveys:\n  scales: 5\naccept: [nope]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_dataset(folder, mapping=mapping)
+    message = str(caught.value)
+    assert message.startswith(f"mapping file {mapping}: 4 problems:")
+    for expected in ("customers.table must be text", "did you mean delimiter: instead of sep:",
+                     "mapping for surveys: survey scales must be text", "accept: must be a list"):
+        assert expected in message
+
+
 def test_a_query_on_a_folder_source_is_refused_not_ignored(folder, tmp_path):
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("subscriptions:\n  query: SELECT * FROM billing WHERE mrr > 0\n")
