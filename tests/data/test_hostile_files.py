@@ -65,6 +65,14 @@ def test_a_header_only_customers_file_is_refused_there_is_nothing_to_report(fold
     assert "unmatched" not in flat and "not in the customers table" not in flat
 
 
+def test_report_refuses_a_header_only_customers_file_as_validate_does(folder, tmp_path):
+    hf.break_header_only(folder, "customers")
+    result = runner.invoke(app, ["report", "--data", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "customers.csv has a header but no rows" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 def test_header_only_tables_other_than_customers_validate_and_report(folder, tmp_path):
     # Every table but customers and subscriptions exported with no rows: validate accepts
     # it, so report must run on it (here the notebooks that read those tables).
