@@ -70,6 +70,22 @@ def _main(
 err = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False)
 
+#: The years a date option may name: a typo (20224-01-31) or "never" (9999-12-31) is refused
+#: up front instead of failing deep inside a run.
+DATE_YEARS = (1900, 2199)
+
+
+def _date_in_range(value: str | None) -> str | None:
+    """Typer callback: a date option's year must lie in ``DATE_YEARS`` (exit 2 otherwise)."""
+    import re
+
+    year = re.match(r"\s*(\d+)-", value or "")
+    if year and not DATE_YEARS[0] <= int(year.group(1)) <= DATE_YEARS[1]:
+        raise typer.BadParameter(f"must be a date between {DATE_YEARS[0]}-01-01 and "
+                                 f"{DATE_YEARS[1]}-12-31, got {value!r}")
+    return value
+
+
 DataOpt = Annotated[
     str | None,
     typer.Option("--data", help="Folder of CSV/Parquet files named after the tables, a DuckDB "
@@ -84,7 +100,7 @@ MappingOpt = Annotated[
 AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Reporting month, any date in it (e.g. 2026-10-31). Default: "
-                 "the last complete month in the data."),
+                 "the last complete month in the data.", callback=_date_in_range),
 ]
 EngineOpt = Annotated[
     str,
@@ -216,24 +232,29 @@ def sample(
     out_dir: Annotated[Path, typer.Option(
         "--out", help="Folder to write the tables into (required, so the bundled sample is "
         "never overwritten by accident).")],
-    customers: Annotated[int, typer.Option(help="Number of customers.", min=1)] = 2000,
-    months: Annotated[int, typer.Option(help="Months of history.", min=1)] = 36,
+    customers: Annotated[int, typer.Option(help="Number of customers.", min=1,
+                                           max=10_000_000)] = 2000,
+    months: Annotated[int, typer.Option(help="Months of history.", min=1, max=600)] = 36,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
-    end: Annotated[str, typer.Option(help="Last day of the data.")] = "2026-10-31",
+    end: Annotated[str, typer.Option(help="Last day of the data.",
+                                     callback=_date_in_range)] = "2026-10-31",
     tables: Annotated[str | None, typer.Option(
         help="Comma-separated subset of tables, e.g. customers,subscriptions.")] = None,
     file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
     """Generate a realistic synthetic B2B SaaS dataset of any size (for demos and benchmarks)."""
     from csm_kit.errors import ConfigError
+    from csm_kit.report.paths import check_output_folder, writing
     from csm_kit.sample.generator import write_sample
 
     if file_format not in ("csv", "parquet"):
         raise ConfigError(f"--format must be one of ['csv', 'parquet'], got {file_format!r}")
+    check_output_folder(out_dir, option="--out")
     chosen = None if tables is None else [t.strip() for t in tables.split(",") if t.strip()]
-    paths = write_sample(out_dir, customers=customers, months=months, seed=seed, end=end,
-                         tables=chosen, file_format=file_format,
-                         progress=lambda line: err.print(line))
+    with writing(out_dir, fix="free some disk space or choose another --out folder"):
+        paths = write_sample(out_dir, customers=customers, months=months, seed=seed, end=end,
+                             tables=chosen, file_format=file_format,
+                             progress=lambda line: err.print(line))
     stdout.print(f"Wrote {len(paths)} tables to {out_dir}")
 
 
@@ -274,17 +295,24 @@ def metrics(
     from csm_kit.kpis import history_start, kpi_table, within_history
     from csm_kit.periods import parse_as_of
     from csm_kit.report.exports import write_table
+    from csm_kit.report.paths import check_output_file, replaced_atomically, writing
 
     use_engine(engine)
     presets = _chosen_definitions(definitions)
+    if output is not None:
+        check_output_file(output, option="--output")
     dataset = load_dataset(data, mapping=mapping, timezone=timezone, scales=survey_scales,
                            ces_direction=ces_direction)
     table = _kpis_under(presets, lambda: kpi_table(dataset, as_of=parse_as_of(as_of), by=by))
     start, before = history_start(dataset), len(table)
     if not all_months:
         table = within_history(table, dataset)
-    text = write_table(table if output is not None else rounded_for_display(table), output,
-                       file_format=file_format)
+    if output is not None:
+        with (writing(output, fix="free some disk space or choose another --output file"),
+              replaced_atomically(output) as temporary):
+            write_table(table, temporary, file_format=file_format)
+    text = None if output is not None else write_table(rounded_for_display(table), None,
+                                                       file_format=file_format)
     if text is not None:
         sys.stdout.write(text)
     else:
@@ -373,12 +401,14 @@ def report(
     notebooks: Annotated[str | None, typer.Option(
         "--notebooks", help="Comma-separated subset, e.g. 00_overview,03 (name or number prefix).")] = None,
     jobs: Annotated[int | None, typer.Option(
-        "--jobs", min=1, help="Notebooks run at the same time. Default: the number of CPUs.")] = None,
+        "--jobs", min=1, max=256,
+        help="Notebooks run at the same time. Default: the number of CPUs.")] = None,
     include_code: Annotated[bool, typer.Option(
         "--include-code", help="Show the code cells in the HTML reports.")] = False,
     segment: Annotated[str | None, typer.Option(
         "--segment", help="Only customers of this segment (e.g. SMB).")] = None,
-    months: Annotated[int, typer.Option("--months", min=1, help="Months of history in charts.")] = 24,
+    months: Annotated[int, typer.Option("--months", min=1, max=600,
+                                        help="Months of history in charts.")] = 24,
     targets: Annotated[Path | None, typer.Option(
         "--targets", help="Targets YAML (default: logo churn <= 5%, CSAT >= 80%).")] = None,
     notebooks_dir: Annotated[Path, typer.Option(
@@ -393,13 +423,17 @@ def report(
         "--min-group-size", min=1, help="With --privacy aggregate: hide smaller groups.")] = 5,
     survey_scales: SurveyScalesOpt = None,
     ces_direction: CesDirectionOpt = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=1, max=86_400, help="Seconds one notebook may run; a notebook still "
+        "running then is stopped and recorded as failed.")] = 1800,
 ) -> None:
     """Execute every notebook and write reports/<as-of>/: HTML reports, index.html, manifest.json,
     and the at-risk list and CSM scorecard as CSV (and XLSX when openpyxl is installed).
 
-    Options and data are checked first (errors: exit 2, nothing written). A notebook that
-    fails makes the run exit 1; the others are still written and a good earlier report of
-    the same month is kept. The data is loaded and validated once; every notebook reads that
+    Options, the --out folder, the notebooks and the data are checked first (errors: exit 2,
+    nothing written). A notebook that fails or runs past --timeout makes the run exit 1; the
+    others are still written and a good earlier report of the same month is kept. The folder
+    is swapped into place in one step; a second run of the same month waits for the first. The data is loaded and validated once; every notebook reads that
     snapshot (see csm_kit.report.snapshot), so index, pages and exports show the same data.
     """
     import logging
@@ -410,12 +444,18 @@ def report(
     from csm_kit.report.context import open_report
     from csm_kit.report.narrative import narrative
     from csm_kit.report.parameters import check_parameters
+    from csm_kit.report.paths import check_notebooks, check_output_folder, writing
     from csm_kit.report.runner import run_reports
     from csm_kit.report.snapshot import read_meta, write_snapshot
 
     use_engine(engine)
     logging.getLogger("papermill").setLevel(logging.ERROR)
+    # after a --timeout, nbclient leaves a poll task that asyncio reports at exit ("Task was
+    # destroyed but it is pending!"): noise beside the run's own "ran longer than" line
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     paths = select_notebooks(notebooks_dir, notebooks)
+    check_notebooks(paths)
+    check_output_folder(out, option="--out")
     mapping = _mapping_argument(mapping)
     parameters = {"data": _absolute(data), "mapping": mapping, "as_of": as_of,
                   "months": months, "segment": segment, "targets": _absolute(targets),
@@ -440,17 +480,19 @@ def report(
     story = narrative(ctx.dataset, as_of=ctx.as_of, kpis=kpis, privacy=ctx.privacy,
                       min_group_size=ctx.min_group_size, currency=ctx.currency,
                       directions=ctx.directions)
+    room = "free some disk space, or set TMPDIR to a folder with room"
     with tempfile.TemporaryDirectory(prefix="csm-kit-run-") as run_folder:
-        snapshot = write_snapshot(ctx, Path(run_folder), options={
-            "data": parameters["data"], "mapping": parameters["mapping"],
-            "targets": parameters["targets"], "survey_scales": survey_scales,
-            "ces_direction": ces_direction})
+        with writing(run_folder, fix=room):
+            snapshot = write_snapshot(ctx, Path(run_folder), options={
+                "data": parameters["data"], "mapping": parameters["mapping"],
+                "targets": parameters["targets"], "survey_scales": survey_scales,
+                "ces_direction": ces_direction})
         parameters["snapshot"] = str(snapshot)
         del ctx, health  # the notebooks read the snapshot: free this process's copy meanwhile
         run = run_reports(paths, out_dir=out, as_of=day, parameters=parameters, jobs=jobs,
                           include_code=include_code, headline=summary, quality=quality,
                           data_fingerprint=read_meta(snapshot)["fingerprint"], exports=exports,
-                          skipped=skipped, narrative=story)
+                          skipped=skipped, narrative=story, timeout=timeout)
     index = Path(run.folder) / "index.html"
     if run.ok:
         stdout.print(f"[green]Reports written:[/green] {index}  ({run.seconds:.0f} s)")

@@ -42,6 +42,13 @@ def _pandera():
 FAILURE_COLUMNS = ["table", "column", "check", "severity", "rows", "examples", "message"]
 MAX_EXAMPLES = 3
 
+#: The dates the kit reads (see :mod:`csm_kit.data.parsing`): a date before ``EARLIEST_DATE``
+#: is an error (a placeholder such as 0001-01-01, or a typo); from ``OPEN_ENDED_FROM`` on it is
+#: a "never ends" sentinel (9999-12-31, 2999-12-31) read as open-ended in an end column, and
+#: an error in any other.
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
+OPEN_ENDED_FROM = pd.Timestamp("2200-01-01")
+
 #: Survey scales (lowest, highest) live in :mod:`csm_kit.data.survey_settings`
 #: (``DEFAULT_SCALES``: nps 0–10, csat 1–5, ces 1–7); ``scales=`` below adds declared ones.
 
@@ -70,6 +77,11 @@ class TableSpec:
                  self.booleans, self.texts)
         rest = [c for kind in kinds for c in kind if c not in self.required]
         return self.required + tuple(rest)
+
+    @property
+    def open_ended(self) -> tuple[str, ...]:
+        """The end columns (end_date, closed_at, converted_at): missing means "not yet"."""
+        return tuple(second for _, second in self.ordered)
 
     def kind(self, column: str) -> str:
         """Return 'id', 'date', 'timestamp', 'number', 'integer', 'boolean' or 'text'."""
@@ -148,14 +160,24 @@ ACTIVITY_DATES: dict[str, tuple[str, ...]] = {
 }
 
 #: Checks about a whole table or column, whose message gives no row count.
-WHOLE_TABLE_CHECKS = {"missing_table", "missing_column"}
+WHOLE_TABLE_CHECKS = {"missing_table", "missing_column", "partial_last_month"}
 
 #: How to fix each kind of failure, in customer-success words.
 FIXES = {
     "missing_table": "export this table into the data folder, or map it in the mapping file",
     "missing_column": "add the column to the export, or map your column name to it in the mapping file",
-    "unparseable_date": "use ISO dates such as 2024-03-31 (timestamps: 2024-03-31T14:05:00Z)",
-    "unparseable_number": "use plain numbers such as 1250.50 (no currency symbols or thousands separators)",
+    "unparseable_date": ("use ISO dates such as 2024-03-31 (timestamps: 2024-03-31T14:05:00Z; "
+                         "offsets such as +02:00, -0500 or -05 are read too)"),
+    "unparseable_number": ("use plain numbers such as 1250.50 (no currency symbols or thousands "
+                           "separators; inf and NaN are not amounts: leave a missing value empty)"),
+    "partial_date": "write full dates such as 2024-03-01 (a year or a month alone is not a date)",
+    "date_out_of_range": (f"fix the export or leave the value empty: the kit reads dates from "
+                          f"{EARLIEST_DATE:%Y-%m-%d} to before {OPEN_ENDED_FROM:%Y-%m-%d} "
+                          "(EARLIEST_DATE and OPEN_ENDED_FROM in csm_kit.data.contract), and "
+                          "reads later ones as 'never ends' only in end columns"),
+    "open_ended_date": ("nothing to do if they mean 'never ends'; otherwise fix the export (from "
+                        "OPEN_ENDED_FROM in csm_kit.data.contract on, an end date means none)"),
+    "empty_rows": "delete the empty rows (spreadsheets often leave them at the end) and export again",
     "not_whole_number": "use whole numbers of users, seats or contacts",
     "unparseable_boolean": "use true/false (also accepted: yes/no, 1/0)",
     "not_nullable": "fill in the missing values or drop those rows in the export",
@@ -210,14 +232,29 @@ def failures_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
 
 
-def row_labels(df: pd.DataFrame, spec: TableSpec, mask) -> list[str]:
-    """Name a few rows by their key (or 'row N' counted from 1 after the header)."""
-    positions = np.flatnonzero(np.asarray(mask))[:MAX_EXAMPLES]
+def row_labels(df: pd.DataFrame, spec: TableSpec, mask, *, lines=None) -> list[str]:
+    """Name a few rows: by their key and, when ``lines`` (each row's line in its file, the
+    header being line 1) is given, their line; a row without a key by its line (or 'row N',
+    counted from 1 after the header).
+
+    >>> from csm_kit.data.contract import TABLES
+    >>> df = pd.DataFrame({"customer_id": ["A", None]})
+    >>> row_labels(df, TABLES["customers"], [True, True]), row_labels(
+    ...     df, TABLES["customers"], [True, True], lines=np.array([2, 3]))
+    (['A', 'row 2'], ['A on line 2', 'line 3'])
+    """
+    positions = np.flatnonzero(np.asarray(mask, dtype=bool))[:MAX_EXAMPLES]
     if spec.key and spec.key in df.columns:
-        return [str(v) for v in df[spec.key].iloc[positions]]
-    if "customer_id" in df.columns:
-        return [f"customer {v}" for v in df["customer_id"].iloc[positions]]
-    return [f"row {p + 1}" for p in positions]
+        keys = [None if pd.isna(v) else str(v) for v in df[spec.key].iloc[positions]]
+    elif "customer_id" in df.columns:
+        keys = [None if pd.isna(v) else f"customer {v}" for v in df["customer_id"].iloc[positions]]
+    else:
+        keys = [None] * len(positions)
+    labels = []
+    for position, key in zip(positions, keys, strict=True):
+        where = f"line {lines[position]}" if lines is not None else f"row {position + 1}"
+        labels.append(where if key is None else key if lines is None else f"{key} on {where}")
+    return labels
 
 
 # --------------------------------------------------------------------------- rules
@@ -273,9 +310,15 @@ def _scale_check(scales: dict[str, tuple[int, int]]):
 
 
 def check_table(
-    df: pd.DataFrame, spec: TableSpec, *, scales: dict[str, tuple[int, int]] | None = None
+    df: pd.DataFrame, spec: TableSpec, *, scales: dict[str, tuple[int, int]] | None = None,
+    unparsed: dict[str, np.ndarray] | None = None, lines=None,
 ) -> list[dict]:
-    """Check a parsed table against its rules; return one failure record per broken rule.
+    """Check a parsed table against its rules; return one failure record per broken rule and
+    column.
+
+    ``unparsed`` (column -> rows, from :func:`~csm_kit.data.parsing.coerce_table`) names the
+    values already reported, which are not reported again as missing; ``lines`` gives each
+    row's line in its file, to name the rows.
 
     Examples
     --------
@@ -288,13 +331,15 @@ def check_table(
     """
     failures = _unknown_surveys(df, spec, scales) if spec.name == "surveys" else []
     if spec.name == "usage":
-        failures += _duplicate_customer_months(df, spec)
+        failures += _duplicate_customer_months(df, spec, lines)
     _, schema_errors = _pandera()
+    plain = df.copy(deep=False)
+    plain.attrs = {}  # pandas compares attrs when pandera concatenates failures: keep none
     try:
         with _quiet_pyspark():
-            table_schema(spec, scales=scales).validate(df, lazy=True)
+            table_schema(spec, scales=scales).validate(plain, lazy=True)
     except schema_errors as err:
-        failures += _translate(err.failure_cases, df, spec)
+        failures += _translate(err.failure_cases, df, spec, unparsed or {}, lines)
     return failures
 
 
@@ -307,22 +352,26 @@ _DETAILS = {
 }
 
 
-def _translate(cases: pd.DataFrame, df: pd.DataFrame, spec: TableSpec) -> list[dict]:
+def _translate(cases: pd.DataFrame, df: pd.DataFrame, spec: TableSpec, unparsed: dict,
+               lines) -> list[dict]:
+    """One failure record per check and column (pandera's failure cases, by row position)."""
     out = []
-    cases = cases.dropna(subset=["index"])
-    for check_name, group in cases.groupby("check", sort=False):
-        columns = group["column"].dropna().unique().tolist()
-        column = _frame_check_column(check_name, spec) or (columns[0] if columns else None)
+    cases = cases.dropna(subset=["index"]).astype({"column": object, "check": str})
+    frame_check = cases["check"].map(lambda name: _frame_check_column(name, spec))
+    # a frame check names its own column; a column check is reported per column
+    cases["column"] = frame_check.where(frame_check.notna(), cases["column"]).fillna("")
+    for (check_name, column), group in cases.groupby(["check", "column"], sort=False):
+        column = column or None
         mask = df.index.isin(group["index"].astype("int64").unique())
-        if check_name == "not_nullable" and column in df.attrs.get("unparsed", {}):
-            mask &= ~np.asarray(df.attrs["unparsed"][column])
+        if check_name == "not_nullable" and column in unparsed:
+            mask &= ~np.asarray(unparsed[column], dtype=bool)
             if not mask.any():
                 continue
         detail = _DETAILS.get(check_name, f"rows failing {check_name}")
         if check_name == "score_on_scale":
             detail = _scale_detail(df, mask)
         out.append(failure_row(spec.name, column, check_name, int(mask.sum()),
-                               row_labels(df, spec, mask), detail))
+                               row_labels(df, spec, mask, lines=lines), detail))
     return out
 
 
@@ -353,11 +402,11 @@ def _unknown_surveys(df, spec, scales) -> list[dict]:
                         [repr(v) for v in values], "survey types the kit does not know")]
 
 
-def _duplicate_customer_months(df, spec) -> list[dict]:
+def _duplicate_customer_months(df, spec, lines=None) -> list[dict]:
     if not {"customer_id", "month"} <= set(df.columns):
         return []
     dup = df.duplicated(["customer_id", "month"], keep=False)
     if not dup.any():
         return []
     return [failure_row(spec.name, "month", "duplicate_rows", int(dup.sum()),
-                        row_labels(df, spec, dup), "more than one row for the same customer and month")]
+                        row_labels(df, spec, dup, lines=lines), "more than one row for the same customer and month")]

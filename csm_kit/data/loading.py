@@ -54,7 +54,9 @@ class Dataset:
     Attributes are the eleven tables of the data contract (see ``data/README.md``), plus
     ``source`` (where it was read from, secrets masked), ``timezone`` (reporting zone) and
     ``survey_settings`` (survey scales, the satisfied threshold and CES direction, see
-    :mod:`csm_kit.data.survey_settings`), which every satisfaction metric reads.
+    :mod:`csm_kit.data.survey_settings`), which every satisfaction metric reads, and
+    ``notes``: warnings found while reading (e.g. "never ends" end dates read as open-ended),
+    failure records that :func:`csm_kit.data.quality.data_quality` reports with the rest.
     """
 
     customers: pd.DataFrame
@@ -71,6 +73,7 @@ class Dataset:
     source: str = ""
     timezone: str = "UTC"
     survey_settings: SurveySettings = field(default_factory=SurveySettings)
+    notes: list[dict] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Return the tables that are present, by canonical name."""
@@ -190,13 +193,15 @@ def load_dataset(
         df, table_failures = _prepare(parts, spec, timezone, dict(settings.scales), lookup)
         failures += table_failures
         tables[name] = df
+    notes = [f for f in failures if f["severity"] != "error"]
+    failures = [f for f in failures if f["severity"] == "error"]
     if not failures:
         tables, checked = check_dataset(tables, maps, reader=reader, timezone=timezone)
         failures += checked
     if failures:
         raise DataContractError(failures_frame(failures))
     return Dataset(**tables, source=mask_secrets(str(source or SAMPLE_DIR)), timezone=timezone,
-                   survey_settings=settings)
+                   survey_settings=settings, notes=notes)
 
 
 def load_sample(**survey_options) -> Dataset:
@@ -239,22 +244,32 @@ def _prepare(parts, spec, timezone, scales, lookup=None):
         ]
         frames.append(df)
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    df, parse_failures = coerce_table(df, spec, timezone=timezone)
+    lines = _file_lines(parts, df)
+    df, parse_failures, unparsed = coerce_table(df, spec, timezone=timezone, lines=lines)
     failures += parse_failures
     for column, pieces in reported.items():  # reported by the mapping: not again as missing
         mask = np.zeros(len(df), dtype=bool)
         for start, piece in pieces:
-            mask[start:start + len(piece)] |= piece
-        before = df.attrs["unparsed"].get(column, pd.Series(False, index=df.index))
-        df.attrs["unparsed"][column] = before | mask
+            mask[start:start + len(piece)] |= np.asarray(piece, dtype=bool)
+        unparsed[column] = unparsed.get(column, np.zeros(len(df), dtype=bool)) | mask
     if "month" in df.columns and spec.name == "usage":
         df["month"] = df["month"].dt.to_period("M").dt.start_time.astype("datetime64[ns]")
     if "survey" in df.columns:
         df["survey"] = df["survey"].str.strip().str.lower()
-    failures += check_table(df, spec, scales=scales)
-    df = df.reset_index(drop=True)
-    df.attrs.pop("unparsed", None)
-    return df, failures
+    failures += check_table(df, spec, scales=scales, unparsed=unparsed, lines=lines)
+    return df.reset_index(drop=True), failures
+
+
+def _file_lines(parts, df) -> np.ndarray | None:
+    """Each row's line in its file (header = line 1), when one file gives the rows one for one
+    (a reader's ``first_line``; no ``where:`` or ``unpivot:``); otherwise None ('row N')."""
+    if len(parts) != 1:
+        return None
+    raw, table_map = parts[0]
+    first = raw.attrs.get("first_line")
+    if first is None or len(raw) != len(df) or table_map.get("where") or table_map.get("unpivot"):
+        return None
+    return np.arange(first, first + len(df))
 
 
 def read_parts(reader, name: str, entry) -> tuple[list[tuple[pd.DataFrame, dict]], list[dict]]:

@@ -49,7 +49,7 @@ def data_quality(
     """
     month = parse_as_of(as_of) if as_of is not None else dataset.default_as_of()
     month_end = None if month is None else month + pd.offsets.MonthEnd(0)
-    rows = []
+    rows = list(dataset.notes)  # found while reading, e.g. "never ends" end dates
     rows += overlapping_subscriptions(dataset)
     rows += orphan_customer_ids(dataset)
     rows += outlier_mrr(dataset, iqr=outlier_iqr)

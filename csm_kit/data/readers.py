@@ -198,6 +198,7 @@ def _read_utf8_csv(original: Path, readable: Path, options: ReadOptions, *,
         frame.columns = [f"Unnamed: {i}" if pd.isna(n) else n for i, n in enumerate(names)]
     frame = drop_excel_blanks(frame.reset_index(drop=True))
     frame.attrs["csv_delimiter"] = delimiter
+    frame.attrs["first_line"] = skip + options.header_rows + 1  # to name rows by their line
     return frame
 
 

@@ -230,7 +230,7 @@ def convert_currencies(tables: dict, fx: dict, *, reader=None, timezone: str = "
                  for c in spec.required if c not in rates.columns]
     if failures:
         return tables, failures
-    rates, parse_failures = coerce_table(rates, spec, timezone=timezone)
+    rates, parse_failures, _ = coerce_table(rates, spec, timezone=timezone)
     if parse_failures:
         return tables, parse_failures
     rates = rates.assign(currency=rates["currency"].str.strip().str.upper(),

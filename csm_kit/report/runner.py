@@ -4,8 +4,9 @@
 process), exports each one to a self-contained HTML page beside the executed ``.ipynb``,
 writes ``index.html`` and ``manifest.json``, and publishes the folder atomically:
 everything is written to a hidden sibling ``.tmp-<as_of>-*`` folder first and then moved
-to ``<out_dir>/<as_of>``. A run with a failed notebook never replaces a previous good report:
-it is kept beside it in ``<as_of>.failed-<timestamp>``.
+to ``<out_dir>/<as_of>`` in one step (:mod:`csm_kit.report.publish`), holding the month's lock.
+A run with a failed notebook never replaces a previous good report: it is kept beside it in
+``<as_of>.failed-<timestamp>``.
 
 Validating the data and computing the headline KPIs are the caller's job (the CLI).
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
@@ -29,14 +29,24 @@ import papermill as pm
 from jupyter_client.manager import AsyncKernelManager
 from papermill.exceptions import PapermillExecutionError
 
-from csm_kit.errors import ConfigError
+from csm_kit.errors import ConfigError, CsmKitError, ReportError
 from csm_kit.privacy import mask_secrets
 from csm_kit.report.exports import write_table
 from csm_kit.report.html import notebook_to_html
 from csm_kit.report.manifest import mask_notebook_secrets, now_iso, write_run_summary
 from csm_kit.report.parameters import check_parameters, kernel_parameters
+from csm_kit.report.paths import check_notebooks
 from csm_kit.report.progress import progress_reporter
-from csm_kit.report.publish import check_target, destination, publish
+from csm_kit.report.publish import (
+    LOCK_WAIT,
+    check_target,
+    clean_stale,
+    destination,
+    month_lock,
+    publish,
+    recover,
+    staging_folder,
+)
 from csm_kit.report.results import NotebookResult, ReportRun
 
 
@@ -83,6 +93,7 @@ def run_reports(
     exports: Mapping[str, pd.DataFrame] | None = None,
     narrative: Sequence[str] = (),
     skipped: Sequence[Mapping[str, str]] = (),
+    lock_wait: float = LOCK_WAIT,
 ) -> ReportRun:
     """Execute the notebooks and publish ``<out_dir>/<as_of>/`` with one HTML page each.
 
@@ -117,7 +128,9 @@ def run_reports(
     kernel_name : str, default "python3"
         The Jupyter kernel to run the notebooks in.
     timeout : float, optional
-        Seconds a single cell may run before the notebook fails; default no limit.
+        Seconds a notebook may run (all its cells together); when they are up, the running
+        cell is stopped and the notebook recorded as failed ("ran longer than ..."), the
+        others go on. Default no limit (``csm-kit report --timeout``: 1800).
     exports : mapping of name to DataFrame, optional
         Tables written beside the reports as ``<name>.csv`` (and ``<name>.xlsx`` when
         openpyxl is installed), with spreadsheet formulas neutralised; linked from the index.
@@ -126,6 +139,9 @@ def run_reports(
     skipped : sequence of mappings
         Reports left out because the data lacks their tables (``name``, ``reason``); the
         index says so once per report.
+    lock_wait : float, default 600
+        Seconds to wait while another run of the same month holds its lock (see
+        :func:`csm_kit.report.publish.month_lock`), before a ``ReportError``.
 
     Returns
     -------
@@ -136,62 +152,61 @@ def run_reports(
     Raises
     ------
     ConfigError
-        Bad ``as_of``, ``jobs``, a missing notebook, duplicate notebook names, or
-        ``parameters`` the notebooks do not take or of the wrong type (nothing is run).
+        Bad ``as_of``, ``jobs``, ``timeout``, a missing or corrupt notebook, duplicate
+        notebook names, or ``parameters`` the notebooks do not take or of the wrong type
+        (nothing is run).
     ReportError
-        ``<out_dir>/<as_of>`` exists but is not a csm-kit report folder (nothing is run).
+        ``<out_dir>/<as_of>`` exists but is not a csm-kit report folder (nothing is run);
+        another run of the month held the lock for ``lock_wait`` seconds; a file could not
+        be written (a full disk, no permission: nothing is published).
 
     Notes
     -----
     A notebook that fails does not stop the others; its page opens with a red banner and
     the index lists its error. The published folder is replaced only by a fully
-    successful run, or by a failed one when no good report was there before.
+    successful run, or by a failed one when no good report was there before. The run holds
+    the month's lock from start to publish; under it, a report a killed run had moved aside
+    is put back and killed runs' staging folders are deleted (:mod:`csm_kit.report.publish`).
     """
     notebooks = _checked_notebooks(notebooks)
     check_parameters(parameters, notebooks)
     _check_as_of(as_of)
     jobs = _checked_jobs(jobs, len(notebooks))
+    _check_timeout(timeout)
     target = Path(out_dir).resolve() / as_of
     check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-
-    started, t0 = now_iso(), time.perf_counter()
-    staging = target.with_name(f".tmp-{as_of}-{uuid.uuid4().hex[:8]}")
-    staging.mkdir()  # not tempfile.mkdtemp: its 0700 mode would be published with the folder
     try:
-        run_parameters = kernel_parameters(parameters)
-        options = {"jobs": jobs, "include_code": include_code, "kernel_name": kernel_name}
-        results = _execute_all(
-            notebooks,
-            staging,
-            parameters=run_parameters,
-            timeout=timeout,
-            progress=progress,
-            **options,
-        )
-        written = write_exports(staging, exports or {})
-        seconds = time.perf_counter() - t0
-        folder, note = destination(target, ok=all(r.ok for r in results))
-        manifest = write_run_summary(
-            staging,
-            as_of=as_of,
-            results=results,
-            parameters=run_parameters,
-            started=started,
-            seconds=seconds,
-            options=options,
-            headline=headline,
-            quality=quality,
-            data_fingerprint=data_fingerprint,
-            note=note,
-            exports=written,
-            narrative=narrative,
-            skipped=skipped,
-        )
-        publish(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(exc, target) from None
+    with month_lock(target, wait=lock_wait):
+        recover(target)
+        clean_stale(target)
+        check_target(target)  # again: what recover() put back
+        started, t0 = now_iso(), time.perf_counter()
+        staging = staging_folder(target)
+        try:
+            staging.mkdir()  # not tempfile.mkdtemp: its 0700 mode would be published
+            run_parameters = kernel_parameters(parameters)
+            options = {"jobs": jobs, "include_code": include_code, "kernel_name": kernel_name,
+                       "timeout": timeout}
+            results = _execute_all(notebooks, staging, parameters=run_parameters,
+                                   progress=progress, **options)
+            written = write_exports(staging, exports or {})
+            seconds = time.perf_counter() - t0
+            folder, note = destination(target, ok=all(r.ok for r in results))
+            manifest = write_run_summary(
+                staging, as_of=as_of, results=results, parameters=run_parameters,
+                started=started, seconds=seconds, options=options, headline=headline,
+                quality=quality, data_fingerprint=data_fingerprint, note=note,
+                exports=written, narrative=narrative, skipped=skipped,
+            )
+            publish(staging, folder)
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError) and not isinstance(exc, CsmKitError):
+                raise _write_error(exc, target) from None
+            raise
     return ReportRun(
         folder=folder,
         as_of=as_of,
@@ -288,6 +303,7 @@ def _execute(
     the notebook is None when it never ran (no such kernel, unreadable file, ...).
     """
     error = None
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
         nb = pm.execute_notebook(
             notebook,
@@ -299,7 +315,10 @@ def _execute(
             # the kernel's working folder, set per process; papermill's own `cwd=` would
             # os.chdir the whole (multi-threaded) process
             resources={"metadata": {"path": str(notebook.parent)}},
-            execution_timeout=timeout,
+            # each cell may use what is left of the notebook's time (nbclient reads no
+            # limit from 0 or None, so at least a tenth of a second)
+            timeout_func=None if deadline is None
+            else lambda cell: max(deadline - time.monotonic(), 0.1),
             kernel_manager_class=_ReportKernelManager,
         )
     except PapermillExecutionError as exc:
@@ -307,6 +326,9 @@ def _execute(
         nb = _read_or_none(ipynb)
     except Exception as exc:  # no kernel, kernel died, cell timeout, unreadable notebook, ...
         error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TimeoutError) and deadline is not None:
+            error = (f"TimeoutError: the notebook ran longer than its {timeout:g} s limit "
+                     "(--timeout), so the cell running then was stopped")
         nb = _read_or_none(ipynb)
     if nb is not None:
         nbformat.write(mask_notebook_secrets(nb), ipynb)
@@ -335,6 +357,7 @@ def _checked_notebooks(notebooks: Sequence[Path]) -> list[Path]:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise ConfigError(f"`notebooks` must be existing .ipynb files; not found: {missing}")
+    check_notebooks(paths)
     stems = pd.Series([p.stem for p in paths])
     duplicated = sorted(set(stems[stems.duplicated()]))
     if duplicated:
@@ -352,6 +375,22 @@ def _check_as_of(as_of: str) -> None:
         ok = False
     if not ok:
         raise ConfigError(f"`as_of` must be a date written YYYY-MM-DD, got {as_of!r}")
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                or not 0 < timeout < float("inf")):
+        raise ConfigError(f"`timeout` must be a number of seconds > 0, got {timeout!r}")
+
+
+def _write_error(exc: OSError, target: Path) -> ReportError:
+    """A write that failed (full disk, no permission, ...) as a ReportError naming the fix."""
+    where = exc.filename or target.parent
+    return ReportError(
+        f"could not write the report for {target}: {exc.strerror or exc} ({where}); "
+        "free some disk space or choose another --out folder. Nothing was published: "
+        f"what was at {target} is unchanged"
+    )
 
 
 def _checked_jobs(jobs: int | None, n_notebooks: int) -> int:

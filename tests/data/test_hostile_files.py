@@ -195,8 +195,22 @@ def test_excel_trailing_empty_columns_and_rows_are_dropped_and_no_row_with_data(
 def test_an_empty_row_between_rows_with_data_is_not_dropped_silently(folder):
     rows = hf.lines(folder, "subscriptions")
     hf.write_lines(folder, "subscriptions", rows[:3] + ["," * rows[0].count(",")] + rows[3:])
-    with pytest.raises(DataContractError, match="subscriptions.subscription_id: missing values"):
+    with pytest.raises(DataContractError, match="subscriptions: rows with no value at all in 1 row "
+                                                r"\(e.g. line 4\)"):
         load_dataset(folder)
+
+
+def test_a_us_date_and_excels_empty_trailing_rows_validate(folder):
+    # the customers.csv: a month-first date (14 > 12 settles it) and ",," rows at
+    # the end; the empty rows are dropped, the date is read as 14 March.
+    rows = hf.lines(folder, "customers")
+    header = rows[0].split(",")
+    cells = rows[1].split(",")
+    cells[header.index("signup_date")] = "03/14/2024"
+    hf.write_lines(folder, "customers", [rows[0], ",".join(cells), *rows[2:]] + ["," * (len(header) - 1)] * 2)
+    result, _ = validate(folder)
+    assert result.exit_code == 0, result.output
+    assert load_dataset(folder).customers["signup_date"].iloc[0] == pd.Timestamp("2024-03-14")
 
 
 def test_a_semicolon_file_read_as_comma_separated_gets_the_separator_hint(folder, tmp_path):

@@ -110,7 +110,7 @@ def test_every_problem_in_every_table_is_reported_at_once(tmp_path):
     }
     message = str(info.value)
     assert message.startswith("The data breaks the data contract (5 problems):")
-    for fragment in ("C2: '2024-13-01'", "nps score 11", "e.g. S1", "tickets.customer_id"):
+    for fragment in ("C2 on line 3: '2024-13-01'", "nps score 11", "e.g. S1", "tickets.customer_id"):
         assert fragment in message
 
 

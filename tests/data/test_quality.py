@@ -97,6 +97,15 @@ def test_a_partly_covered_last_month_is_labelled():
                  subscriptions=subs([("S1", "A", "2024-03-10", None, 100.0, "Pro")]))
     row = data_quality(ds).set_index("check").loc["partial_last_month"]
     assert "March 2024 is only partly covered, so figures stop at February 2024" in row["message"]
+    assert "in 0 rows" not in row["message"]  # a note about the whole dataset counts no rows
+
+
+def test_notes_found_while_reading_are_reported_with_the_rest():
+    note = {"table": "subscriptions", "column": "end_date", "check": "open_ended_date",
+            "severity": "warning", "rows": 2, "examples": ["line 3"], "message": "read as open-ended"}
+    ds = Dataset(customers=customers("A"), notes=[note])
+    found = data_quality(ds, as_of="2024-01-31")
+    assert found.loc[found["check"] == "open_ended_date", "rows"].tolist() == [2]
 
 
 def test_survey_months_with_few_responses_are_small_samples():

@@ -152,6 +152,9 @@ def test_the_timezone_reaches_the_notebooks_and_index_and_pages_agree(tmp_path):
     assert manifest["parameters"]["timezone"] == "America/New_York"
     expected = open_report(str(data), timezone="America/New_York").dataset.fingerprint()
     assert manifest["data_fingerprint"] == expected
+    # and that fingerprint is the New York data's: the same files read in UTC differ (S2 starts
+    # on 1 March), so a manifest describing a UTC load would fail the line above
+    assert open_report(str(data)).dataset.fingerprint() != expected
     assert f"snapshot-{expected}" in manifest["parameters"]["snapshot"]
     assert not Path(manifest["parameters"]["snapshot"]).exists()  # removed after the run
 
