@@ -51,8 +51,6 @@ def source_for(source):
 class FrameSource(dict):
     """In-memory tables (e.g. the generated sample), read like any other source."""
 
-    kind = "in-memory tables"
-
     def __call__(self, name, table_map):
         df = self.get(table_map.get("table", name))
         return None if df is None else df.copy()
@@ -66,8 +64,6 @@ class FrameSource(dict):
 
 class FolderSource:
     """A folder of ``<table>.csv`` / ``.csv.gz`` / ``.parquet`` files (or files the mapping names)."""
-
-    kind = "folder"
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -160,8 +156,6 @@ def check_unique_columns(frame: pd.DataFrame, *, where: str) -> pd.DataFrame:
 class DuckDBSource:
     """Tables (or ``query:`` results) of a DuckDB database file, opened read-only."""
 
-    kind = "DuckDB file"
-
     def __init__(self, path: Path):
         import duckdb
 
@@ -201,8 +195,6 @@ class DuckDBSource:
 
 class SqlSource:
     """Tables (or ``query:`` results) of a database reached through a SQLAlchemy URL."""
-
-    kind = "database"
 
     def __init__(self, url: str):
         import sqlalchemy
