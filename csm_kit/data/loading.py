@@ -185,7 +185,7 @@ def load_dataset(
             tables[name] = None
             continue
         if name == "customers" and all(raw.empty for raw, _ in parts):
-            failures.append(file_failure(name, f"{_source_names(parts)} has a header but no rows: "
+            failures.append(file_failure(name, f"{_source_names(parts, name)} has a header but no rows: "
                                          "with no customers there is nothing to check or report; "
                                          "export the customer list again"))
             tables[name] = None
@@ -308,8 +308,9 @@ def _expects_table(entry: dict) -> bool:
     return not entry.get("headers") and any(key in entry for key in EXPECTING_KEYS)
 
 
-def _source_names(parts) -> str:
-    return " and ".join(str(raw.attrs.get("source") or part.get("table") or "the query")
+def _source_names(parts, name: str) -> str:
+    return " and ".join(str(raw.attrs.get("source") or part.get("table")
+                            or ("the query" if "query" in part else f"the {name} table"))
                         for raw, part in parts)
 
 

@@ -73,6 +73,15 @@ def test_report_refuses_a_header_only_customers_file_as_validate_does(folder, tm
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
+def test_an_empty_customers_table_in_a_database_is_refused_naming_it(folder, tmp_path):
+    database = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"CREATE TABLE customers AS SELECT * FROM read_csv('{folder}/customers.csv', "
+                    "all_varchar=true) LIMIT 0")
+    with pytest.raises(DataContractError, match="customers: the customers table has a header but no rows"):
+        load_dataset(database)
+
+
 def test_header_only_tables_other_than_customers_validate_and_report(folder, tmp_path):
     # Every table but customers and subscriptions exported with no rows: validate accepts
     # it, so report must run on it (here the notebooks that read those tables).
