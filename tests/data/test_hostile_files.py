@@ -106,6 +106,17 @@ def test_an_excel_workbook_saved_as_csv_is_named_as_such(folder):
     assert "save it as CSV" in flat
 
 
+@pytest.mark.parametrize(("content", "expected"), [
+    (bytes(range(256)) * 20, "is not a text (CSV) file: no text encoding fits it"),
+    (b"SQLite format 3\x00" + b"\x00" * 100, "is not a CSV file: it is a SQLite database"),
+    (b"%PDF-1.7\n" + b"\x00\xff" * 50, "is not a CSV file: it is a PDF document"),
+])
+def test_a_binary_file_named_csv_is_a_clear_error(folder, content, expected):
+    (folder / "usage.csv").write_bytes(content)
+    flat = refused(folder)
+    assert "usage: " in flat and f"usage.csv {expected}" in flat
+
+
 def test_a_folder_under_a_table_file_name_is_a_clear_error(folder):
     (folder / "tickets.csv").unlink()
     (folder / "tickets.csv").mkdir()
