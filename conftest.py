@@ -14,6 +14,11 @@ from collections import defaultdict
 # support: PYARROW_IGNORE_TIMEZONE, SPARK_LOCAL_IP), which would otherwise be blamed on the
 # first test that validates data (the kit imports pandera only when it validates).
 import pandera.pandas  # noqa: F401
+
+try:  # importing polars sets _RJEM_MALLOC_CONF (its allocator); the kit imports it when a
+    import polars  # noqa: F401  # transform or a report uses it
+except ImportError:  # an optional dependency
+    pass
 import pytest
 from hypothesis import HealthCheck, settings
 

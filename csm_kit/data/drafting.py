@@ -198,6 +198,10 @@ def _is_canonical(path: Path, table: str) -> bool:
 def _note_unused(folder: Path, used: set[Path], draft: Draft) -> None:
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix.lower() in CSV_SUFFIXES and path not in used:
-            columns = ", ".join(header_of(path)[:6])
-            draft.ignored.append(f"{path.name} (columns {columns}…) was not recognised; map it "
-                                 "yourself if it holds one of the tables")
+            header = header_of(path)
+            if not header:
+                draft.ignored.append(f"{path.name} could not be read as CSV (empty, not text, or "
+                                     "broken); `csm-kit validate` says what is wrong with it")
+                continue
+            draft.ignored.append(f"{path.name} (columns {', '.join(header[:6])}…) was not "
+                                 "recognised; map it yourself if it holds one of the tables")

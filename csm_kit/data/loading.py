@@ -10,7 +10,6 @@ arguments. Every problem in every table is collected and raised together as one
 from __future__ import annotations
 
 import hashlib
-import re
 import zoneinfo
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -27,7 +26,7 @@ from csm_kit.data.contract import (
 )
 from csm_kit.data.mapping import apply_mapping, read_mapping
 from csm_kit.data.parsing import coerce_table
-from csm_kit.data.readers import ReadOptions, read_csv_file
+from csm_kit.data.sources import FrameSource, source_for
 from csm_kit.data.survey_settings import (
     SurveySettings,
     settings_from_mapping,
@@ -43,7 +42,10 @@ from csm_kit.privacy import mask_secrets
 from csm_kit.safe_text import clean_labels
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
-DUCKDB_SUFFIXES = {".duckdb", ".ddb", ".db"}
+#: Entry keys that say where or how to read a table: an entry with any of them (and no
+#: ``headers:``, which recipes use to find an export that may not be there) expects the table.
+EXPECTING_KEYS = ("table", "query", "columns", "unpivot", "where", "encoding", "delimiter",
+                  "skip_rows", "header_rows", "date_format", "decimal")
 
 
 @dataclass
@@ -149,17 +151,22 @@ def load_dataset(
     Raises
     ------
     DataContractError
-        With ``failures`` holding every hard problem (missing table or column, unparseable
-        value, duplicate id, end before start, score off its scale, negative MRR).
+        With ``failures`` holding every hard problem (a file that cannot be read — check
+        ``unreadable_file``, one per file, naming its lines —, a header-only customers file,
+        a mapping entry the source cannot apply, missing table or column, unparseable value,
+        duplicate id, end before start, score off its scale, negative MRR).
     DataSourceError
-        When the source cannot be found or opened.
+        When the source itself cannot be found or opened (a missing folder, a file named
+        ``.duckdb`` that is not a DuckDB database, a database that refuses the connection).
+    ConfigError
+        When the mapping file is malformed (the message names the file and the key).
     """
     _check_timezone(timezone)
     maps = read_mapping(mapping)
     settings = survey_settings(**settings_from_mapping(maps.get("surveys")))
     settings = survey_settings(scales=scales, satisfied=satisfied, ces_direction=ces_direction,
                                base=settings)
-    reader = _reader_for(SAMPLE_DIR if source is None else source)
+    reader = source_for(SAMPLE_DIR if source is None else source)
     tables: dict[str, pd.DataFrame | None] = {}
     failures: list[dict] = []
 
@@ -170,12 +177,18 @@ def load_dataset(
 
     for name, spec in TABLES.items():
         entry = maps.get(name, {})
-        parts = [(raw, part) for part in (entry if isinstance(entry, list) else [entry])
-                 if (raw := reader(name, part)) is not None]
+        parts, file_failures = read_parts(reader, name, entry)
+        failures += file_failures
         if not parts:
-            if name == "customers":
+            if name == "customers" and not file_failures:
                 failures.append(failure_row(name, None, "missing_table", 0, [],
                                             "the required table is missing"))
+            tables[name] = None
+            continue
+        if name == "customers" and all(raw.empty for raw, _ in parts):
+            failures.append(file_failure(name, f"{_source_names(parts, name)} has a header but no rows: "
+                                         "with no customers there is nothing to check or report; "
+                                         "export the customer list again"))
             tables[name] = None
             continue
         df, table_failures = _prepare(parts, spec, timezone, dict(settings.scales), lookup)
@@ -205,7 +218,7 @@ def load_sample(**survey_options) -> Dataset:
     from csm_kit.sample.generator import generate_sample  # only needed without the repository
 
     tables = generate_sample()
-    return load_dataset(_FrameSource(tables), mapping=None, **survey_options)
+    return load_dataset(FrameSource(tables), mapping=None, **survey_options)
 
 
 def _prepare(parts, spec, timezone, scales, lookup=None):
@@ -261,131 +274,50 @@ def _file_lines(parts, df) -> np.ndarray | None:
     return np.arange(first, first + len(df))
 
 
+def read_parts(reader, name: str, entry) -> tuple[list[tuple[pd.DataFrame, dict]], list[dict]]:
+    """Read one table's sources (one, or a list that is stacked): ``(raw frame, entry)``
+    pairs, and a failure record for each source that cannot be read.
+
+    A read problem is recorded, not raised, so that one run names every broken file. An
+    entry the source cannot honour (``query:`` on a folder) is refused, and so is one that
+    says where or how to read a table the source does not have.
+    """
+    parts, failures = [], []
+    for part in entry if isinstance(entry, list) else [entry]:
+        problem = reader.cannot_apply(name, part)
+        if problem is None:
+            try:
+                raw = reader(name, part)
+            except DataSourceError as exc:
+                problem, raw = str(exc), None
+            if raw is None and problem is None and _expects_table(part):
+                problem = (f"the mapping has an entry for {name}, but {reader.looked_for(name, part)}; "
+                           "add the table, fix table: in the mapping, or remove the entry")
+        if problem is not None:
+            failures.append(file_failure(name, problem))
+        elif raw is not None:
+            parts.append((raw, part))
+    return parts, failures
+
+
+def file_failure(table: str, detail: str) -> dict:
+    """A failure record for a whole file or source (its message names the file and lines)."""
+    return {"table": table, "column": None, "check": "unreadable_file", "severity": "error",
+            "rows": 0, "examples": [], "message": f"{table}: {detail}"}
+
+
+def _expects_table(entry: dict) -> bool:
+    return not entry.get("headers") and any(key in entry for key in EXPECTING_KEYS)
+
+
+def _source_names(parts, name: str) -> str:
+    return " and ".join(str(raw.attrs.get("source") or part.get("table")
+                            or ("the query" if "query" in part else f"the {name} table"))
+                        for raw, part in parts)
+
+
 def _where(spec, table_map) -> str:
     return str(table_map.get("table") or ("the query" if "query" in table_map else spec.name))
-
-
-# --------------------------------------------------------------------------- sources
-
-
-def _reader_for(source):
-    if isinstance(source, _FrameSource):
-        return source
-    text = str(source)
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+]*://", text):
-        return _SqlSource(text)
-    path = Path(source)
-    if path.is_dir():
-        return _FolderSource(path)
-    if path.suffix.lower() in DUCKDB_SUFFIXES and path.is_file():
-        return _DuckDBSource(path)
-    if not path.exists():
-        raise DataSourceError(
-            f"data source {path} does not exist; pass a folder of CSV/Parquet files, "
-            "a DuckDB file or a database URL")
-    raise DataSourceError(
-        f"data source {path} is not a folder, a DuckDB file ({', '.join(sorted(DUCKDB_SUFFIXES))}) "
-        "or a database URL")
-
-
-class _FrameSource(dict):
-    """In-memory tables (e.g. the generated sample), read like any other source."""
-
-    def __call__(self, name, table_map):
-        df = self.get(table_map.get("table", name))
-        return None if df is None else df.copy()
-
-
-class _FolderSource:
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def __call__(self, name, table_map):
-        if "table" in table_map:
-            candidates = [self.folder / table_map["table"]]
-        elif table_map.get("headers"):
-            candidates = self._by_headers(name, table_map["headers"])
-        else:
-            candidates = [self.folder / f"{name}{ext}" for ext in (".csv", ".csv.gz", ".parquet")]
-        for path in candidates:
-            if path.exists():
-                return _read_file(path, ReadOptions.from_mapping(name, table_map))
-        if "table" in table_map:
-            raise DataSourceError(f"mapping says {name} is in {candidates[0]}, which does not exist")
-        return None
-
-    def _by_headers(self, name, headers):
-        """The one CSV file of the folder whose header has every column in ``headers``."""
-        from csm_kit.data.recipes import files_with_headers
-
-        found = files_with_headers(self.folder, headers)
-        if len(found) > 1:
-            raise DataSourceError(
-                f"{len(found)} files in {self.folder} look like the {name} export "
-                f"({', '.join(p.name for p in found)}); say which with table: in the mapping")
-        return found
-
-
-def _read_file(path: Path, options: ReadOptions | None = None) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pandas(date_as_object=False)
-    return read_csv_file(path, options)
-
-
-class _DuckDBSource:
-    def __init__(self, path: Path):
-        import duckdb
-
-        self.con = duckdb.connect(str(path), read_only=True)
-        rows = self.con.sql("SELECT table_name FROM information_schema.tables").fetchall()
-        self.names = {row[0] for row in rows}
-
-    def __call__(self, name, table_map):
-        if "query" in table_map:
-            sql = table_map["query"]
-        else:
-            table = table_map.get("table", name)
-            if table not in self.names:
-                return None
-            sql = f'SELECT * FROM "{table}"'
-        return self.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
-
-
-class _SqlSource:
-    def __init__(self, url: str):
-        import sqlalchemy
-
-        try:
-            self.engine = sqlalchemy.create_engine(_with_driver(url))
-            self.inspector = sqlalchemy.inspect(self.engine)
-        except Exception as exc:  # driver errors vary by database
-            raise DataSourceError(f"cannot open database {mask_secrets(url)}: {exc}") from exc
-
-    def __call__(self, name, table_map):
-        import sqlalchemy
-
-        if "query" in table_map:
-            sql = table_map["query"]
-        else:
-            table = table_map.get("table", name)
-            if not self.inspector.has_table(table):
-                return None
-            sql = f'SELECT * FROM "{table}"'
-        with self.engine.connect() as conn:
-            return pd.read_sql(sqlalchemy.text(sql), conn)
-
-
-def _with_driver(url: str) -> str:
-    """``postgresql://`` means SQLAlchemy's default driver (psycopg2); use psycopg 3 (the
-    ``postgres`` extra) when only that one is installed."""
-    import importlib.util
-
-    if (url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None
-            and importlib.util.find_spec("psycopg") is not None):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
 
 
 def _check_timezone(timezone: str) -> None:

@@ -31,197 +31,25 @@ plus ``recipe:`` (one or more packaged recipes to start from, see
 Expressions are parsed by DuckDB and must be one scalar expression over the source table —
 no subqueries, no statements, no file or network access — and are evaluated by DuckDB with
 external access switched off; nothing is ever passed to Python's ``eval``.
+
+A mapping is read and checked by :mod:`csm_kit.data.mapping_file` (its names are re-exported
+here); this module applies it to a source table.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from csm_kit.data.config_files import read_yaml
-from csm_kit.data.contract import MAX_EXAMPLES, TABLES, TableSpec, failure_row
+from csm_kit.data.contract import MAX_EXAMPLES, TableSpec, failure_row
 from csm_kit.data.expressions import check_expression, evaluate, quote, typed_source
-from csm_kit.data.readers import READ_OPTION_NAMES, ReadOptions
-from csm_kit.data.survey_settings import SETTINGS_KEYS
-from csm_kit.errors import ConfigError
+from csm_kit.data.mapping_file import ACCEPTABLE, check_entry, merge_mappings, read_mapping
 
-__all__ = ["apply_mapping", "check_entry", "check_expression", "merge_mappings", "read_mapping"]
-
-#: Keys a table entry may have.
-ENTRY_KEYS = ("table", "query", "columns", "unpivot", "where", "headers") + READ_OPTION_NAMES
-#: Top-level keys that are not tables.
-SETTINGS = ("recipe", "fx", "accept", "description")  # the same as recipes.SETTINGS
-#: Checks of :mod:`csm_kit.data.validator` that ``accept:`` may turn off.
-ACCEPTABLE = ("mixed_currencies", "undivided_annual", "not_counted_status", "unmatched_customer_ids")
-#: The forms of a derived column, and the keys each may have.
-FORMS = {
-    "value": {"value"},
-    "sql": {"sql", "map", "default"},
-    "column": {"column", "map", "default"},
-    "lookup": {"lookup", "key", "match", "take"},
-}
-ALLOWED_FORMS = ("a source column name, {value: ...}, {sql: ...}, {column: ..., map: {...}}, "
-                 "{sql: ..., map: {...}} or {lookup: TABLE, key: ..., match: ..., take: ...}")
-
-
-# --------------------------------------------------------------------------- reading a mapping
-
-
-def read_mapping(mapping: str | Path | dict | None) -> dict[str, Any]:
-    """Read and check a mapping (YAML path, recipe name(s) or dict); raise ConfigError when wrong.
-
-    A string that is not an existing file but names packaged recipes (``"stripe"``,
-    ``"stripe,zendesk"``) reads those recipes. ``recipe:`` inside a mapping starts from the
-    recipes and lets the file's own entries override theirs, column by column.
-
-    >>> read_mapping({"customers": {"columns": {"customer_id": "account_id"}}})
-    {'customers': {'columns': {'customer_id': 'account_id'}}}
-    >>> read_mapping({"surveys": {"columns": {"survey": {"value": "nps"}}}})["surveys"]["columns"]
-    {'survey': {'value': 'nps'}}
-    """
-    from csm_kit.data.recipes import is_recipe_name, recipe_mapping
-
-    if isinstance(mapping, str | Path) and not Path(mapping).is_file() and is_recipe_name(str(mapping)):
-        mapping = {"recipe": str(mapping)}
-    mapping, where = read_yaml(mapping, what="mapping file")
-    if not isinstance(mapping, dict):
-        raise ConfigError("a mapping must be a YAML dictionary of table names")
-    mapping = copy.deepcopy(mapping)
-    if mapping.get("recipe"):
-        mapping = merge_mappings(recipe_mapping(mapping["recipe"]), mapping)
-    for key, entry in mapping.items():
-        if key in SETTINGS:
-            continue
-        if key not in TABLES:
-            raise ConfigError(f"mapping table must be one of {sorted(TABLES)} (or the settings "
-                              f"{list(SETTINGS)}), got {key!r}")
-        if isinstance(entry, list):  # one table from several sources, stacked
-            if not entry:
-                raise ConfigError(f"mapping for {key}: a list of sources must not be empty")
-            mapping[key] = [check_entry(key, part or {}) for part in entry]
-        else:
-            mapping[key] = check_entry(key, entry or {})
-    _check_settings(mapping)
-    return mapping
-
-
-def merge_mappings(base: dict, override: dict) -> dict:
-    """Overlay ``override`` on ``base``: settings replace, table entries merge key by key and
-    their ``columns`` column by column."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if key == "recipe":
-            continue
-        if key in TABLES and isinstance(value, dict) and isinstance(out.get(key), dict):
-            entry = out[key]
-            for inner, inner_value in value.items():
-                if inner == "columns" and isinstance(entry.get("columns"), dict):
-                    entry["columns"] = {**entry["columns"], **(inner_value or {})}
-                elif inner in ("table", "query"):
-                    entry.pop("table", None)
-                    entry.pop("query", None)
-                    entry.pop("headers", None)
-                    entry[inner] = inner_value
-                else:
-                    entry[inner] = inner_value
-        elif key == "accept":
-            out["accept"] = sorted(set(out.get("accept") or []) | set(value or []))
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def check_entry(table: str, entry: dict) -> dict:
-    """Check one table's entry: known keys, known canonical columns, valid derived forms."""
-    if not isinstance(entry, dict):
-        raise ConfigError(f"mapping for {table} must be a dictionary, got {entry!r}")
-    allowed = ENTRY_KEYS + (SETTINGS_KEYS if table == "surveys" else ())
-    unknown = set(entry) - set(allowed)
-    if unknown:
-        raise ConfigError(f"mapping for {table} may have table, query and columns (and "
-                          f"{', '.join(k for k in allowed if k not in ('table', 'query', 'columns'))}), "
-                          f"got {sorted(unknown)}")
-    columns = entry.get("columns") or {}
-    if not isinstance(columns, dict):
-        raise ConfigError(f"mapping for {table}: columns must map canonical names to yours")
-    bad = set(columns) - set(TABLES[table].columns)
-    if bad:
-        raise ConfigError(f"mapping for {table} names unknown canonical columns {sorted(bad)}; "
-                          f"they must be among {list(TABLES[table].columns)}")
-    for column, how in columns.items():
-        _check_form(table, column, how)
-    ReadOptions.from_mapping(table, entry)
-    if entry.get("unpivot") is not None:
-        _check_unpivot(table, entry["unpivot"])
-    if entry.get("where") is not None:
-        check_expression(entry["where"], where=f"mapping for {table}: where")
-    return entry
-
-
-def _check_form(table: str, column: str, how: Any) -> None:
-    where = f"mapping for {table}.{column}"
-    if isinstance(how, str):
-        return
-    if not isinstance(how, dict):
-        raise ConfigError(f"{where} must be {ALLOWED_FORMS}; got {how!r}")
-    forms = [f for f in FORMS if f in how]
-    if len(forms) != 1:
-        raise ConfigError(f"{where} must be exactly one of {ALLOWED_FORMS}; got keys {sorted(how)}")
-    form = forms[0]
-    extra = set(how) - FORMS[form]
-    if extra:
-        raise ConfigError(f"{where}: a {form} column may have {sorted(FORMS[form])}, got {sorted(extra)}")
-    if form == "sql":
-        check_expression(how["sql"], where=where)
-    if "map" in how and not isinstance(how["map"], dict):
-        raise ConfigError(f"{where}: map must be a dictionary of your value: canonical value")
-    if form == "lookup":
-        missing = {"key", "match", "take"} - set(how)
-        if missing:
-            raise ConfigError(f"{where}: a lookup needs lookup (the table), key, match and take; "
-                              f"missing {sorted(missing)}")
-        key = how["key"]
-        if isinstance(key, dict):
-            if set(key) != {"sql"}:
-                raise ConfigError(f"{where}: key must be a column name or {{sql: ...}}")
-            check_expression(key["sql"], where=where)
-
-
-def _check_unpivot(table: str, spec: Any) -> None:
-    where = f"mapping for {table}: unpivot"
-    if not isinstance(spec, dict) or not ({"columns", "matching"} & set(spec)):
-        raise ConfigError(f"{where} must give columns: [your question columns] or matching: "
-                          "a regular expression over column names (and optionally name:, value:)")
-    unknown = set(spec) - {"columns", "matching", "name", "value"}
-    if unknown:
-        raise ConfigError(f"{where} may have columns, matching, name and value, got {sorted(unknown)}")
-    if "matching" in spec:
-        try:
-            re.compile(spec["matching"])
-        except re.error as exc:
-            raise ConfigError(f"{where}: matching is not a valid regular expression: {exc}") from exc
-
-
-def _check_settings(mapping: dict) -> None:
-    accept = mapping.get("accept") or []
-    if not isinstance(accept, list) or set(accept) - set(ACCEPTABLE):
-        raise ConfigError(f"mapping accept: must be a list among {sorted(ACCEPTABLE)}, got {accept!r}")
-    fx = mapping.get("fx")
-    if fx is not None:
-        if not isinstance(fx, dict) or not fx.get("reporting_currency"):
-            raise ConfigError("mapping fx: needs reporting_currency (e.g. USD) and table: (or "
-                              "query:) of rates with columns month, currency, rate")
-        unknown = set(fx) - {"table", "query", "columns", "reporting_currency"} - set(READ_OPTION_NAMES)
-        if unknown:
-            raise ConfigError(f"mapping fx: may have table, query, columns, reporting_currency "
-                              f"and reading options, got {sorted(unknown)}")
-
+__all__ = ["ACCEPTABLE", "apply_mapping", "check_entry", "check_expression", "merge_mappings",
+           "read_mapping"]
 
 # --------------------------------------------------------------------------- applying a mapping
 

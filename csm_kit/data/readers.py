@@ -14,6 +14,7 @@ override the detection; ``date_format`` and ``decimal`` are used by
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,6 +22,14 @@ from typing import Any
 
 import pandas as pd
 
+from csm_kit.data.file_problems import (
+    check_header,
+    check_is_text,
+    drop_excel_blanks,
+    lines_with_extra_fields,
+    unclosed_quote,
+    wrong_separator,
+)
 from csm_kit.errors import ConfigError, DataSourceError
 
 #: Encodings DuckDB reads natively; anything else is decoded in Python first.
@@ -91,7 +100,7 @@ def detect_encoding(path: Path) -> str:
     """
     from charset_normalizer import from_bytes
 
-    head = path.read_bytes()[:_SNIFF_BYTES]
+    head = _head(path)
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -108,19 +117,37 @@ def detect_encoding(path: Path) -> str:
     return best.encoding
 
 
+def _head(path: Path) -> bytes:
+    """The first bytes of a file's text (decompressed for ``.gz``)."""
+    import gzip
+
+    if path.suffix.lower() != ".gz":
+        with path.open("rb") as handle:
+            return handle.read(_SNIFF_BYTES)
+    try:
+        with gzip.open(path, "rb") as handle:
+            return handle.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataSourceError(f"{path} is not a readable gzip file ({exc}); compress the CSV "
+                              "again, or save it uncompressed as .csv") from exc
+
+
 def read_csv_file(path: Path, options: ReadOptions | None = None) -> pd.DataFrame:
     """Read a CSV export into a frame of text columns (empty fields are missing values).
 
     The encoding comes from :func:`detect_encoding`, the dialect (delimiter, quoting, lines
-    to skip, header) from DuckDB's CSV sniffer, unless ``options`` says otherwise.
+    to skip, header) from DuckDB's CSV sniffer, unless ``options`` says otherwise. Excel's
+    empty trailing columns and rows are dropped (:func:`~csm_kit.data.file_problems.drop_excel_blanks`).
 
     Raises
     ------
     DataSourceError
-        When the file cannot be decoded or parsed as CSV; the message names the mapping
-        setting that would help.
+        When the file is empty or not text, cannot be decoded or parsed as CSV, names a column
+        twice, seems to use another separator, or has lines with more fields than its header
+        (named by line number); the message names the fix or the mapping setting that helps.
     """
     options = options or ReadOptions()
+    check_is_text(path)
     encoding = options.encoding or detect_encoding(path)
     with tempfile.TemporaryDirectory(prefix="csm-kit-") as tmp:
         readable = path
@@ -129,25 +156,64 @@ def read_csv_file(path: Path, options: ReadOptions | None = None) -> pd.DataFram
         return _read_utf8_csv(path, readable, options)
 
 
-def _read_utf8_csv(original: Path, readable: Path, options: ReadOptions) -> pd.DataFrame:
+def _read_utf8_csv(original: Path, readable: Path, options: ReadOptions, *,
+                   nrows: int | None = None) -> pd.DataFrame:
     """Read a UTF-8 CSV: the dialect from DuckDB's sniffer (when the first lines do not
-    settle it), the rows with pandas' C parser as text (the faster of the two here)."""
+    settle it), the rows with pandas' C parser as text (the faster of the two here).
+
+    The header is read as a row (``header=None``) so that pandas neither renames a repeated
+    column (``mrr.1``) nor takes a first column as the index when a row has an extra field.
+    """
     delimiter, skip = _dialect(original, readable, options)
     try:
-        frame = pd.read_csv(readable, sep=delimiter, skiprows=skip, dtype=str,
-                            header=0 if options.header_rows == 1 else None,
+        frame = pd.read_csv(readable, sep=delimiter, skiprows=skip, dtype=str, header=None,
                             keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                            skip_blank_lines=True)
-    except (pd.errors.ParserError, ValueError) as exc:
+                            skip_blank_lines=True, nrows=nrows)
+    except pd.errors.EmptyDataError as exc:
+        raise DataSourceError(f"{original} has no header line (it holds only blank lines"
+                              f"{f' after the {skip} skipped' if skip else ''}); export the "
+                              "table again, or fix skip_rows: in the mapping") from exc
+    except pd.errors.ParserError as exc:
+        if "Expected" in str(exc):
+            raise lines_with_extra_fields(readable, delimiter=delimiter, skip=skip,
+                                          original=original) from exc
+        quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if quote:  # rows counted from 0 at the first line read (the header)
+            raise unclosed_quote(original, skip + int(quote.group(1)) + 1) from exc
+        raise DataSourceError(
+            f"{original} could not be read as CSV ({_first_line(exc)}); check the file, or set "
+            "delimiter:, skip_rows: or encoding: for this table in the mapping") from exc
+    except UnicodeDecodeError as exc:
+        raise not_utf8(original) from exc
+    except ValueError as exc:
         raise DataSourceError(
             f"{original} could not be read as CSV ({_first_line(exc)}); check the file, or set "
             "delimiter:, skip_rows: or encoding: for this table in the mapping") from exc
     if options.header_rows > 1:
         frame = _multi_row_header(frame, options.header_rows)
-    frame = frame.reset_index(drop=True)
+    else:
+        names = frame.iloc[0].tolist()
+        check_header(original, names, delimiter=delimiter, line=skip + 1)
+        frame = frame.iloc[1:]
+        frame.columns = [f"Unnamed: {i}" if pd.isna(n) else n for i, n in enumerate(names)]
+    frame = drop_excel_blanks(frame.reset_index(drop=True))
     frame.attrs["csv_delimiter"] = delimiter
     frame.attrs["first_line"] = skip + options.header_rows + 1  # to name rows by their line
     return frame
+
+
+def not_utf8(path: Path) -> DataSourceError:
+    """The error for a file taken as UTF-8 that is not, naming the first line that is not."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        where = f" at line {line}"
+    return DataSourceError(f"{path} is not valid UTF-8{where}; set encoding: for this table in "
+                           "the mapping (e.g. cp1252 for Excel on Windows, latin-1), or save "
+                           "the file as CSV UTF-8")
 
 
 #: Title lines looked for above the header ("Report: ...", "Exported on ...", a blank line).
@@ -165,9 +231,15 @@ def _dialect(original: Path, readable: Path, options: ReadOptions) -> tuple[str,
     skip = options.skip_rows or 0
     with readable.open(encoding="utf-8-sig", errors="replace") as handle:
         lines = [handle.readline() for _ in range(skip + MAX_TITLE_LINES + 2)]
-    settled = _two_lines_agree(lines, skip, options)
+    settled = _two_lines_agree(lines, skip, options) or _most_lines_agree(lines, skip, options)
     if settled:
         return settled, skip
+    if options.delimiter and options.delimiter not in lines[skip]:
+        auto = ReadOptions()
+        other = _two_lines_agree(lines, skip, auto) or _most_lines_agree(lines, skip, auto)
+        if other:  # the mapping's delimiter is not in the header; another one fits
+            raise wrong_separator(original, lines[skip], used=options.delimiter, found=other,
+                                  line=skip + 1)
     if options.skip_rows is not None:
         first = lines[skip]
         return options.delimiter or max(_MARKS, key=first.count), skip
@@ -209,6 +281,18 @@ def _two_lines_agree(lines: list[str], skip: int, options: ReadOptions) -> str |
     return None
 
 
+def _most_lines_agree(lines: list[str], skip: int, options: ReadOptions) -> str | None:
+    """The delimiter when line ``skip`` holds as many of it (≥ 1) as at least half of the
+    lines after it: a row with an unquoted separator in a value (``$1,234.50``) then still
+    leaves the header where it is, and is named as a row with extra fields."""
+    first, rest = lines[skip], [line for line in lines[skip + 1:] if line.strip()]
+    for mark in ([options.delimiter] if options.delimiter else _MARKS):
+        count = first.count(mark)
+        if count and rest and 2 * sum(line.count(mark) == count for line in rest) >= len(rest):
+            return mark
+    return None
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -241,11 +325,20 @@ def _transcode(path: Path, encoding: str, folder: Path) -> Path:
     """Decode a file in Python (encodings DuckDB lacks, gzip) into a UTF-8 copy."""
     import gzip
 
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataSourceError(f"{path} is not a readable gzip file ({exc}); compress the CSV "
+                              "again, or save it uncompressed as .csv") from exc
     try:
         text = raw.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise DataSourceError(f"{path} is not readable as {encoding} ({exc}); set encoding: "
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DataSourceError(f"{path} is not readable as {encoding} (line {line}: {exc.reason}); "
+                              "set encoding: for this table in the mapping (e.g. utf-8, "
+                              "cp1252)") from exc
+    except LookupError as exc:
+        raise DataSourceError(f"{path}: {encoding} is not a known text encoding; set encoding: "
                               "for this table in the mapping (e.g. utf-8, cp1252)") from exc
     out = folder / "utf8.csv"
     out.write_text(text.removeprefix("\ufeff"), encoding="utf-8")
@@ -289,4 +382,5 @@ def csv_header(path: Path, options: ReadOptions | None = None, *, lines: int = 5
         sample.write_bytes(head)
         encoding = options.encoding or detect_encoding(sample)
         readable = sample if _norm(encoding) in _NATIVE else _transcode(sample, encoding, Path(tmp))
-        return [str(c) for c in _read_utf8_csv(path, readable, options).columns]
+        frame = _read_utf8_csv(path, readable, options, nrows=options.header_rows)
+        return [str(c) for c in frame.columns]
