@@ -188,7 +188,8 @@ def print_findings(findings, *, console: Console, title: str) -> None:
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for row in findings.itertuples(index=False):
         table.add_row(Text(row.severity, style=colours.get(row.severity, "")),
-                      Text(f"{row.rows:,}"), Text(terminal_text(row.message, markup=False)))
+                      Text(f"{row.rows:,}" if row.rows else "—"),  # a whole file or dataset, not rows
+                      Text(terminal_text(row.message, markup=False)))
     console.print(table)
 
 

@@ -55,6 +55,8 @@ def test_a_zero_byte_csv_is_refused_as_empty(folder):
     hf.break_empty(folder, "tickets")
     flat = refused(folder)
     assert "tickets: " in flat and "tickets.csv is empty (0 bytes)" in flat
+    # A whole-file problem has no row count: the rows column shows a dash, not "0".
+    assert "│ error │ — │ tickets: " in flat
 
 
 def test_a_header_only_customers_file_is_refused_there_is_nothing_to_report(folder):
