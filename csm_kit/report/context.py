@@ -201,11 +201,19 @@ class ReportContext:
         counting a row's members, ``by`` the group column; see
         :func:`csm_kit.privacy.small_groups_hidden` for how a group's size is read (e.g.
         ``ctx.small_groups_hidden(health, by="segment")`` counts the customers per segment).
-        Other privacy modes return ``frame`` unchanged.
+        Other privacy modes return ``frame`` unchanged. When groups are hidden, a one-line
+        note says how many, so a reader knows the chart or table below is not the whole.
         """
         if self.privacy != "aggregate":
             return frame
-        return small_groups_hidden(frame, n=n, by=by, min_size=self.min_group_size)
+        kept = small_groups_hidden(frame, n=n, by=by, min_size=self.min_group_size)
+        if len(kept) < len(frame):
+            hidden = (frame[by].nunique(dropna=False) - kept[by].nunique(dropna=False)
+                      if by is not None else len(frame) - len(kept))
+            what = "group" if by is not None else "row"
+            _display_note(f"{hidden:,} {what}{'' if hidden == 1 else 's'} with fewer than "
+                          f"{self.min_group_size} members not shown (privacy: aggregate).")
+        return kept
 
     @property
     def survey_settings(self):

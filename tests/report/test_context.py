@@ -77,3 +77,20 @@ def test_complete_keeps_only_quarters_that_have_ended(good_folder):
     frame = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-04-01"]), "v": [1, 2]})
     assert ctx.complete(frame)["v"].tolist() == [1]  # April–June is not over at the end of May
     assert ctx.complete(frame, freq="M")["v"].tolist() == [1, 2]
+
+
+def test_hidden_small_groups_are_counted_in_a_note(good_folder, monkeypatch):
+    shown = []
+    monkeypatch.setattr("csm_kit.report.context._display_note", shown.append)
+    ctx = open_report(str(good_folder), privacy="aggregate", min_group_size=3)
+    # Segments A (3 customers), B (1) and C (2): B and C are below 3, so two groups go.
+    scores = pd.DataFrame({"customer_id": list("abcdef"), "segment": list("AAABCC")})
+    kept = ctx.small_groups_hidden(scores, by="segment")
+    assert kept["segment"].unique().tolist() == ["A"]
+    # Rows counting their own members: only the 2 is below 3, so one row goes.
+    counts = pd.DataFrame({"band": ["red", "green"], "customers": [4, 2]})
+    assert ctx.small_groups_hidden(counts, n="customers")["band"].tolist() == ["red"]
+    assert shown == ["2 groups with fewer than 3 members not shown (privacy: aggregate).",
+                     "1 row with fewer than 3 members not shown (privacy: aggregate)."]
+    shown.clear()
+    assert len(ctx.small_groups_hidden(scores.iloc[:3], by="segment")) == 3 and shown == []
