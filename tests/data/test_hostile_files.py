@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from csm_kit import cli
 from csm_kit.cli import app
 from csm_kit.data.loading import load_dataset
 from csm_kit.data.readers import ReadOptions, read_csv_file
@@ -32,7 +33,10 @@ def pristine(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def folder(pristine, tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("COLUMNS", "1000")  # each finding on one line of the CLI's table
+    # Each finding on one line of the CLI's table. The consoles may have fixed their width
+    # when csm_kit.cli was first imported (from COLUMNS then), so set it on them, restored after.
+    monkeypatch.setattr(cli.err, "_width", 1000)
+    monkeypatch.setattr(cli.stdout, "_width", 1000)
     return Path(shutil.copytree(pristine, tmp_path / "data"))
 
 
