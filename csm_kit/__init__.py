@@ -29,7 +29,11 @@ from csm_kit.errors import (
 from csm_kit.headlines import headline
 from csm_kit.health.actions import action_backtest, action_list
 from csm_kit.health.backtest import BacktestResult, backtest, churn_history
-from csm_kit.health.forecast import renewal_forecast, renewal_forecast_backtest
+from csm_kit.health.forecast import (
+    renewal_forecast,
+    renewal_forecast_and_backtest,
+    renewal_forecast_backtest,
+)
 from csm_kit.health.probability import churn_probability, fit_churn_model
 from csm_kit.health.scores import distress_scores, health_scores, load_health_config
 from csm_kit.health.signals import customer_signals
@@ -104,6 +108,7 @@ __all__ = [
     # risk and actions (issue 14)
     "action_backtest", "action_list", "churn_history", "churn_probability", "fit_churn_model",
     "monthly_digest", "renewal_forecast", "renewal_forecast_backtest",
+    "renewal_forecast_and_backtest",
     # issue 13: renewals, support and adoption; survey settings; comment themes
     "SurveySettings", "backlog_by_period", "churn_by_theme", "comment_themes",
     "key_feature_adoption", "load_themes", "logo_retention_rate", "nps_changes",

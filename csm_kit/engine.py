@@ -16,7 +16,8 @@ written once with narwhals. This module is the small glue around them:
   :func:`native_like` puts a small pandas frame on the backend (and connection) of another;
 - :func:`materialize` computes a lazy DuckDB frame once when it is used twice, and
   :func:`reuse` keeps an intermediate result (the per-customer MRR events) across calls on
-  the same data, keyed by a fingerprint of its content;
+  the same data, keyed by a fingerprint of its content (DuckDB frames, and small pandas
+  frames: a report computes the sample's events once, not once per metric);
 - :func:`require_columns` and :func:`attach_group` check inputs and join a customer attribute.
 
 Month arithmetic on these frames (month timestamps, one row per month, dense month grids)
@@ -25,6 +26,7 @@ lives in :mod:`csm_kit.months`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -42,6 +44,13 @@ ENGINE_VARIABLE = "CSM_KIT_ENGINE"
 #: How many intermediate results (per input, as_of and step) :func:`reuse` keeps.
 REUSE_SLOTS = 4
 _REUSED: OrderedDict[tuple, pa.Table] = OrderedDict()
+#: How many results on small pandas frames :func:`reuse` keeps (a report asks for the events
+#: of a few as_of months and rules, each a few hundred kB on the bundled sample).
+PANDAS_REUSE_SLOTS = 32
+#: pandas inputs up to this many rows are reused (larger ones run on DuckDB unless a caller
+#: forces engine="pandas"; their results are not kept, to bound memory).
+PANDAS_REUSE_MAX_ROWS = 100_000
+_REUSED_PANDAS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
 _REUSE_LOCK = threading.Lock()
 #: pandas inputs with at least this many rows run on embedded DuckDB when ``engine`` is None or
 #: "auto". Measured with ``benchmarks/run.py`` on 2 cores (benchmarks/RESULTS.md): on tiny
@@ -248,14 +257,19 @@ def reuse(frame, tag: str, compute):
     of its content (the row count and the sum of DuckDB's 64-bit hash of every row — one scan,
     ~0.05 s for 2M rows). Any changed value or added or removed row gives a new key (barring
     a collision of 64-bit hashes), so an edited frame is computed afresh; the last
-    :data:`REUSE_SLOTS` results are kept (:func:`forget_reused` drops them). On the other
-    engines every call computes again.
+    :data:`REUSE_SLOTS` results are kept (:func:`forget_reused` drops them). An eager pandas
+    frame of up to :data:`PANDAS_REUSE_MAX_ROWS` rows (the bundled sample's path) is kept the
+    same way, keyed by a digest of its index, columns, types and every row's hash, in order
+    (:func:`_pandas_fingerprint`), and handed out as a shallow copy, so no caller can change
+    the kept frame. On the other engines every call computes again.
 
     >>> rel = to_engine(pd.DataFrame({"a": [1, 2]}), "duckdb")
     >>> double = lambda f: f.select(nw.col("a") * 2)
     >>> to_pandas(reuse(rel, "doctest", double))["a"].tolist()
     [2, 4]
     """
+    if _small_pandas(frame):
+        return _reuse_pandas(frame, tag, compute)
     if frame.implementation is not nw.Implementation.DUCKDB:
         return compute(frame)
     key = (tag, _fingerprint(frame))
@@ -276,6 +290,42 @@ def forget_reused() -> None:
     """Drop every result kept by :func:`reuse` (frees its memory; benchmarks start cold)."""
     with _REUSE_LOCK:
         _REUSED.clear()
+        _REUSED_PANDAS.clear()
+
+
+def _small_pandas(frame) -> bool:
+    return (isinstance(frame, nw.DataFrame) and frame.implementation is nw.Implementation.PANDAS
+            and len(frame) <= PANDAS_REUSE_MAX_ROWS)
+
+
+def _reuse_pandas(frame, tag: str, compute):
+    """:func:`reuse` for an eager pandas frame: kept as pandas, handed out as shallow copies."""
+    try:
+        key = (tag, _pandas_fingerprint(frame.to_native()))
+    except TypeError:  # a column of unhashable values (lists, dicts): nothing to key it by
+        return compute(frame)
+    with _REUSE_LOCK:
+        kept = _REUSED_PANDAS.get(key)
+        if kept is not None:
+            _REUSED_PANDAS.move_to_end(key)
+    if kept is None:
+        result = compute(frame)
+        if not isinstance(result, nw.DataFrame):
+            return result
+        kept = result.to_native().copy(deep=False)
+        with _REUSE_LOCK:
+            _REUSED_PANDAS[key] = kept
+            while len(_REUSED_PANDAS) > PANDAS_REUSE_SLOTS:
+                _REUSED_PANDAS.popitem(last=False)
+    return nw.from_native(kept.copy(deep=False), eager_only=True)
+
+
+def _pandas_fingerprint(data: pd.DataFrame) -> tuple:
+    """Columns, exact types, row count and a SHA-256 of every row's hash (index included),
+    in order: a frame with any value, label or row order changed gets a new key."""
+    rows = pd.util.hash_pandas_object(data, index=True).to_numpy()
+    digest = hashlib.sha256(rows.tobytes()).hexdigest()
+    return tuple(data.columns), tuple(repr(t) for t in data.dtypes), len(data), digest
 
 
 def _fingerprint(frame) -> tuple:

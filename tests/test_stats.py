@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from csm_kit.errors import ConfigError
-from csm_kit.stats import kaplan_meier, median_survival_time
+from csm_kit.stats import kaplan_meier, mean_interval, median_survival_time, wilson_interval
 
 # Freireich et al. (1963) leukaemia remission times in weeks (the "gehan" data, R MASS).
 # 6-MP arm: 0 = censored.
@@ -165,3 +165,38 @@ def test_ratio_interval_per_group_is_missing_for_one_unit_and_clipped_at_the_bou
     out = ratio_interval(f, numerator="y", denominator="x", keys=["g"], upper=1.0)
     assert out.loc["a", "ratio"] == 0.5 and out.loc["a", "ci_low"] >= 0 and out.loc["a", "ci_high"] <= 1
     assert pd.isna(out.loc["b", "ci_low"]) and out.loc["b", "units"] == 1
+
+
+# The intervals compute their normal and t quantiles with scipy.special and the Wilson bounds
+# step for step as statsmodels does, so that a report kernel imports neither statsmodels nor
+# scipy.stats for them. The references below are those libraries themselves: equal to the bit.
+
+def test_wilson_interval_equals_statsmodels_proportion_confint_exactly():
+    from statsmodels.stats.proportion import proportion_confint
+
+    n = np.array([1, 2, 3, 5, 10, 37, 120, 1000, 98765], dtype=float)
+    for confidence in (0.8, 0.9, 0.95, 0.99):
+        for total in n:
+            successes = np.arange(0, total + 1, max(1, total // 50))
+            low, high = wilson_interval(successes, np.full_like(successes, total),
+                                        confidence=confidence)
+            ref_low, ref_high = proportion_confint(successes, np.full_like(successes, total),
+                                                   alpha=1 - confidence, method="wilson")
+            assert np.array_equal(low, np.clip(ref_low, 0.0, 1.0))
+            assert np.array_equal(high, np.clip(ref_high, 0.0, 1.0))
+
+
+def test_the_quantiles_equal_scipy_stats_exactly():
+    from scipy import stats as scipy_stats
+
+    from csm_kit.stats import _normal_quantile, _normal_tail
+
+    p = np.concatenate([np.linspace(0.001, 0.999, 999), [0.5 + c / 2 for c in (0.8, 0.9, 0.95)]])
+    assert np.array_equal(_normal_quantile(p), scipy_stats.norm.ppf(p))
+    assert _normal_quantile(0.975) == scipy_stats.norm.ppf(0.975)
+    z = np.linspace(0, 8, 801)
+    assert np.array_equal(_normal_tail(z), scipy_stats.norm.sf(z))
+    values = [3.0, 5.0, 4.0, 9.0, 1.0]
+    mean, se = np.mean(values), np.std(values, ddof=1) / np.sqrt(len(values))
+    t = scipy_stats.t.ppf(0.975, len(values) - 1)
+    assert mean_interval(values) == (float(mean - t * se), float(mean + t * se))

@@ -26,7 +26,8 @@ drawn totals are the 95% interval. Outcomes are as recorded: a contract is renew
 the as-of day with neither is taken as not renewed.
 
 :func:`renewal_forecast_backtest` runs the forecast at the end of past quarters and compares
-it with the ARR that actually renewed.
+it with the ARR that actually renewed; :func:`renewal_forecast_and_backtest` gives both,
+scoring the days they share once.
 """
 
 from __future__ import annotations
@@ -146,9 +147,30 @@ def renewal_forecast(dataset: Dataset, *, as_of=None, windows=WINDOWS, config=No
     return RenewalForecast(pd.DataFrame(rows), contracts.reset_index(drop=True), rates, day)
 
 
+def renewal_forecast_and_backtest(dataset: Dataset, *, as_of=None, quarters: int = 4,
+                                  windows=WINDOWS, config=None, lookback_months: int = 12,
+                                  draws: int = 10_000, seed: int = 0
+                                  ) -> tuple[RenewalForecast, pd.DataFrame]:
+    """Return ``renewal_forecast(dataset, as_of=...)`` and ``renewal_forecast_backtest(dataset)``.
+
+    The same two results as the separate calls with these options, but the health bands of
+    the month ends both look back on are scored once, not twice (on the bundled sample 12 of
+    the 39 days: about a third of the work).
+    """
+    if dataset.renewals is None:
+        raise ConfigError("a renewal forecast needs the renewals table")
+    config = _resolve(config, load_health_config)
+    options = {"windows": windows, "config": config, "lookback_months": lookback_months,
+               "draws": draws, "seed": seed}
+    bands: dict = {}
+    forecast = renewal_forecast(dataset, as_of=as_of, _bands=bands, **options)
+    return forecast, renewal_forecast_backtest(dataset, quarters=quarters, _bands=bands,
+                                               **options)
+
+
 def renewal_forecast_backtest(dataset: Dataset, *, quarters: int = 4, windows=WINDOWS,
                               config=None, lookback_months: int = 12, draws: int = 10_000,
-                              seed: int = 0) -> pd.DataFrame:
+                              seed: int = 0, _bands: dict | None = None) -> pd.DataFrame:
     """Run the forecast at the end of past quarters and compare it with what renewed.
 
     The forecast days are the last days of the ``quarters`` latest quarters whose longest
@@ -171,7 +193,7 @@ def renewal_forecast_backtest(dataset: Dataset, *, quarters: int = 4, windows=WI
     days = [last - pd.offsets.QuarterEnd(k) for k in range(quarters - 1, -1, -1)] \
         if quarters > 0 else []
     days = [pd.Timestamp(d) for d in days]
-    bands: dict = {}
+    bands = {} if _bands is None else _bands  # health bands by day, shared by the forecasts
     rows = []
     for day in days:
         forecast = renewal_forecast(dataset, as_of=day, windows=windows, config=config,

@@ -173,6 +173,54 @@ def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:
         return pd.DataFrame({"customer_id": ids.to_numpy(),
                              "segment": segments.reindex(ids).to_numpy(),
                              "mrr_trend_3m": np.nan, "mrr": np.nan})
+    if _plain(subs):
+        now, before = _mrr_on(subs, day), _mrr_on(subs, day, months_back=3)
+    else:
+        now, before = _mrr_from_customer_months(subs, day)
+    return pd.DataFrame({"customer_id": now.index.to_numpy(),
+                         "segment": segments.reindex(now.index).to_numpy(),
+                         "mrr_trend_3m": (now / before.reindex(now.index) - 1).to_numpy(),
+                         "mrr": now.to_numpy(dtype="float64")})
+
+
+def _plain(subs: pd.DataFrame) -> bool:
+    """True for subscriptions :func:`_mrr_on` reads exactly as customer_months does: naive
+    datetime columns, no missing customer_id or mrr (validated data always is)."""
+    dates = ["start_date", *(["end_date"] if "end_date" in subs.columns else [])]
+    naive = all(pd.api.types.is_datetime64_dtype(subs[c])
+                and getattr(subs[c].dtype, "tz", None) is None for c in dates)
+    return (naive and pd.api.types.is_numeric_dtype(subs["mrr"])
+            and not subs["mrr"].isna().any() and not subs["customer_id"].isna().any())
+
+
+def _mrr_on(subs: pd.DataFrame, day: pd.Timestamp, *, months_back: int = 0) -> pd.Series:
+    """Each customer's MRR at the end of the as-of month (or ``months_back`` months earlier)
+    as :func:`~csm_kit.revenue.customer_months` gives it for the subscriptions known on
+    ``day`` (started by then; an end after the day not known yet), without expanding months.
+
+    In the as-of month that is the subscriptions active on the day (start ≤ day < end); in an
+    earlier month m, those started by the day, in or before m, and ending after m's month.
+    The rules are :mod:`csm_kit.mrr_events`': whole cents per subscription (halves up), summed
+    per customer, totals of 0 or less left out. Indexed by customer_id, sorted.
+    """
+    start = subs["start_date"]
+    end = subs["end_date"] if "end_date" in subs.columns else pd.Series(pd.NaT, index=subs.index)
+    if months_back == 0:
+        counts = (start <= day) & (end.isna() | (end > day))
+    else:
+        month = day.year * 12 + day.month - 1 - months_back
+        start_month = start.dt.year * 12 + start.dt.month - 1
+        end_month = end.dt.year * 12 + end.dt.month - 1
+        counts = (start <= day) & (start_month <= month) & (end.isna() | (end_month > month))
+    active = subs[counts.to_numpy()]
+    cents = np.floor(active["mrr"].to_numpy(dtype="float64") * 100 + 0.5).astype("int64")
+    total = pd.Series(cents, index=active.index).groupby(active["customer_id"]).sum()
+    total = total[total > 0].sort_index()
+    return (total.astype("float64") / 100).rename("mrr")
+
+
+def _mrr_from_customer_months(subs, day: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
+    """:func:`_mrr_on` now and 3 months back, through customer_months (any input)."""
     known = subs[subs["start_date"] <= day]
     if "end_date" in known.columns:  # an end after the day is not known on the day
         known = known.assign(end_date=known["end_date"].where(known["end_date"] <= day))
@@ -181,10 +229,7 @@ def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:
     now = months[months["month"] == month].set_index("customer_id")["mrr"]
     before = months[months["month"] == month - pd.DateOffset(months=3)].set_index(
         "customer_id")["mrr"]
-    return pd.DataFrame({"customer_id": now.index.to_numpy(),
-                         "segment": segments.reindex(now.index).to_numpy(),
-                         "mrr_trend_3m": (now / before.reindex(now.index) - 1).to_numpy(),
-                         "mrr": now.to_numpy(dtype="float64")})
+    return now, before
 
 
 def _between(dates: pd.Series, first_day: pd.Timestamp, day: pd.Timestamp) -> pd.Series:

@@ -7,7 +7,11 @@ import pytest
 
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
-from csm_kit.health.forecast import renewal_forecast, renewal_forecast_backtest
+from csm_kit.health.forecast import (
+    renewal_forecast,
+    renewal_forecast_and_backtest,
+    renewal_forecast_backtest,
+)
 
 #: Everyone signed up a while ago scores 100 on tenure: every account is green.
 GREEN = {"components": {"t": {"signal": "tenure_days", "method": "linear", "low": 0, "high": 1,
@@ -108,3 +112,26 @@ def test_forecast_needs_renewals_and_sane_windows():
     ds = company(contracts([("a", "2024-03-01", 1, 1, None)]))
     with pytest.raises(ConfigError, match="`windows` must be whole numbers of days"):
         renewal_forecast(ds, as_of="2024-03-31", windows=(0, 30))
+
+
+def test_forecast_and_backtest_together_equal_the_two_separate_calls_on_the_sample(monkeypatch):
+    # the reference is the two public functions called one after the other, as the report
+    # called them before; together they share the health bands of the days both score
+    from csm_kit.data.loading import load_dataset
+    from csm_kit.health import forecast as module
+
+    ds = load_dataset()
+    scored = []
+    original = module.customer_signals
+    monkeypatch.setattr(module, "customer_signals",
+                        lambda *a, **k: scored.append(k["as_of"]) or original(*a, **k))
+    forecast, backtest = renewal_forecast_and_backtest(ds, as_of="2026-10-31")
+    together = len(scored)
+    expected_forecast = renewal_forecast(ds, as_of="2026-10-31")
+    expected_backtest = renewal_forecast_backtest(ds)
+    assert together < len(scored) - together  # fewer days scored than by the separate calls
+    pd.testing.assert_frame_equal(forecast.summary, expected_forecast.summary)
+    pd.testing.assert_frame_equal(forecast.contracts, expected_forecast.contracts)
+    pd.testing.assert_frame_equal(forecast.rates, expected_forecast.rates)
+    assert forecast.as_of == expected_forecast.as_of
+    pd.testing.assert_frame_equal(backtest, expected_backtest)

@@ -6,9 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csm_kit.data.loading import Dataset
+from csm_kit.data.loading import Dataset, load_dataset
 from csm_kit.errors import ConfigError
-from csm_kit.health.signals import SIGNALS, customer_signals, scoring_day
+from csm_kit.health import signals as signals_module
+from csm_kit.health.signals import (
+    SIGNALS,
+    _mrr_from_customer_months,
+    _mrr_on,
+    customer_signals,
+    scoring_day,
+)
 
 AS_OF = "2024-03-31"
 
@@ -291,3 +298,46 @@ def test_csat_on_another_scale_is_put_on_1_to_5_for_the_health_thresholds():
                  survey_settings=survey_settings(scales="csat=1-10"))
     got = signal(ds, "csat_recent")
     assert got["a"] == pytest.approx((5 + 1 + 4 * 7 / 9) / 2) and got["b"] == 1.0
+
+
+# The MRR signals are read straight from the subscriptions (signals._mrr_on) rather than by
+# expanding customer-months; both ways must give the same numbers to the cent. The expected
+# values come from customer_months itself (signals._mrr_from_customer_months), the reference.
+
+def _both_ways(subs: pd.DataFrame, day) -> None:
+    day = pd.Timestamp(day)
+    ref_now, ref_before = _mrr_from_customer_months(subs, day)
+    pd.testing.assert_series_equal(_mrr_on(subs, day), ref_now, check_names=False,
+                                   check_index_type=False)
+    pd.testing.assert_series_equal(_mrr_on(subs, day, months_back=3),
+                                   ref_before.sort_index(), check_names=False,
+                                   check_index_type=False)
+
+
+def test_mrr_read_from_subscriptions_matches_customer_months_at_the_edges():
+    # a: ends on 2024-03-15 (a mid-month day checks end == day); b: starts and ends in one
+    # month (never at a month end); c: a credit taking its total to 0 (left out); d: half a
+    # cent (rounded up per subscription, 0.005 → 0.01, twice = 0.02); e: ends on the 1st.
+    subs = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "c", "d", "d", "e"],
+        "mrr": [100.0, 50.0, 80.0, -80.0, 0.005, 0.005, 30.0],
+        "start_date": dates("2023-11-20", "2023-12-05", "2023-10-01", "2024-01-01",
+                            "2023-09-01", "2023-09-01", "2023-12-31"),
+        "end_date": dates("2024-03-15", "2023-12-20", None, None, None, None, "2024-03-01")})
+    for day in ["2023-12-20", "2023-12-31", "2024-02-29", "2024-03-01", "2024-03-14",
+                "2024-03-15", "2024-03-31", "2024-06-30"]:
+        _both_ways(subs, day)
+
+
+def test_mrr_read_from_subscriptions_matches_customer_months_on_the_sample():
+    subs = load_dataset().subscriptions
+    for day in pd.date_range("2020-01-31", "2026-11-30", freq="ME").append(
+            pd.date_range("2020-01-01", "2026-11-01", freq="3MS") + pd.Timedelta(days=14)):
+        _both_ways(subs, day)
+
+
+def test_customer_signals_on_the_sample_are_unchanged_by_the_direct_mrr_read(monkeypatch):
+    ds = load_dataset()
+    fast = customer_signals(ds, as_of="2025-06-30")
+    monkeypatch.setattr(signals_module, "_plain", lambda subs: False)
+    pd.testing.assert_frame_equal(fast, customer_signals(ds, as_of="2025-06-30"))
