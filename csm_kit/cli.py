@@ -161,10 +161,14 @@ def engine_scoped(func):
 
 
 def friendly_errors(func):
-    """Turn kit errors into a short message and exit code 2 (never a bare traceback)."""
+    """Turn kit errors and the machine's file errors into a short message and exit code 2
+    (never a bare traceback); anything else is a bug in the kit: its traceback is shown with a
+    line asking to report it (exit code 1)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        import click
+
         try:
             return func(*args, **kwargs)
         except DataContractError as exc:
@@ -175,8 +179,24 @@ def friendly_errors(func):
             err.print(Text(f"error: {terminal_text(exc, markup=False)}", style="bold red"),
                       soft_wrap=True)
             raise typer.Exit(2) from None
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except OSError as exc:  # the machine, not the data: permissions, a full disk, a lost mount
+            err.print(Text(f"error: {terminal_text(exc, markup=False)}; check that path, its "
+                           "permissions and the free space, then run the command again",
+                           style="bold red"), soft_wrap=True)
+            raise typer.Exit(2) from None
+        except Exception:
+            err.print(Text(BUG_REPORT, style="bold red"), soft_wrap=True)
+            raise
 
     return wrapper
+
+
+#: Shown above the traceback of an error that is the kit's own fault, not the data's.
+BUG_REPORT = ("csm-kit stopped on an error of its own (a bug, not a problem with your data): "
+              "please report it on the project's issue tracker with the command you ran and "
+              "the traceback below.")
 
 
 def print_findings(findings, *, console: Console, title: str) -> None:

@@ -239,3 +239,25 @@ def test_a_notebook_past_its_timeout_is_stopped_and_recorded_as_failed(tmp_path,
     assert entry["status"] == "failed"
     assert entry["error"].startswith("TimeoutError: the notebook ran longer than its 2 s limit")
     assert manifest["options"]["timeout"] == 2
+
+
+def test_a_file_error_from_the_machine_is_exit_2_with_the_path_not_a_traceback(tmp_path, monkeypatch):
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "customers.csv"))
+
+    monkeypatch.setattr("csm_kit.data.loading.load_dataset", refused)
+    result = _invoke("validate", "--data", str(tmp_path))
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert "Permission denied" in flat and "customers.csv" in flat and "permissions" in flat
+    assert "Traceback" not in result.output
+
+
+def test_a_bug_in_the_kit_keeps_its_traceback_and_asks_to_be_reported(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("csm_kit.data.loading.load_dataset", broken)
+    result = _invoke("validate", "--data", str(tmp_path))
+    assert result.exit_code == 1 and isinstance(result.exception, ZeroDivisionError)
+    assert "a bug, not a problem with your data" in " ".join(result.output.split())
