@@ -71,19 +71,24 @@ def _main(
 err = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False)
 
-#: The years a date option may name: a typo (20224-01-31) or "never" (9999-12-31) is refused
-#: up front instead of failing deep inside a run.
-DATE_YEARS = (1900, 2199)
-
 
 def _date_in_range(value: str | None) -> str | None:
-    """Typer callback: a date option's year must lie in ``DATE_YEARS`` (exit 2 otherwise)."""
+    """Typer callback: a date option must lie in the range the data contract reads
+    (``EARLIEST_DATE`` to before ``OPEN_ENDED_FROM``), so a typo (20224-01-31) or "never"
+    (9999-12-31) is refused up front (exit 2) instead of failing deep inside a run."""
     import re
 
     year = re.match(r"\s*(\d+)-", value or "")
-    if year and not DATE_YEARS[0] <= int(year.group(1)) <= DATE_YEARS[1]:
-        raise typer.BadParameter(f"must be a date between {DATE_YEARS[0]}-01-01 and "
-                                 f"{DATE_YEARS[1]}-12-31, got {value!r}")
+    if year is None:
+        return value
+    import pandas as pd
+
+    from csm_kit.data.contract import EARLIEST_DATE, OPEN_ENDED_FROM
+
+    last = OPEN_ENDED_FROM - pd.Timedelta(days=1)
+    if not EARLIEST_DATE.year <= int(year.group(1)) <= last.year:
+        raise typer.BadParameter(f"must be a date between {EARLIEST_DATE:%Y-%m-%d} and "
+                                 f"{last:%Y-%m-%d}, got {value!r}")
     return value
 
 
