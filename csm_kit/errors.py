@@ -37,3 +37,16 @@ class DataSourceError(CsmKitError, OSError):
 
 class ReportError(CsmKitError, RuntimeError):
     """A report could not be produced; the message says which notebook and why."""
+
+
+def first_line(exc: BaseException, *, limit: int = 200) -> str:
+    """The first line of another library's error message, cut to ``limit`` characters (its
+    type's name when the message is empty), to quote inside one of the kit's messages.
+
+    >>> first_line(ValueError("bad header\\nat byte 12"))
+    'bad header'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

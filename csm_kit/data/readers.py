@@ -30,7 +30,7 @@ from csm_kit.data.file_problems import (
     unclosed_quote,
     wrong_separator,
 )
-from csm_kit.errors import ConfigError, DataSourceError
+from csm_kit.errors import ConfigError, DataSourceError, first_line
 
 #: Encodings DuckDB reads natively; anything else is decoded in Python first.
 _NATIVE = {"utf-8", "utf8", "ascii"}
@@ -181,13 +181,13 @@ def _read_utf8_csv(original: Path, readable: Path, options: ReadOptions, *,
         if quote:  # rows counted from 0 at the first line read (the header)
             raise unclosed_quote(original, skip + int(quote.group(1)) + 1) from exc
         raise DataSourceError(
-            f"{original} could not be read as CSV ({_first_line(exc)}); check the file, or set "
+            f"{original} could not be read as CSV ({first_line(exc)}); check the file, or set "
             "delimiter:, skip_rows: or encoding: for this table in the mapping") from exc
     except UnicodeDecodeError as exc:
         raise not_utf8(original) from exc
     except ValueError as exc:
         raise DataSourceError(
-            f"{original} could not be read as CSV ({_first_line(exc)}); check the file, or set "
+            f"{original} could not be read as CSV ({first_line(exc)}); check the file, or set "
             "delimiter:, skip_rows: or encoding: for this table in the mapping") from exc
     if options.header_rows > 1:
         frame = _multi_row_header(frame, options.header_rows)
@@ -348,9 +348,6 @@ def _transcode(path: Path, encoding: str, folder: Path) -> Path:
 def _norm(encoding: str) -> str:
     return encoding.lower().replace("_", "-")
 
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200]
 
 
 def _check_encoding(table: str, encoding: Any) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from csm_kit.data.readers import ReadOptions, read_csv_file
-from csm_kit.errors import DataSourceError
+from csm_kit.errors import DataSourceError, first_line
 from csm_kit.privacy import mask_secrets
 
 DUCKDB_SUFFIXES = {".duckdb", ".ddb", ".db"}
@@ -136,7 +136,7 @@ def read_file(path: Path, name: str = "", table_map: dict | None = None) -> pd.D
         return check_unique_columns(pq.read_table(path).to_pandas(date_as_object=False),
                                     where=str(path))
     except (pa.ArrowException, OSError) as exc:
-        raise DataSourceError(f"{path} is not a readable Parquet file ({_first_line(exc)}); "
+        raise DataSourceError(f"{path} is not a readable Parquet file ({first_line(exc, limit=300)}); "
                               "write it again, or export the table as CSV") from exc
 
 
@@ -165,7 +165,7 @@ class DuckDBSource:
             rows = self.con.sql("SELECT table_name FROM information_schema.tables").fetchall()
         except duckdb.Error as exc:
             raise DataSourceError(f"{path} cannot be opened as a DuckDB database "
-                                  f"({_first_line(exc)}); pass a DuckDB file, or a folder of "
+                                  f"({first_line(exc, limit=300)}); pass a DuckDB file, or a folder of "
                                   "CSV/Parquet files") from exc
         self.names = {row[0] for row in rows}
 
@@ -189,7 +189,7 @@ class DuckDBSource:
             frame = self.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
         except duckdb.Error as exc:
             raise DataSourceError(f"{_what(name, table_map)} failed in {self.path}: "
-                                  f"{_first_line(exc)}; fix it in the mapping") from exc
+                                  f"{first_line(exc, limit=300)}; fix it in the mapping") from exc
         return check_unique_columns(frame, where=_what(name, table_map))
 
 
@@ -227,7 +227,7 @@ class SqlSource:
                 frame = pd.read_sql(sqlalchemy.text(sql), conn)
         except sqlalchemy.exc.SQLAlchemyError as exc:
             raise DataSourceError(f"{_what(name, table_map)} failed in {self.url}: "
-                                  f"{mask_secrets(_first_line(exc))}; fix it in the mapping") from exc
+                                  f"{mask_secrets(first_line(exc, limit=300))}; fix it in the mapping") from exc
         return check_unique_columns(frame, where=_what(name, table_map))
 
 
@@ -245,10 +245,6 @@ def _what(name, table_map) -> str:
         return f"the query: of {name}"
     return f"reading table {table_map.get('table', name)!r} ({name})"
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _with_driver(url: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from csm_kit.errors import ConfigError, CsmKitError, ReportError
+from csm_kit.errors import ConfigError, CsmKitError, ReportError, first_line
 
 
 def check_output_folder(path: str | Path, *, option: str = "--out") -> Path:
@@ -74,7 +74,8 @@ def check_notebooks(notebooks: Sequence[str | Path]) -> None:
         except nbformat.ValidationError as exc:
             problems.append(f"{path} is not a valid notebook ({exc.message})")
         except Exception as exc:  # nbformat's NotJSONError, a JSON list, a future major version
-            problems.append(f"{path} is not a Jupyter notebook ({_first_line(exc)})")
+            kind = f"{type(exc).__name__}: {first_line(exc)}"[:200]
+            problems.append(f"{path} is not a Jupyter notebook ({kind})")
     if problems:
         raise ConfigError("corrupt report notebook(s): " + "; ".join(problems)
                           + ". Restore them (git checkout) or remove them from the folder; "
@@ -122,7 +123,3 @@ def _check_writable(folder: Path, *, option: str, shown: Path | None = None) -> 
         raise ConfigError(f"{option} {shown}: cannot write in {existing} (read-only or no "
                           "permission); choose a folder you can write to")
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
