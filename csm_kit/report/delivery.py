@@ -9,30 +9,24 @@ the path.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from csm_kit.errors import ConfigError, ReportError
+from csm_kit.report.paths import replaced_atomically
 
 
 def write_text_atomically(text: str, path) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename:
-    a reader (or a failed run) never sees half a file."""
+    a reader (or a failed run) never sees half a file
+    (:func:`csm_kit.report.paths.replaced_atomically`)."""
     target = Path(path)
     if not target.parent.is_dir():
         raise ConfigError(f"cannot write {target}: the folder {target.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replaced_atomically(target) as temporary:
+        temporary.write_text(text, encoding="utf-8", newline="")
 
 
 def check_webhook_url(url: str) -> str:
