@@ -32,7 +32,7 @@ from csm_kit.adoption import adoption as adoption_ratio
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health.declared import CustomSignal, declared_signals
-from csm_kit.periods import parse_date
+from csm_kit.periods import month_index, parse_date
 from csm_kit.revenue import customer_months
 from csm_kit.support import one_contact, ticket_backlog
 
@@ -209,9 +209,8 @@ def _mrr_on(subs: pd.DataFrame, day: pd.Timestamp, *, months_back: int = 0) -> p
         counts = (start <= day) & (end.isna() | (end > day))
     else:
         month = day.year * 12 + day.month - 1 - months_back
-        start_month = start.dt.year * 12 + start.dt.month - 1
-        end_month = end.dt.year * 12 + end.dt.month - 1
-        counts = (start <= day) & (start_month <= month) & (end.isna() | (end_month > month))
+        counts = ((start <= day) & (month_index(start) <= month)
+                  & (end.isna() | (month_index(end) > month)))
     active = subs[counts.to_numpy()]
     cents = np.floor(active["mrr"].to_numpy(dtype="float64") * 100 + 0.5).astype("int64")
     total = pd.Series(cents, index=active.index).groupby(active["customer_id"]).sum()
