@@ -75,10 +75,15 @@ def expand_months(frame, first: str, last: str):
         expanded = nw.from_native(
             native.filter(F.col(last) >= F.col(first)).withColumn("month_index", index))
     else:
-        calendar = _month_calendar(frame, first, last).select("month_index")
-        expanded = frame.join(calendar, how="cross").filter(
-            nw.col("month_index").is_between(nw.col(first), nw.col(last)))
+        expanded = _expand_by_join(frame, first, last)
     return with_month(expanded.drop(first, last))
+
+
+def _expand_by_join(frame, first: str, last: str):
+    """Any other lazy backend: a cross join with a month calendar, kept where it falls in the span."""
+    calendar = _month_calendar(frame, first, last).select("month_index")
+    return frame.join(calendar, how="cross").filter(
+        nw.col("month_index").is_between(nw.col(first), nw.col(last)))
 
 
 def with_month(frame, index: str = "month_index"):
@@ -107,6 +112,11 @@ def with_month(frame, index: str = "month_index"):
 
         month = F.expr(f"make_date(cast(`{index}` div 12 as int), cast(`{index}` % 12 + 1 as int), 1)")
         return nw.from_native(native.withColumn("month", month.cast("timestamp_ntz")))
+    return _month_by_join(frame, index)
+
+
+def _month_by_join(frame, index: str):
+    """Any other lazy backend: ``month`` looked up in a calendar of the frame's months."""
     calendar = _month_calendar(frame, index, index).rename({"month_index": index})
     return frame.join(calendar, on=index, how="left")
 

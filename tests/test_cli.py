@@ -1,5 +1,8 @@
 """The command line: exit codes, readable output, nothing written on bad data."""
 
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -154,3 +157,25 @@ def test_a_report_about_tables_the_data_lacks_is_left_out_once(good_folder):
     with pytest.raises(ConfigError, match="none of the chosen reports can run on this dataset: "
                                           "06_purchase_behaviour"):
         reports_the_data_supports(select_notebooks(NOTEBOOKS_DIR, "06"), ctx)
+
+
+def test_the_report_run_validates_notebooks_without_loading_the_iri_grammars():
+    # `report` marks rfc3987_syntax absent before nbformat imports jsonschema; nbformat's
+    # schemas use no "format" keyword, so validation is the same: a good notebook passes and a
+    # cell without its `source` is still refused. Run in a fresh process (the test process may
+    # have imported jsonschema already).
+    code = """
+import sys
+from csm_kit.cli import _without_iri_grammars
+_without_iri_grammars()
+import nbformat
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+nbformat.validate(nb)
+del nb.cells[0]["source"]
+try:
+    nbformat.validate(nb)
+except nbformat.ValidationError:
+    print("refused", sys.modules["rfc3987_syntax"])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["refused", "None"]

@@ -47,7 +47,8 @@ class RiskHistory:
         return action_backtest(dataset, history=self.history, model=self.model)
 
 
-def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True) -> RiskHistory:
+def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
+                 backtests: bool = True) -> RiskHistory:
     """Compute the churn history, the backtests and the churn model, as far as the data allows.
 
     Parameters
@@ -57,6 +58,8 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True) -
     within_budget : False when the history is too large for a report
         (:meth:`csm_kit.report.context.ReportContext.backtest_fits`): nothing is computed and
         ``note`` says so.
+    backtests : False to fit the churn model only (``backtest`` and ``distress`` stay None),
+        e.g. for the exported action list, which needs only the model.
 
     Returns
     -------
@@ -80,11 +83,13 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True) -
     if history["churned"].nunique() < 2:
         return RiskHistory(history=history, note="The history has no churner (or nobody who "
                                                  "stayed), so there is nothing to backtest.")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="too few customer-dates")
-        warnings.filterwarnings("ignore", message="no component raises churn risk")
-        result = backtest(dataset, history=history, config=config)
-        distress = backtest(dataset, history=history, config=load_distress_config())
+    result = distress = None
+    if backtests:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="too few customer-dates")
+            warnings.filterwarnings("ignore", message="no component raises churn risk")
+            result = backtest(dataset, history=history, config=config)
+            distress = backtest(dataset, history=history, config=load_distress_config())
     try:
         model = fit_churn_model(dataset, history=history, config=config)
     except ConfigError as exc:
@@ -95,6 +100,6 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True) -
 def action_list_export(dataset: Dataset, *, as_of) -> pd.DataFrame:
     """The action list as ``csm-kit report`` exports it: the notebook's list, due dates as
     dates (``YYYY-MM-DD``), with the churn probability when the history allows a model."""
-    model = risk_history(dataset).model
+    model = risk_history(dataset, backtests=False).model
     actions = action_list(dataset, as_of=as_of, model=model if model is not None else False)
     return actions.assign(due_date=actions["due_date"].dt.strftime("%Y-%m-%d"))

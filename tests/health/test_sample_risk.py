@@ -110,3 +110,18 @@ def test_accounts_listed_at_past_month_ends_churned_at_3_times_the_base_rate(
         sample, history, model):
     table = action_backtest(sample, history=history, model=model).set_index("group")
     assert table.loc["all listed", "lift"] >= 3
+
+
+def test_the_exported_action_list_uses_the_model_the_report_fits_without_its_backtests(
+        sample, model, actions):
+    # `csm-kit report` exports the action list from risk_history(..., backtests=False): the
+    # same churn history and fit as the health report's model (here `model`, fitted on the
+    # module's history), only the two backtests are skipped.
+    from csm_kit.report.risk import action_list_export, risk_history
+
+    learnt = risk_history(sample, backtests=False)
+    assert learnt.backtest is None and learnt.distress is None
+    pd.testing.assert_frame_equal(learnt.model.coefficients, model.coefficients)
+    exported = action_list_export(sample, as_of="2026-10-31")
+    expected = actions.assign(due_date=actions["due_date"].dt.strftime("%Y-%m-%d"))
+    pd.testing.assert_frame_equal(exported, expected)
