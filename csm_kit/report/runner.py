@@ -1,8 +1,9 @@
 """Run the report notebooks with papermill and publish a dated folder of HTML reports.
 
-``run_reports`` executes every notebook (``jobs`` at a time, each in its own kernel
-process), exports each one to a self-contained HTML page beside the executed ``.ipynb``,
-writes ``index.html`` and ``manifest.json``, and publishes the folder atomically:
+``run_reports`` executes every notebook (``jobs`` at a time; each worker runs its notebooks
+one after another in one kernel, reset in between: :mod:`csm_kit.report.kernels`), exports
+each one to a self-contained HTML page beside the executed ``.ipynb``, writes ``index.html``
+and ``manifest.json``, and publishes the folder atomically:
 everything is written to a hidden sibling ``.tmp-<as_of>-*`` folder first and then moved
 to ``<out_dir>/<as_of>`` in one step (:mod:`csm_kit.report.publish`), holding the month's lock.
 A run with a failed notebook never replaces a previous good report: it is kept beside it in
@@ -14,10 +15,11 @@ Validating the data and computing the headline KPIs are the caller's job (the CL
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,13 +28,13 @@ from typing import Any
 import nbformat
 import pandas as pd
 import papermill as pm
-from jupyter_client.manager import AsyncKernelManager
 from papermill.exceptions import PapermillExecutionError
 
 from csm_kit.errors import ConfigError, CsmKitError, ReportError
 from csm_kit.privacy import mask_secrets
 from csm_kit.report.exports import write_table
 from csm_kit.report.html import notebook_to_html
+from csm_kit.report.kernels import KernelSlot, ReportKernelManager
 from csm_kit.report.manifest import mask_notebook_secrets, now_iso, write_run_summary
 from csm_kit.report.parameters import check_parameters, kernel_parameters
 from csm_kit.report.paths import check_notebooks
@@ -48,32 +50,6 @@ from csm_kit.report.publish import (
     staging_folder,
 )
 from csm_kit.report.results import NotebookResult, ReportRun
-
-
-class _ReportKernelManager(AsyncKernelManager):
-    """Starts each report kernel without ``MPLBACKEND`` in its environment.
-
-    ``MPLBACKEND=Agg`` (common in CI and cron) silently drops every inline figure from a
-    papermill-executed notebook; without it ipykernel uses its inline backend. Transport
-    encryption is switched to "auto" (CurveZMQ when the kernelspec supports it), which also
-    silences jupyter_client's "running over TCP without encryption" warning. jupyter_client
-    interrupts every kernel before shutting it down; a report kernel has finished its notebook
-    by then, and the interrupt only made ipykernel log a "KeyboardInterrupt caught in kernel"
-    ERROR line after a perfectly good report — so it is skipped during shutdown (a kernel
-    that does not exit is still killed by jupyter_client's usual shutdown path).
-    """
-
-    async def _async_interrupt_kernel(self) -> None:
-        if self.shutting_down:
-            return
-        await super()._async_interrupt_kernel()
-
-    async def start_kernel(self, **kw: Any) -> None:
-        env = dict(kw.pop("env", None) or os.environ)
-        env.pop("MPLBACKEND", None)
-        if self.has_trait("transport_encryption"):
-            kw.setdefault("transport_encryption", "auto")
-        await super().start_kernel(env=env, **kw)
 
 
 def run_reports(
@@ -112,8 +88,8 @@ def run_reports(
         The reports' as-of date, "YYYY-MM-DD"; names the folder.
     parameters : dict
         Injected into every notebook by papermill (data, mapping, as_of, segment, ...).
-        ``Path`` values are passed as absolute path strings; each kernel runs in its
-        notebook's folder, as in JupyterLab.
+        ``Path`` values are passed as absolute path strings; each notebook runs in its
+        own folder, as in JupyterLab.
     jobs : int, optional
         Notebooks executed at a time; default the number of CPUs.
     include_code : bool, default False
@@ -238,23 +214,54 @@ def write_exports(folder: Path, tables: Mapping[str, pd.DataFrame]) -> list[str]
 def _execute_all(
     notebooks: list[Path], staging: Path, *, jobs: int, progress: bool | None, **options: Any
 ) -> list[NotebookResult]:
-    """Run the notebooks ``jobs`` at a time; results in input order."""
+    """Run the notebooks ``jobs`` at a time; results in input order.
+
+    Each of the ``jobs`` worker threads keeps one kernel and runs the notebooks it takes in it,
+    one after another (:mod:`csm_kit.report.kernels`); progress is reported from this thread.
+    """
+    waiting = queue.SimpleQueue()
+    for item in enumerate(notebooks):
+        waiting.put(item)
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        with KernelSlot(options["kernel_name"]) as slot:
+            while not stop.is_set():
+                try:
+                    i, notebook = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                finished.put((i, _execute_one(notebook, staging, slot=slot, **options)))
+
+    workers = [threading.Thread(target=work, name=f"csm-report-{k}") for k in range(jobs)]
+    results: list[NotebookResult | None] = [None] * len(notebooks)
     with progress_reporter(len(notebooks), interactive=progress) as report:
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="csm-report") as pool:
-            futures = {
-                pool.submit(_execute_one, nb, staging, **options): i
-                for i, nb in enumerate(notebooks)
-            }
-            results: list[NotebookResult | None] = [None] * len(notebooks)
-            try:
-                for future in as_completed(futures):
-                    result = future.result()
-                    results[futures[future]] = result
-                    report(result.name, result.status, result.seconds, result.error)
-            except BaseException:  # e.g. Ctrl-C: do not start the notebooks still queued
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        for worker in workers:
+            worker.start()
+        try:
+            for _ in notebooks:
+                i, result = _next_result(finished, workers)
+                results[i] = result
+                report(result.name, result.status, result.seconds, result.error)
+        except BaseException:  # e.g. Ctrl-C: do not start the notebooks still queued
+            stop.set()
+            raise
+        finally:
+            for worker in workers:
+                worker.join()
     return [r for r in results if r is not None]
+
+
+def _next_result(finished: queue.SimpleQueue, workers: list[threading.Thread]):
+    """The next finished notebook, waiting in short steps (so Ctrl-C is heard)."""
+    while True:
+        try:
+            return finished.get(timeout=0.2)
+        except queue.Empty:
+            if not any(w.is_alive() for w in workers) and finished.empty():
+                raise ReportError("the report workers stopped before every notebook had run; "
+                                  "this is a bug in csm-kit, please report it") from None
 
 
 def _execute_one(
@@ -265,11 +272,22 @@ def _execute_one(
     include_code: bool,
     kernel_name: str,
     timeout: float | None,
+    slot: KernelSlot,
 ) -> NotebookResult:
-    """Execute one notebook into the staging folder and export its HTML; never raises."""
+    """Execute one notebook into the staging folder and export its HTML; never raises.
+
+    It runs in ``slot``'s kernel; a notebook that fails gives the kernel up (see
+    :mod:`csm_kit.report.kernels`).
+    """
     started, t0 = now_iso(), time.perf_counter()
     ipynb, html = staging / f"{notebook.stem}.ipynb", staging / f"{notebook.stem}.html"
-    nb, error = _execute(notebook, ipynb, parameters, kernel_name=kernel_name, timeout=timeout)
+    try:
+        nb, error = _execute(notebook, ipynb, parameters, kernel_name=kernel_name,
+                             timeout=timeout, manager=slot.manager_for(notebook))
+    except Exception as exc:  # the kernel could not even be prepared
+        nb, error = None, f"{type(exc).__name__}: {exc}"
+    if error is not None:
+        slot.discard()
     try:
         shown = nb if nb is not None else nbformat.v4.new_notebook()
         page = notebook_to_html(shown, include_code=include_code, failure=error)
@@ -296,11 +314,14 @@ def _execute(
     *,
     kernel_name: str,
     timeout: float | None,
+    manager=None,
 ) -> tuple[nbformat.NotebookNode | None, str | None]:
     """Run papermill; return the executed notebook (saved, secrets masked) and the error text.
 
     papermill raises ``PapermillExecutionError`` after saving a notebook whose cell failed;
-    the notebook is None when it never ran (no such kernel, unreadable file, ...).
+    the notebook is None when it never ran (no such kernel, unreadable file, ...). With
+    ``manager`` (a kernel manager, started or not) the notebook runs in its kernel, which is
+    left running afterwards; without, in a kernel of its own.
     """
     error = None
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -319,7 +340,8 @@ def _execute(
             # limit from 0 or None, so at least a tenth of a second)
             timeout_func=None if deadline is None
             else lambda cell: max(deadline - time.monotonic(), 0.1),
-            kernel_manager_class=_ReportKernelManager,
+            kernel_manager_class=ReportKernelManager,
+            km=manager,
         )
     except PapermillExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue} (cell In [{exc.exec_count}])"
