@@ -195,12 +195,25 @@ class SharePercent(PercentFormatter):
 
     def __init__(self):
         super().__init__(xmax=1.0)
+        self._step: float | None = None
+
+    def set_locs(self, locs) -> None:
+        """Matplotlib hands the tick values over before labelling them: the spacing is worked
+        out once here, not again for every label (asking the axis recomputes its ticks)."""
+        super().set_locs(locs)
+        self._step = _spacing(locs)
 
     def __call__(self, x, pos=None):
-        ticks = np.sort(self.axis.get_majorticklocs()) if self.axis is not None else []
-        step = float(np.min(np.diff(ticks))) * 100 if len(ticks) > 1 else 1.0
-        digits = 0 if step >= 0.999 else 1 if step >= 0.0999 else 2
+        if self._step is None:
+            self._step = _spacing(self.axis.get_majorticklocs() if self.axis is not None else [])
+        digits = 0 if self._step >= 0.999 else 1 if self._step >= 0.0999 else 2
         return f"{x * 100:.{digits}f}%".replace("-", "−")
+
+
+def _spacing(ticks) -> float:
+    """The smallest distance between ticks, in percentage points (1.0 with fewer than two)."""
+    ticks = np.sort(np.asarray(ticks, dtype="float64"))
+    return float(np.min(np.diff(ticks))) * 100 if len(ticks) > 1 else 1.0
 
 
 def percent_axis(axis) -> None:

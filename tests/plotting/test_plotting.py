@@ -668,3 +668,22 @@ def test_an_empty_series_added_to_a_chart_leaves_the_chart_as_it_was():
     assert same is ax and [line.get_label() for line in ax.lines] == ["1 month"]
     ax.figure.canvas.draw()  # the date ticks still format
     plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(("low", "high", "labels"), [
+    (0.0, 0.05, ["0%", "1%", "2%", "3%", "4%", "5%"]),        # ticks 1 point apart
+    (0.01, 0.02, ["1.0%", "1.2%", "1.4%", "1.6%", "1.8%", "2.0%"]),  # 0.2 points apart
+    (-0.02, 0.02, ["−2.0%", "−1.5%", "−1.0%", "−0.5%", "0.0%", "0.5%", "1.0%", "1.5%",
+                   "2.0%"]),                                      # a minus sign, not a hyphen
+])
+def test_percent_ticks_get_as_many_decimals_as_their_spacing_needs(low, high, labels):
+    from csm_kit.plotting.style import SharePercent, percent_axis
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [low, high])
+    ax.set_ylim(low, high)
+    percent_axis(ax.yaxis)
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == labels
+    assert SharePercent()(0.05) == "5%"  # on its own (no axis, no ticks): whole percentages
+    plt.close(fig)
