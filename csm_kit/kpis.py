@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -98,33 +99,24 @@ class Kpi:
                               f"got {self.unit!r}")
 
 
-def _subs(fn, **options):
-    def compute(ds: Dataset, *, as_of, by, **_):
-        return fn(ds.subscriptions, by=by, customers=ds.customers if by else None,
-                  as_of=as_of, **options)
-    return compute
+# The registry binds these with functools.partial (not closures made by a factory), so each
+# KPI's wiring is a plain function call at computation time: what a test, or a mutation run,
+# can see.
+def _on_table(table: str, fn, ds: Dataset, *, as_of, by, health=None, **options):
+    """``fn`` over one table, by group (the customers table joined for ``by``)."""
+    return fn(getattr(ds, table), by=by, customers=ds.customers if by else None, as_of=as_of,
+              **options)
 
 
-def _with_customers(table: str, fn, **options):
-    def compute(ds: Dataset, *, as_of, by, **_):
-        return fn(getattr(ds, table), by=by, customers=ds.customers if by else None,
-                  as_of=as_of, **options)
-    return compute
-
-
-def _surveys(fn):
+def _on_surveys(fn, ds: Dataset, *, as_of, by, health=None):
     """A satisfaction metric read with the dataset's survey settings (scales, CES direction)."""
-    def compute(ds: Dataset, *, as_of, by, **_):
-        return fn(ds.surveys, by=by, customers=ds.customers if by else None, as_of=as_of,
-                  settings=ds.survey_settings)
-    return compute
+    return fn(ds.surveys, by=by, customers=ds.customers if by else None, as_of=as_of,
+              settings=ds.survey_settings)
 
 
-def _plain(table: str, fn, **options):
-    def compute(ds: Dataset, *, as_of, by, **_):
-        frame = fn(getattr(ds, table), **options)
-        return _until(frame, as_of)
-    return compute
+def _whole_table(table: str, fn, ds: Dataset, *, as_of, by, health=None, **options):
+    """``fn`` over one table as a whole (no groups), its months cut at ``as_of``."""
+    return _until(fn(getattr(ds, table), **options), as_of)
 
 
 def _ltv(ds: Dataset, *, as_of, by, **_):
@@ -170,62 +162,64 @@ def _trials(ds: Dataset, *, as_of, by, **_):
 
 
 S, T = ("subscriptions",), ("transactions",)
-_MRR = _subs(mrr_summary)  # shared by four KPIs: computed once per table call
-_RENEWALS = _with_customers("renewals", renewal_rates)  # shared by three
+_SUBS = "subscriptions"
+_MRR = partial(_on_table, _SUBS, mrr_summary)  # shared by four KPIs: computed once a table
+_RENEWALS = partial(_on_table, "renewals", renewal_rates)  # shared by three
 _SURVEYS = {"min_n": SMALL_SAMPLE, "n_noun": "responses", "area": "satisfaction"}
 _TICKETS = {"min_n": SMALL_SAMPLE, "n_noun": "tickets", "area": "support"}
 _UP, _DOWN = "higher_is_better", "lower_is_better"
-_CES = _surveys(ces)  # shared by two
+_CES = partial(_on_surveys, ces)  # shared by two
 KPIS: list[Kpi] = [
     Kpi("mrr", "MRR", "money", S, _MRR, "mrr", "customers", direction=_UP, area="revenue"),
     Kpi("arr", "ARR", "money", S, _MRR, "arr", "customers", direction=_UP, area="revenue"),
     Kpi("active_customers", "Active customers", "count", S, _MRR,
         "customers", direction=_UP, area="revenue"),
     Kpi("arpa", "ARPA", "money", S, _MRR, "arpa", "customers", direction=_UP, area="revenue"),
-    Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S, _subs(logo_churn_rate),
-        "rate", "customers_start", ci=True, direction=_DOWN, area="retention"),
+    Kpi("logo_churn_rate", "Logo churn (monthly)", "share", S,
+        partial(_on_table, _SUBS, logo_churn_rate), "rate", "customers_start", ci=True,
+        direction=_DOWN, area="retention"),
     Kpi("logo_retention_rate", "Logo retention (monthly)", "share", S,
-        _subs(logo_retention_rate), "rate", "customers_start", ci=True,
+        partial(_on_table, _SUBS, logo_retention_rate), "rate", "customers_start", ci=True,
         direction=_UP, area="retention"),
     Kpi("logo_retention_rate_3m", "Logo retention (3 months)", "share", S,
-        _subs(logo_retention_rate, window_months=3), "rate", "customers_start", ci=True,
-        direction=_UP, area="retention"),
+        partial(_on_table, _SUBS, logo_retention_rate, window_months=3), "rate",
+        "customers_start", ci=True, direction=_UP, area="retention"),
     Kpi("logo_retention_rate_12m", "Logo retention (12 months)", "share", S,
-        _subs(logo_retention_rate, window_months=12), "rate", "customers_start", ci=True,
-        direction=_UP, area="retention"),
+        partial(_on_table, _SUBS, logo_retention_rate, window_months=12), "rate",
+        "customers_start", ci=True, direction=_UP, area="retention"),
     Kpi("net_revenue_retention", "NRR (12 months)", "share", S,
-        _subs(net_revenue_retention, window_months=12), "rate", "customers",
+        partial(_on_table, _SUBS, net_revenue_retention, window_months=12), "rate", "customers",
         direction=_UP, area="retention"),
     Kpi("gross_revenue_retention", "GRR (12 months)", "share", S,
-        _subs(gross_revenue_retention, window_months=12), "rate", "customers",
+        partial(_on_table, _SUBS, gross_revenue_retention, window_months=12), "rate", "customers",
         direction=_UP, area="retention"),
-    Kpi("net_mrr_churn", "Net MRR churn", "share", S, _subs(net_mrr_churn),
+    Kpi("net_mrr_churn", "Net MRR churn", "share", S, partial(_on_table, _SUBS, net_mrr_churn),
         "rate", direction=_DOWN, area="retention"),
     Kpi("gross_mrr_churn", "Gross MRR churn", "share", S,
-        _subs(gross_mrr_churn), "rate", direction=_DOWN, area="retention"),
-    Kpi("quick_ratio", "Quick ratio", "ratio", S, _subs(quick_ratio), "rate",
+        partial(_on_table, _SUBS, gross_mrr_churn), "rate", direction=_DOWN, area="retention"),
+    Kpi("quick_ratio", "Quick ratio", "ratio", S, partial(_on_table, _SUBS, quick_ratio), "rate",
         direction=_UP, area="revenue"),
     Kpi("ltv", "LTV (smoothed)", "money", S, _ltv, "ltv", groupable=False,
         direction=_UP, area="revenue"),
     Kpi("repeat_purchase_rate", "Repeat purchase rate", "share", T,
-        _plain("transactions", repeat_purchase_rate), "rate", "customers", ci=True,
+        partial(_whole_table, "transactions", repeat_purchase_rate), "rate", "customers", ci=True,
         groupable=False, direction=_UP, area="purchases"),
     Kpi("purchase_frequency", "Purchase frequency", "ratio", T,
-        _plain("transactions", purchase_frequency), "value", "customers",
+        partial(_whole_table, "transactions", purchase_frequency), "value", "customers",
         groupable=False, direction=_UP, area="purchases"),
     Kpi("average_order_value", "Average order value", "money", T,
-        _plain("transactions", average_order_value), "value", "orders",
+        partial(_whole_table, "transactions", average_order_value), "value", "orders",
         groupable=False, direction=_UP, area="purchases", n_noun="orders"),
     Kpi("average_customer_value", "Average customer value (per buying customer)", "money", T,
-        _plain("transactions", average_customer_value), "value", "customers",
+        partial(_whole_table, "transactions", average_customer_value), "value", "customers",
         groupable=False, direction=_UP, area="purchases"),
-    Kpi("nps", "NPS", "points", ("surveys",), _with_customers("surveys", nps),
+    Kpi("nps", "NPS", "points", ("surveys",), partial(_on_table, "surveys", nps),
         "value", "n", ci=True, direction=_UP, **_SURVEYS),
     Kpi("nps_change", "NPS change vs the month before", "points", ("surveys",),
-        _with_customers("surveys", nps_changes), "value", "n", ci=True,
+        partial(_on_table, "surveys", nps_changes), "value", "n", ci=True,
         direction=_UP, **_SURVEYS),
-    Kpi("csat", "CSAT (share satisfied)", "share", ("surveys",), _surveys(csat), "value", "n",
-        ci=True, direction=_UP, **_SURVEYS),
+    Kpi("csat", "CSAT (share satisfied)", "share", ("surveys",), partial(_on_surveys, csat),
+        "value", "n", ci=True, direction=_UP, **_SURVEYS),
     # CES: 1 = least effort by default, so lower is better; a dataset whose CES scale runs the
     # other way says so (its survey settings), and kpi_directions() turns this around.
     Kpi("ces", "CES (mean)", "score", ("surveys",), _CES, "value", "n", ci=True,
@@ -233,10 +227,10 @@ KPIS: list[Kpi] = [
     Kpi("ces_low_effort_share", "CES low-effort share", "share", ("surveys",), _CES,
         "low_effort_share", "n", direction=_UP, **_SURVEYS),
     Kpi("first_contact_resolution_rate", "First contact resolution", "share", ("tickets",),
-        _with_customers("tickets", first_contact_resolution), "value", "resolved",
+        partial(_on_table, "tickets", first_contact_resolution), "value", "resolved",
         ci=True, direction=_UP, **_TICKETS),
     Kpi("median_hours_to_close", "Median hours to close", "hours", ("tickets",),
-        _with_customers("tickets", time_to_close), "median", "closed",
+        partial(_on_table, "tickets", time_to_close), "median", "closed",
         direction=_DOWN, **_TICKETS),
     Kpi("logo_renewal_rate", "Logo renewal rate", "share", ("renewals",),
         _RENEWALS, "logo_renewal_rate", "contracts_due", ci=True,
@@ -252,10 +246,10 @@ KPIS: list[Kpi] = [
     Kpi("referral_rate", "Referral rate", "share", ("referrals", "subscriptions"), _referrals,
         "rate", "active_customers", groupable=False, direction=_UP, area="growth"),
     Kpi("adoption_rate", "Customers above 50% seat adoption", "share", ("usage",),
-        _with_customers("usage", adoption_rate), "share", "customers",
+        partial(_on_table, "usage", adoption_rate), "share", "customers",
         direction=_UP, area="health"),
     Kpi("key_feature_adoption", "Active users on the key feature", "share", ("usage",),
-        _with_customers("usage", key_feature_adoption), "user_share", "customers", ci=True,
+        partial(_on_table, "usage", key_feature_adoption), "user_share", "customers", ci=True,
         direction=_UP, area="health", columns=("usage.key_feature_users",)),
     Kpi("red_health_share", "Customers in the red health band", "share", S, _health, "share",
         "customers", ci=True, direction=_DOWN, area="health"),
