@@ -23,7 +23,7 @@ and records:
   as the memory-mapped snapshot, counted once) and the largest single process are reported.
 
 The **floor** is measured in the same rounds, interleaved with the report runs, through the
-same pipeline (``csm_kit.report.runner.run_reports``: one kernel per notebook, papermill,
+same pipeline (``csm_kit.report.runner.run_reports``: one kernel per worker, papermill,
 nbconvert HTML export, index and manifest): as many empty notebooks as the report has (only
 the parameters cell) at the same ``--jobs``. A second floor adds the report notebooks' import
 lines (``import csm_kit``, plotting, display helpers), so imports are a measured difference.

@@ -16,7 +16,9 @@ notebook starts as it would in a fresh kernel:
 
 A notebook that fails (an error, a timeout, a dead kernel) gives up its kernel: it is shut
 down, and the worker's next notebook starts a new one, so a stuck cell or a broken state never
-reaches another report.
+reaches another report. So does a kernel that has grown past :data:`REUSE_MAX_RSS` (large
+datasets: the memory a big notebook leaves behind is given back to the machine instead of
+being carried into the next one, where start-up costs matter little anyway).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ del _os, _sys, _warnings
 """
 #: Seconds the reset may take before the kernel is replaced instead.
 RESET_TIMEOUT = 60
+#: A kernel using more memory than this (resident bytes) after a notebook is replaced, not reused.
+REUSE_MAX_RSS = 1 << 30
 
 
 class ReportKernelManager(AsyncKernelManager):
@@ -91,7 +95,8 @@ class KernelSlot:
     def manager_for(self, notebook: Path) -> ReportKernelManager:
         """The kernel manager to run ``notebook`` with: the slot's kernel reset for it, or a new
         manager (papermill starts its kernel in the notebook's folder)."""
-        if self._manager is not None and not self._reset(notebook.parent):
+        if self._manager is not None and (_resident_bytes(self._manager) > REUSE_MAX_RSS
+                                          or not self._reset(notebook.parent)):
             self.discard()
         if self._manager is None:
             self._manager = ReportKernelManager(kernel_name=self.kernel_name)
@@ -123,3 +128,14 @@ class KernelSlot:
             return False
         finally:
             client.stop_channels()
+
+
+def _resident_bytes(manager: ReportKernelManager) -> int:
+    """The kernel process's resident memory (0 when it cannot be read: no limit applies)."""
+    pid = getattr(manager.provisioner, "pid", None)
+    try:
+        import psutil  # installed with IPython; imported here, as only a reused kernel needs it
+
+        return psutil.Process(pid).memory_info().rss if pid else 0
+    except Exception:  # no psutil, or the process is gone (then the reset finds it dead)
+        return 0

@@ -123,3 +123,17 @@ def test_a_slot_whose_kernel_never_started_gives_a_new_manager(tmp_path):
     assert not first.has_kernel
     assert slot.manager_for(tmp_path / "b.ipynb") is not first  # nothing to reset: replaced
     slot.discard()
+
+
+def test_a_kernel_grown_past_the_memory_limit_is_replaced_not_reused(tmp_path, monkeypatch):
+    # With the limit at 1 byte every kernel is over it after its notebook: the second notebook
+    # gets a kernel of its own, as every notebook did before kernels were reused.
+    from csm_kit.report import kernels
+
+    monkeypatch.setattr(kernels, "REUSE_MAX_RSS", 1)
+    paths = [_notebook(tmp_path / f"0{k}_n.ipynb", "import os\nprint('pid', os.getpid())")
+             for k in (1, 2)]
+    result = run_reports(paths, out_dir=tmp_path / "out", as_of=AS_OF, parameters={}, jobs=1,
+                         progress=False)
+    assert [r.status for r in result.results] == ["ok", "ok"]
+    assert _pid(result, "01_n") != _pid(result, "02_n")
