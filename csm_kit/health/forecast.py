@@ -189,10 +189,7 @@ def renewal_forecast_backtest(dataset: Dataset, *, quarters: int = 4, windows=WI
     windows = _check_windows(windows)
     config = _resolve(config, load_health_config)
     end = scoring_day(dataset, None)
-    last = (end - pd.Timedelta(days=max(windows))).to_period("Q").start_time - pd.Timedelta(days=1)
-    days = [last - pd.offsets.QuarterEnd(k) for k in range(quarters - 1, -1, -1)] \
-        if quarters > 0 else []
-    days = [pd.Timestamp(d) for d in days]
+    days = _backtest_days(end, quarters, windows)
     bands = {} if _bands is None else _bands  # health bands by day, shared by the forecasts
     rows = []
     for day in days:
@@ -255,16 +252,15 @@ def _lead(days) -> np.ndarray:
     return np.array(LEADS)[np.searchsorted(LEADS, np.asarray(days), side="left")]
 
 
-def _band_rates(dataset, renewals, day, lookback_months, config, cache) -> pd.DataFrame:
+def _past(renewals: pd.DataFrame, day: pd.Timestamp, lookback_months: int) -> pd.DataFrame:
+    """The contracts due in the ``lookback_months`` months up to ``day``."""
     start = day - pd.DateOffset(months=lookback_months)
-    past = renewals[(renewals["due_date"] > start) & (renewals["due_date"] <= day)]
-    undecided = past["arr_renewed"].isna() & ~past["renewed"]
-    if "renewed_on" in past.columns:
-        undecided &= past["renewed_on"].isna()
-    if undecided.any():
-        warnings.warn(f"{int(undecided.sum())} contracts due by {day:%Y-%m-%d} have neither "
-                      "arr_renewed nor renewed_on; the forecast counts them as not renewed",
-                      stacklevel=3)
+    return renewals[(renewals["due_date"] > start) & (renewals["due_date"] <= day)]
+
+
+def _cases(past: pd.DataFrame) -> pd.DataFrame:
+    """Each past contract on each month end 1–92 days before its due date (``scored_on``),
+    unless it was signed by then: the forecasts history could have made."""
     cases = []
     for k in range(4):  # the month ends within 92 days before each due date
         scored_on = past["due_date"].dt.to_period("M").dt.start_time - pd.Timedelta(days=1)
@@ -275,6 +271,48 @@ def _band_rates(dataset, renewals, day, lookback_months, config, cache) -> pd.Da
     cases = cases[(lead >= 1) & (lead <= LEADS[-1])]
     if "renewed_on" in cases.columns:  # already signed then: not a forecast case
         cases = cases[~(cases["renewed_on"] <= cases["scored_on"])]
+    return cases
+
+
+def _backtest_days(end: pd.Timestamp, quarters: int, windows) -> list[pd.Timestamp]:
+    """The quarter ends the backtest forecasts from: the ``quarters`` latest whose longest
+    window ends by ``end``."""
+    last = (end - pd.Timedelta(days=max(windows))).to_period("Q").start_time - pd.Timedelta(days=1)
+    days = [last - pd.offsets.QuarterEnd(k) for k in range(quarters - 1, -1, -1)] \
+        if quarters > 0 else []
+    return [pd.Timestamp(d) for d in days]
+
+
+def scoring_days(dataset: Dataset, *, as_of=None, quarters: int = 4, windows=WINDOWS,
+                 lookback_months: int = 12) -> list[pd.Timestamp]:
+    """The days :func:`renewal_forecast_and_backtest` (same options) scores every customer on.
+
+    Each costs one :func:`~csm_kit.health.signals.customer_signals` over the whole dataset, so
+    their number times the customers is the work the forecast and its backtest take (the report
+    checks it against its budget before running them). Sorted, without repeats.
+    """
+    if dataset.renewals is None:
+        raise ConfigError("a renewal forecast needs the renewals table")
+    windows = _check_windows(windows)
+    renewals = dataset.renewals
+    forecast_days = [scoring_day(dataset, as_of), *_backtest_days(scoring_day(dataset, None),
+                                                                  quarters, windows)]
+    days = set(forecast_days)
+    for day in forecast_days:
+        days.update(_cases(_past(renewals, day, lookback_months))["scored_on"])
+    return sorted(pd.Timestamp(d) for d in days)
+
+
+def _band_rates(dataset, renewals, day, lookback_months, config, cache) -> pd.DataFrame:
+    past = _past(renewals, day, lookback_months)
+    undecided = past["arr_renewed"].isna() & ~past["renewed"]
+    if "renewed_on" in past.columns:
+        undecided &= past["renewed_on"].isna()
+    if undecided.any():
+        warnings.warn(f"{int(undecided.sum())} contracts due by {day:%Y-%m-%d} have neither "
+                      "arr_renewed nor renewed_on; the forecast counts them as not renewed",
+                      stacklevel=3)
+    cases = _cases(past)
     cases = cases.assign(lead=_lead((cases["due_date"] - cases["scored_on"]).dt.days),
                          band=_UNSCORED)
     for scored_on, group in cases.groupby("scored_on"):

@@ -139,16 +139,31 @@ class ReportContext:
         """True when the health backtest fits the report's budget: the customers scored now
         times ``scoring_days`` (the backtest's default) is at most :data:`BACKTEST_BUDGET`.
         Otherwise show one line saying why it is skipped (once) and return False."""
+        return self._within_budget("backtest", "The health backtest", scoring_days,
+                                   "Run ck.backtest(ds) in a notebook to measure it.")
+
+    def renewal_forecast_fits(self) -> bool:
+        """True when the renewal forecast and its backtest fit the report's budget: the
+        customers scored now times the days they score every customer on
+        (:func:`csm_kit.health.forecast.scoring_days`) is at most :data:`BACKTEST_BUDGET`.
+        Otherwise show one line saying why they are skipped (once) and return False."""
+        from csm_kit.health.forecast import scoring_days
+
+        days = len(scoring_days(self.dataset, as_of=self.as_of_end))
+        return self._within_budget("renewal forecast", "The renewal forecast and its backtest",
+                                   days, "Run ck.renewal_forecast(ds) in a notebook for the "
+                                   "forecast alone.")
+
+    def _within_budget(self, key: str, what: str, scoring_days: int, instead: str) -> bool:
         customer_dates = len(self.health) * scoring_days
         if customer_dates <= BACKTEST_BUDGET:
             return True
-        if "backtest" not in self._noted:
-            self._noted.add("backtest")
-            _display_note(f"The health backtest is skipped in this report: {len(self.health):,} "
-                          f"customers × {scoring_days} scoring days = {customer_dates:,} "
-                          f"customer-dates, more than the report's budget of "
-                          f"{BACKTEST_BUDGET:,} (each day rebuilds every signal). Run "
-                          "ck.backtest(ds) in a notebook to measure it.")
+        if key not in self._noted:
+            self._noted.add(key)
+            _display_note(f"{what} {'are' if ' and ' in what else 'is'} skipped in this report: "
+                          f"{len(self.health):,} customers × {scoring_days} scoring days = "
+                          f"{customer_dates:,} customer-dates, more than the report's budget of "
+                          f"{BACKTEST_BUDGET:,} (each day rebuilds every signal). {instead}")
         return False
 
     def has_column(self, column: str) -> bool:

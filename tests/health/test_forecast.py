@@ -135,3 +135,24 @@ def test_forecast_and_backtest_together_equal_the_two_separate_calls_on_the_samp
     pd.testing.assert_frame_equal(forecast.rates, expected_forecast.rates)
     assert forecast.as_of == expected_forecast.as_of
     pd.testing.assert_frame_equal(backtest, expected_backtest)
+
+
+def test_scoring_days_are_the_days_the_forecast_and_its_backtest_score(monkeypatch):
+    # The report checks these days × customers against its budget before running the
+    # forecast, so they must be exactly the days the run scores: recorded here by watching
+    # every day the bands are asked for (the bundled sample, as the health report runs it).
+    import csm_kit as ck
+    from csm_kit.health import forecast
+
+    ds = ck.load_sample()
+    asked = []
+    real = forecast._bands_on
+
+    def watched(dataset, day, config, cache):
+        asked.append(day)
+        return real(dataset, day, config, cache)
+
+    monkeypatch.setattr(forecast, "_bands_on", watched)
+    forecast.renewal_forecast_and_backtest(ds, as_of="2026-10-31", draws=10)
+    assert forecast.scoring_days(ds, as_of="2026-10-31") == sorted(set(asked))
+    assert len(set(asked)) > 12  # the sample's history: more than a year of month ends

@@ -173,3 +173,24 @@ def test_a_backtest_beyond_the_reports_budget_is_skipped_with_one_line(good_fold
     assert shown == ["The health backtest is skipped in this report: 2 customers × 10 scoring "
                      "days = 20 customer-dates, more than the report's budget of 19 (each day "
                      "rebuilds every signal). Run ck.backtest(ds) in a notebook to measure it."]
+
+
+def test_a_renewal_forecast_beyond_the_reports_budget_is_skipped_with_one_line(monkeypatch):
+    # The sample at the end of October 2026: its customers scored now × the days the forecast
+    # and its backtest score (forecast.scoring_days) against the budget, exactly.
+    from csm_kit.health.forecast import scoring_days
+
+    shown = []
+    monkeypatch.setattr("csm_kit.report.context._display_note", shown.append)
+    ctx = open_report(None, as_of="2026-10-31")
+    days = len(scoring_days(ctx.dataset, as_of=ctx.as_of_end))
+    work = len(ctx.health) * days
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", work)
+    assert ctx.renewal_forecast_fits() is True
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", work - 1)
+    assert ctx.renewal_forecast_fits() is False and ctx.renewal_forecast_fits() is False
+    assert shown == [f"The renewal forecast and its backtest are skipped in this report: "
+                     f"{len(ctx.health):,} customers × {days} scoring days = {work:,} "
+                     f"customer-dates, more than the report's budget of {work - 1:,} (each day "
+                     "rebuilds every signal). Run ck.renewal_forecast(ds) in a notebook for the "
+                     "forecast alone."]
