@@ -171,3 +171,30 @@ def test_average_customer_value_states_its_denominator():
         average_customer_value(data, denominator="active")
     with pytest.raises(ConfigError, match="`denominator` must be one of"):
         average_customer_value(data, denominator="paying")
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def test_quarterly_active_customers_are_those_active_at_the_quarter_end_or_at_as_of():
+    # Subscriptions (month ends at which each customer is active):
+    #   A from January, no end            -> Jan Feb Mar Apr May
+    #   B January to 15 February          -> Jan
+    #   C January to 15 March             -> Jan Feb
+    #   D from 10 March                   -> Mar Apr May
+    #   E 1 April to 10 May               -> Apr
+    #   F from 20 May                     -> May
+    # Q1 counts the end of March: A, D -> 2. Q2 has not ended by as_of (May), so it counts
+    # the end of May: A, D, F -> 3 (E, gone by then, is not counted).
+    # Revenue: Q1 A 40 + B 20 = 60 -> 60 / 2 = 30; Q2 F 120 -> 120 / 3 = 40.
+    data = tx([("A", "2024-02-10", 40.0), ("B", "2024-02-11", 20.0), ("F", "2024-05-25", 120.0)])
+    subs = pd.DataFrame({
+        "customer_id": list("ABCDEF"), "mrr": 10.0,
+        "start_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01", "2024-03-10",
+                                      "2024-04-01", "2024-05-20"]),
+        "end_date": pd.to_datetime([None, "2024-02-15", "2024-03-15", None, "2024-05-10", None])})
+    out = average_customer_value(data, freq="Q", denominator="active", subscriptions=subs,
+                                 as_of="2024-05")
+    assert out["period"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01")]
+    assert out["customers"].tolist() == [2, 3]
+    assert out["value"].tolist() == [30.0, 40.0]

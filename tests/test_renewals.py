@@ -268,3 +268,80 @@ def test_a_trial_cohort_is_judged_only_once_its_conversion_window_has_passed():
     assert not trial_conversion(trials, within_days=30, as_of="2024-03")["window_closed"].iloc[0]
     assert trial_conversion(trials, within_days=30, as_of="2024-04")["window_closed"].iloc[0]
     assert "window_closed" not in trial_conversion(trials, as_of="2024-04").columns
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def test_the_default_trailing_window_is_the_twelve_months_ending_with_the_as_of_month():
+    from csm_kit.renewals import trailing_renewal_rates
+
+    # As of December 2024 the default window is January–December 2024: the contracts due on
+    # 1 January and 31 December are in it, the one due on 31 December 2023 is not (it would be
+    # in a 13-month window). Both in the window renewed: 2 due, 2 renewed.
+    data = contracts(["2023-12-31", "2024-01-01", "2024-12-31"], [100] * 3,
+                     arr_renewed=[100, 100, 100])
+    row = trailing_renewal_rates(data, as_of="2024-12").iloc[0]
+    assert (row["contracts_due"], row["renewed"]) == (2, 2)
+    assert row["period"] == pd.Timestamp("2024-01-01")
+
+
+def test_a_trailing_window_runs_from_its_first_day_to_the_last_day_of_the_as_of_month():
+    from csm_kit.renewals import trailing_renewal_rates
+
+    # Window January–March 2024 (3 months to March). In: 1 January 00:00 (a, renewed) and
+    # 31 March (b, lost). Out: 31 December 2023 (c), 1 April 00:00 (d), 15 April (e).
+    # 2 due, 1 renewed.
+    data = contracts(["2024-01-01", "2024-03-31", "2023-12-31", "2024-04-01", "2024-04-15"],
+                     [100] * 5, arr_renewed=[100, 0, 100, 100, 100])
+    row = trailing_renewal_rates(data, window_months=3, as_of="2024-03").iloc[0]
+    assert (row["contracts_due"], row["renewed"]) == (2, 1)
+
+
+def test_a_trailing_window_of_one_month_is_allowed():
+    from csm_kit.renewals import trailing_renewal_rates
+
+    # One month to March: only c (due in March, renewed) counts; a and b are due in February.
+    data = contracts(["2024-02-10", "2024-02-20", "2024-03-10"], [100] * 3,
+                     arr_renewed=[0, 0, 100])
+    row = trailing_renewal_rates(data, window_months=1, as_of="2024-03").iloc[0]
+    assert (row["contracts_due"], row["renewed"]) == (1, 1)
+    assert row["period"] == pd.Timestamp("2024-03-01")
+
+
+@pytest.mark.parametrize("window_months", [0, -3, 1.5, True, None])
+def test_a_trailing_window_must_be_a_whole_number_of_months_of_at_least_one(window_months):
+    from csm_kit.renewals import trailing_renewal_rates
+
+    data = contracts(["2024-03-10"], [100], arr_renewed=[100])
+    with pytest.raises(ConfigError, match=r"`window_months` must be a whole number >= 1, got "
+                                          + repr(window_months)):
+        trailing_renewal_rates(data, window_months=window_months, as_of="2024-03")
+
+
+def test_the_default_trailing_window_ends_with_the_last_complete_month_of_the_renewal_dates():
+    from csm_kit.renewals import trailing_renewal_rates
+
+    # Latest renewal signed 29 February 2024 (February's last day) -> as-of month February,
+    # although a contract is due on 31 March. Two months to February: a (Jan) and b (Feb),
+    # both renewed. Had the due dates set the month (March), the window would be b and c.
+    data = contracts(["2024-01-10", "2024-02-10", "2024-03-31"], [100] * 3,
+                     arr_renewed=[100, 100, 0], renewed_on=["2024-01-05", "2024-02-29", None])
+    row = trailing_renewal_rates(data, window_months=2).iloc[0]
+    assert row["period"] == pd.Timestamp("2024-01-01")
+    assert (row["contracts_due"], row["renewed"]) == (2, 2)
+
+
+@pytest.mark.parametrize("renewal_dates", ["no column", "all empty"])
+def test_without_renewal_dates_the_default_trailing_window_ends_with_the_due_dates(
+        renewal_dates):
+    from csm_kit.renewals import trailing_renewal_rates
+
+    # Latest due date 15 March 2024 -> last complete month February. Two months to February:
+    # a (Jan, renewed) and b (Feb, lost); c (15 March) is left out. 2 due, 1 renewed.
+    renewed_on = None if renewal_dates == "no column" else [None, None, None]
+    data = contracts(["2024-01-10", "2024-02-10", "2024-03-15"], [100] * 3,
+                     arr_renewed=[100, 0, 100], renewed_on=renewed_on)
+    row = trailing_renewal_rates(data, window_months=2).iloc[0]
+    assert row["period"] == pd.Timestamp("2024-01-01")
+    assert (row["contracts_due"], row["renewed"]) == (2, 1)

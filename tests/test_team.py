@@ -143,3 +143,77 @@ def test_arr_by_band_sums_twelve_times_month_end_mrr_per_band_and_its_red_row_is
     assert bands["arr_share"].tolist() == pytest.approx([15 / 39, 24 / 39, 0.0])
     kpi = kpi_table(ds, as_of="2024-03-31", metrics=["arr_at_risk"], health=scores)
     assert kpi["value"].iloc[-1] == bands.loc[0, "arr"]
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def _one_subscription_each(mrr, start="2024-01-01", end=None):
+    """A dataset whose customers c0, c1, … each have one subscription with the given MRR."""
+    ids = [f"c{i}" for i in range(len(mrr))]
+    starts = [start] * len(mrr) if isinstance(start, str) else start
+    return Dataset(
+        customers=pd.DataFrame({"customer_id": ids, "signup_date": dates(*starts)}),
+        subscriptions=pd.DataFrame({"subscription_id": [f"s{i}" for i in range(len(mrr))],
+                                    "customer_id": ids, "start_date": dates(*starts),
+                                    "end_date": dates(*[end] * len(mrr)), "mrr": mrr}))
+
+
+def test_arr_by_band_without_as_of_uses_the_last_complete_month_of_the_data():
+    from csm_kit.team import arr_by_band
+
+    # c0 (red, 100/month) since January; c1 (red, 50/month) starts 15 April, the latest date in
+    # the data -> as-of month March. At the end of March only c0 pays: red ARR 12 × 100 = 1,200
+    # from 2 scored customers (c1 counts with 0). April would have given 1,800.
+    ds = _one_subscription_each([100.0, 50.0], start=["2024-01-01", "2024-04-15"])
+    scores = pd.DataFrame({"customer_id": ["c0", "c1"], "band": ["red", "red"]})
+    bands = arr_by_band(scores, ds)
+    assert bands["customers"].tolist() == [2, 0, 0]
+    assert bands["arr"].tolist() == [1_200.0, 0.0, 0.0]
+
+
+def test_arr_by_band_counts_a_scored_customer_whose_other_score_columns_are_empty():
+    from csm_kit.team import arr_by_band
+
+    # c1 was scored for the first time this month: band green, no change yet (NaN) and no
+    # weakest component. It is scored, so it counts: green 1 customer, 12 × 40 = 480.
+    ds = _one_subscription_each([100.0, 40.0])
+    scores = pd.DataFrame({"customer_id": ["c0", "c1"], "score": [20.0, 80.0],
+                           "band": ["red", "green"], "change": [-3.0, None],
+                           "weakest_component": ["nps", None]})
+    bands = arr_by_band(scores, ds, as_of="2024-03")
+    assert bands["customers"].tolist() == [1, 0, 1]
+    assert bands["arr"].tolist() == [1_200.0, 0.0, 480.0]
+
+
+def test_arr_by_band_returns_band_whole_customer_counts_arr_and_share_only():
+    from csm_kit.team import arr_by_band
+
+    ds = _one_subscription_each([100.0])
+    bands = arr_by_band(pd.DataFrame({"customer_id": ["c0"], "band": ["yellow"]}), ds,
+                        as_of="2024-03")
+    assert list(bands.columns) == ["band", "customers", "arr", "arr_share"]
+    assert pd.api.types.is_integer_dtype(bands["customers"])
+    assert pd.api.types.is_float_dtype(bands["arr"])
+
+
+def test_arr_shares_are_given_even_when_the_scored_arr_is_under_one_currency_unit():
+    from csm_kit.team import arr_by_band
+
+    # One red customer at 0.05 a month: ARR 0.60 in total, all of it red -> shares 1, 0, 0.
+    ds = _one_subscription_each([0.05])
+    bands = arr_by_band(pd.DataFrame({"customer_id": ["c0"], "band": ["red"]}), ds,
+                        as_of="2024-03")
+    assert bands["arr"].tolist() == pytest.approx([0.6, 0.0, 0.0])
+    assert bands["arr_share"].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_arr_shares_are_missing_when_no_scored_customer_pays():
+    from csm_kit.team import arr_by_band
+
+    # The only scored customer left in February: no ARR anywhere, so no share can be given.
+    ds = _one_subscription_each([100.0], end="2024-02-10")
+    bands = arr_by_band(pd.DataFrame({"customer_id": ["c0"], "band": ["red"]}), ds,
+                        as_of="2024-03")
+    assert bands["arr"].tolist() == [0.0, 0.0, 0.0]
+    assert bands["arr_share"].isna().all()
