@@ -217,7 +217,8 @@ def average_customer_value(transactions: pd.DataFrame, *, freq: str = "M",
         if subscriptions is None:
             raise ConfigError("denominator='active' needs subscriptions= (who is active at each "
                               "period end); without them use denominator='buying'")
-        last = parse_as_of(as_of) if as_of is not None else parse_as_of(transactions["date"].max())
+        latest = transactions["date"].max()  # NaT without a transaction: no period to count
+        last = parse_as_of(as_of if as_of is not None else None if pd.isna(latest) else latest)
         active = _active_at_period_end(subscriptions, freq, last)
         table["customers"] = table["period"].map(active).fillna(0).astype("int64")
     return table.assign(

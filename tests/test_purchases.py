@@ -198,3 +198,14 @@ def test_quarterly_active_customers_are_those_active_at_the_quarter_end_or_at_as
     assert out["period"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01")]
     assert out["customers"].tolist() == [2, 3]
     assert out["value"].tolist() == [30.0, 40.0]
+
+
+def test_no_transactions_give_an_empty_table_with_active_customers_too():
+    # No transaction, no period: an empty table, as with the default denominator — not an
+    # error blaming an as_of nobody passed (found by a mutation run: the guard for this case
+    # could never run).
+    empty = tx([("A", "2024-01-02", 10.0)]).iloc[:0]
+    subs = pd.DataFrame({"customer_id": ["A"], "mrr": 10.0,
+                         "start_date": pd.to_datetime(["2024-01-01"])})
+    out = average_customer_value(empty, denominator="active", subscriptions=subs)
+    assert out.empty and list(out.columns) == ["period", "revenue", "customers", "value"]
