@@ -145,3 +145,18 @@ def test_errors_name_the_last_month_and_say_when_nobody_was_ever_active():
     with pytest.raises(ConfigError, match="subscriptions has no customer active at a month "
                                           "end up to as_of"):
         churn_by_nps_category(surveys, inside)
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def test_of_many_answers_on_the_same_day_the_later_row_counts_for_every_customer():
+    # 20 customers each answered 0 and then, further down the table, 10 on the same day
+    # (dates without a time). The later row counts: 20 promoters, no detractor. With this many
+    # ties an unstable sort (numpy's quicksort past 16 rows) mixes up the rows.
+    ids = [f"c{i:02d}" for i in range(20)]
+    subs = _subscriptions([(c, "2024-01-01", None) for c in ids])
+    surveys = responses([0] * 20 + [10] * 20, customers=ids + ids, dates="2024-01-10")
+    out = churn_by_nps_category(surveys, subs, horizon_months=1, as_of="2024-02").set_index(
+        "category")
+    assert out["customers"].to_dict() == {"promoter": 20, "passive": 0, "detractor": 0}

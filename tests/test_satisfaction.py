@@ -346,3 +346,68 @@ def test_ces_direction_comes_from_the_settings_unless_given():
 def test_settings_must_be_survey_settings():
     with pytest.raises(ConfigError, match="SurveySettings"):
         csat(responses([5], survey="csat"), settings={"csat": (1, 10)})
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def test_a_three_point_scale_is_the_narrowest_allowed():
+    # On 1-3 the top two boxes are 2 and 3: answers 3, 2, 1 -> 2 of 3 satisfied.
+    row = csat(responses([3, 2, 1], survey="csat", dates="2024-01-31"), scale=(1, 3)).iloc[0]
+    assert (row["satisfied"], row["n"]) == (2, 3)
+
+
+@pytest.mark.parametrize("scale", [(1, 2), ("low", "high"), (1,), (1, 5.5)])
+def test_a_scale_too_narrow_or_not_two_whole_numbers_is_refused(scale):
+    with pytest.raises(ConfigError, match=r"`scale` must be \(lowest, highest\) whole numbers at "
+                                          r"least 2 apart, e.g. \(1, 5\), got "):
+        csat(responses([1], survey="csat", dates="2024-01-31"), scale=scale)
+
+
+def test_nps_change_returns_the_periods_it_was_asked_about():
+    res = nps_change(_two_months(), a="2024-01", b="2024-02")
+    assert (res.a, res.b) == ("2024-01", "2024-02")
+
+
+def test_nps_change_by_quarter_reads_any_date_in_the_quarter_as_the_quarter():
+    # _two_months() is all in Q1 2024 (NPS 40 over the 200 answers: 110 promoters,
+    # 30 detractors); Q2 gets 1 promoter in May (NPS 100). "2024-02" names Q1, "2024-05" Q2.
+    surveys = pd.concat([_two_months(), responses([10], dates="2024-05-20")], ignore_index=True)
+    res = nps_change(surveys, a="2024-02", b="2024-05", freq="Q", as_of="2024-06")
+    assert (res.nps_a, res.n_a, res.nps_b, res.n_b) == (40.0, 200, 100.0, 1)
+
+
+def test_nps_change_between_segments_joins_customers_and_stops_at_as_of():
+    # Customers a, b are SMB, c, d Enterprise. January: a 10, b 0 (SMB NPS 0), c 10, d 10
+    # (Enterprise 100). February (after as_of): a 0, c 0 — left out.
+    surveys = responses([10, 0, 10, 10, 0, 0], customers=["a", "b", "c", "d", "a", "c"],
+                        dates=["2024-01-15"] * 4 + ["2024-02-15"] * 2)
+    customers = pd.DataFrame({"customer_id": list("abcd"),
+                              "segment": ["SMB", "SMB", "Enterprise", "Enterprise"]})
+    res = nps_change(surveys, a="SMB", b="Enterprise", by="segment", customers=customers,
+                     as_of="2024-01")
+    assert (res.nps_a, res.n_a, res.nps_b, res.n_b) == (0.0, 2, 100.0, 2)
+
+
+@pytest.mark.parametrize(("a", "b", "name", "value"), [("soon", "2024-02", "a", "soon"),
+                                                       ("2024-01", "later", "b", "later")])
+def test_nps_change_periods_that_are_not_dates_are_refused_by_name(a, b, name, value):
+    with pytest.raises(ConfigError, match=rf"^`{name}` must be a date naming a period, "
+                                          rf"e.g. '2024-01', got '{value}'$"):
+        nps_change(_two_months(), a=a, b=b)
+
+
+def test_nps_change_to_a_group_without_responses_names_a_and_the_groups_with_some():
+    surveys = _two_months()
+    surveys["segment"] = np.where(surveys["date"].dt.month == 1, "SMB", "Enterprise")
+    with pytest.raises(ConfigError, match=r"^`a='Mid-market'` has no NPS responses in segment; "
+                                          r"values with responses: \['Enterprise', 'SMB'\]$"):
+        nps_change(surveys, a="Mid-market", b="SMB", by="segment")
+
+
+def test_a_missing_period_lists_the_first_six_periods_with_responses_as_dates():
+    # One answer in each month January-July 2024; asking for December 2023 shows six months.
+    dates = [f"2024-{m:02d}-15" for m in range(1, 8)]
+    shown = ", ".join(f"'2024-{m:02d}-01'" for m in range(1, 7))
+    with pytest.raises(ConfigError, match=r"values with responses: \[" + shown + r"\]$"):
+        nps_change(responses([10] * 7, dates=dates), a="2023-12", b="2024-01", as_of="2024-07")

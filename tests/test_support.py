@@ -251,3 +251,164 @@ def test_support_breakdown_needs_closed_at_and_a_sensible_window():
         support_breakdown(t, by="agent", window_months=0)
     with pytest.raises(ConfigError, match="closed_at"):
         support_breakdown(t.drop(columns="closed_at"), by="agent")
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def _channel_tickets(opened, closed, channel, contacts=None):
+    """Tickets for support_breakdown: one channel (and contact count) per ticket."""
+    n = len(opened)
+    return tickets(opened, closed, channel=channel,
+                   contacts=contacts if contacts is not None else [1] * n)
+
+
+def test_support_breakdown_pools_three_months_and_counts_open_longer_than_7_days_by_default():
+    from csm_kit.support import support_breakdown
+
+    # As of April, the default window is February–April:
+    #   t0 closed 20 January -> outside (a fourth month would take it in)
+    #   t1 closed 20 February -> inside
+    #   t2 closed 20 April -> inside
+    # Open at the end of 30 April: t3 opened 22 April (8 days before 30 April -> older than
+    # the default 7 days), t4 opened 23 April (7 days -> not older than 7).
+    t = _channel_tickets(
+        ["2024-01-10", "2024-02-10", "2024-04-10", "2024-04-22 09:00", "2024-04-23 09:00"],
+        ["2024-01-20", "2024-02-20", "2024-04-20", None, None],
+        channel=["email"] * 5)
+    row = support_breakdown(t, by="channel", as_of="2024-04").iloc[0]
+    assert (row["closed"], row["open"], row["open_longer_than"]) == (2, 2, 1)
+
+
+def test_support_breakdown_uses_the_older_than_days_it_is_given():
+    from csm_kit.support import support_breakdown
+
+    # Open at the end of 31 March: opened 1 March (30 days) and 20 March (11 days).
+    # N = 10: both are older; N = 30: neither (30 is not more than 30).
+    t = _channel_tickets(["2024-03-01", "2024-03-20"], [None, None], channel=["chat", "chat"])
+    old = [support_breakdown(t, by="channel", as_of="2024-03", older_than_days=n)
+           ["open_longer_than"].iloc[0] for n in (10, 30)]
+    assert old == [2, 0]
+
+
+def test_a_support_breakdown_window_of_one_month_is_allowed():
+    from csm_kit.support import support_breakdown
+
+    # Window of one month to March: only t1 (closed in March) counts, not t0 (February).
+    t = _channel_tickets(["2024-02-01", "2024-03-01"], ["2024-02-10", "2024-03-10"],
+                         channel=["email", "email"])
+    out = support_breakdown(t, by="channel", as_of="2024-03", window_months=1)
+    assert out["closed"].tolist() == [1]
+
+
+@pytest.mark.parametrize("window", [0, True, 2.5, "3"])
+def test_a_support_breakdown_window_must_be_a_whole_number_of_months_from_1(window):
+    from csm_kit.support import support_breakdown
+
+    t = _channel_tickets(["2024-03-01"], ["2024-03-10"], channel=["email"])
+    with pytest.raises(ConfigError, match=r"`window_months` must be a whole number >= 1, got "):
+        support_breakdown(t, by="channel", as_of="2024-03", window_months=window)
+
+
+def test_support_breakdown_without_closed_at_says_why_it_is_needed():
+    from csm_kit.support import support_breakdown
+
+    t = _channel_tickets(["2024-03-01"], [None], channel=["email"]).drop(columns="closed_at")
+    with pytest.raises(ConfigError, match=r"^tickets has no closed_at column; resolution figures "
+                                          r"need the time each ticket was closed$"):
+        support_breakdown(t, by="channel")
+
+
+def test_support_breakdown_by_a_customers_column_without_customers_names_the_tickets_table():
+    from csm_kit.support import support_breakdown
+
+    t = _channel_tickets(["2024-03-01"], ["2024-03-10"], channel=["email"])
+    with pytest.raises(ConfigError, match=r"`by='segment'` is not a column of tickets; "
+                                          r"pass customers="):
+        support_breakdown(t, by="segment", as_of="2024-03")
+
+
+def test_support_breakdown_default_month_is_the_last_complete_one_of_openings_and_closings():
+    from csm_kit.support import support_breakdown
+
+    # Latest date a closing: t0 opened 5 March, closed 30 April -> April is complete, the
+    # window is February–April and t0 is in it (openings alone would end in February).
+    by_closing = _channel_tickets(["2024-03-05"], ["2024-04-30"], channel=["email"])
+    row = support_breakdown(by_closing, by="channel").iloc[0]
+    assert (row["closed"], row["open"]) == (1, 0)
+    # Latest date an opening: t1 closed 20 March, t2 opened 30 April and still open -> April;
+    # t2 is open at the end of April (closings alone would end in February, before t2).
+    by_opening = _channel_tickets(["2024-03-05", "2024-04-30"], ["2024-03-20", None],
+                                  channel=["email", "email"])
+    row = support_breakdown(by_opening, by="channel").iloc[0]
+    assert (row["closed"], row["open"]) == (1, 1)
+
+
+def test_support_breakdown_window_starts_at_the_first_instant_and_ends_before_the_next_month():
+    from csm_kit.support import support_breakdown
+
+    # Window February–March (as of March, 2 months), closings:
+    #   t0 31 January 23:59 -> out;   t1 1 February 00:00 -> in;   t2 31 March 23:59 -> in;
+    #   t3 1 April 00:00 -> out;      t4 15 April -> out.
+    t = _channel_tickets(["2024-01-30"] * 5,
+                         ["2024-01-31 23:59", "2024-02-01 00:00", "2024-03-31 23:59",
+                          "2024-04-01 00:00", "2024-04-15"],
+                         channel=["email"] * 5)
+    out = support_breakdown(t, by="channel", as_of="2024-03", window_months=2)
+    assert out["closed"].tolist() == [2]
+
+
+def test_support_breakdown_by_segment_joins_customers_for_resolution_and_backlog():
+    from csm_kit.support import support_breakdown
+
+    # Customers c0, c1 are SMB, c2 Enterprise. March: t0 (SMB) closed with one contact,
+    # t1 (SMB) with two -> FCR 1 of 2; t2 (Enterprise) open since 1 March -> 1 open, old.
+    t = _channel_tickets(["2024-03-04", "2024-03-05", "2024-03-01"],
+                         ["2024-03-04 10:00", "2024-03-06", None],
+                         channel=["email"] * 3, contacts=[1, 2, 1])
+    customers = pd.DataFrame({"customer_id": ["c0", "c1", "c2"],
+                              "segment": ["SMB", "SMB", "Enterprise"]})
+    out = support_breakdown(t, by="segment", customers=customers, as_of="2024-03",
+                            window_months=1).set_index("segment")
+    assert out.loc["SMB", ["closed", "first_contact", "fcr", "open"]].tolist() == [2, 1, 0.5, 0]
+    assert out.loc["Enterprise", ["closed", "open", "open_longer_than"]].tolist() == [0, 1, 1]
+
+
+def test_support_breakdown_gives_the_90th_percentile_of_hours_to_close():
+    from csm_kit.support import support_breakdown
+
+    # Closed after 1, 2 and 9 hours: p90 by linear interpolation, position 0.9 * 2 = 1.8 ->
+    # 2 + 0.8 * (9 - 2) = 7.6 hours; median 2.
+    start = pd.Timestamp("2024-03-04 08:00")
+    t = _channel_tickets([start] * 3, [start + pd.Timedelta(hours=h) for h in (1, 2, 9)],
+                         channel=["email"] * 3)
+    row = support_breakdown(t, by="channel", as_of="2024-03").iloc[0]
+    assert (row["median_hours"], row["p90_hours"]) == (2.0, pytest.approx(7.6))
+
+
+def test_a_group_with_only_open_tickets_has_a_row_with_zero_closed_and_no_figures():
+    from csm_kit.support import support_breakdown
+
+    # chat: one ticket open since 1 March, nothing closed -> closed, resolved, first_contact 0
+    # (whole numbers, like every count), FCR and hours NaN, 1 open (30 days old).
+    # email: one ticket closed in March after 2 hours, nothing open.
+    t = _channel_tickets(["2024-03-01", "2024-03-04 08:00"], [None, "2024-03-04 10:00"],
+                         channel=["chat", "email"])
+    out = support_breakdown(t, by="channel", as_of="2024-03").set_index("channel")
+    assert out.loc["chat", ["closed", "resolved", "first_contact", "open",
+                            "open_longer_than"]].tolist() == [0, 0, 0, 1, 1]
+    assert out.loc["chat", ["fcr", "median_hours"]].isna().all()
+    assert out.loc["email", ["closed", "open"]].tolist() == [1, 0]
+    counts = ["closed", "resolved", "first_contact", "open", "open_longer_than"]
+    assert (out[counts].dtypes == "int64").all()
+
+
+def test_support_breakdown_keeps_tickets_without_a_channel_under_a_missing_group():
+    from csm_kit.support import support_breakdown
+
+    # t0 has no channel and was closed in March; t1 (email) too: each group has 1 closed.
+    t = _channel_tickets(["2024-03-01", "2024-03-02"], ["2024-03-03", "2024-03-04"],
+                         channel=[None, "email"])
+    out = support_breakdown(t, by="channel", as_of="2024-03")
+    assert out["closed"].tolist() == [1, 1]
+    assert out["channel"].isna().sum() == 1
