@@ -149,11 +149,7 @@ def action_list(dataset: Dataset, *, as_of=None, playbook: Playbook | str | Path
             model = fit_churn_model(dataset, config=config)
         evidence = account_evidence(dataset, as_of=day, model=model or None, config=config,
                                     recent_days=book.recent_days)
-    columns += [c for c in evidence.columns if c not in columns]
-    book = _playbook(playbook, columns)
-    fired = pd.DataFrame({p.name: _fires(p, evidence) for p in book.plays}, index=evidence.index)
-    listed = fired.any(axis=1).to_numpy()
-    first = fired.to_numpy().argmax(axis=1)
+    book, fired, listed, first = _fired(evidence, playbook)
     rows = []
     for i in np.flatnonzero(listed):
         rows.append(_row(evidence.iloc[i], book.plays[first[i]], fired.iloc[i], day))
@@ -192,8 +188,9 @@ def action_backtest(dataset: Dataset, *, history: pd.DataFrame, model: ChurnMode
     for day, rows in history.groupby("as_of", sort=True):
         evidence = account_evidence(dataset, as_of=day, model=model, signals=rows,
                                     recent_days=book.recent_days)
-        actions = action_list(dataset, as_of=day, playbook=playbook, evidence=evidence)
-        play = actions.set_index("customer_id")["play"]
+        book_now, _, listed, first = _fired(evidence, playbook)
+        names = np.array([p.name for p in book_now.plays], dtype=object)
+        play = pd.Series(names[first[listed]], index=evidence["customer_id"].to_numpy()[listed])
         frame = rows[["customer_id", "churned"]].assign(
             band=play.reindex(rows["customer_id"]).fillna("not listed").to_numpy())
         parts.append(frame if judged is None else frame[frame["customer_id"].isin(judged)])
@@ -211,6 +208,17 @@ def action_backtest(dataset: Dataset, *, history: pd.DataFrame, model: ChurnMode
 
 def _playbook(playbook, columns) -> Playbook:
     return playbook if isinstance(playbook, Playbook) else load_playbook(playbook, columns=columns)
+
+
+def _fired(evidence: pd.DataFrame, playbook) -> tuple[Playbook, pd.DataFrame, np.ndarray,
+                                                      np.ndarray]:
+    """The playbook checked against ``evidence``'s columns, which plays fire for each account
+    (a column per play, in priority order), whether any does, and the first (most urgent)."""
+    columns = list(EVIDENCE)
+    columns += [c for c in evidence.columns if c not in columns]
+    book = _playbook(playbook, columns)
+    fired = pd.DataFrame({p.name: _fires(p, evidence) for p in book.plays}, index=evidence.index)
+    return book, fired, fired.any(axis=1).to_numpy(), fired.to_numpy().argmax(axis=1)
 
 
 def _fires(play: Play, evidence: pd.DataFrame) -> np.ndarray:

@@ -125,3 +125,29 @@ def test_the_exported_action_list_uses_the_model_the_report_fits_without_its_bac
     exported = action_list_export(sample, as_of="2026-10-31")
     expected = actions.assign(due_date=actions["due_date"].dt.strftime("%Y-%m-%d"))
     pd.testing.assert_frame_equal(exported, expected)
+
+
+def test_the_play_backtest_judges_the_plays_the_action_list_gives_each_past_day(
+        sample, history, model):
+    # action_backtest reads each day's most urgent play straight from the fired rules; here
+    # the same pooled counts are rebuilt from action_list itself (its `play` column) on each of
+    # the history's days, for the held-out customers, and must agree exactly.
+    from csm_kit.health.actions import account_evidence, load_playbook
+
+    book = load_playbook(None)
+    judged = set(model.held_out["customer_id"])
+    pooled = []
+    for day, rows in history.groupby("as_of", sort=True):
+        evidence = account_evidence(sample, as_of=day, model=model, signals=rows,
+                                    recent_days=book.recent_days)
+        play = action_list(sample, as_of=day, evidence=evidence).set_index("customer_id")["play"]
+        frame = rows[["customer_id", "churned"]].assign(
+            play=play.reindex(rows["customer_id"]).fillna("not listed").to_numpy())
+        pooled.append(frame[frame["customer_id"].isin(judged)])
+    pooled = pd.concat(pooled)
+    table = action_backtest(sample, history=history, model=model).set_index("group")
+    for name, group in pooled.groupby("play"):
+        assert table.loc[name, ["customers", "churned"]].tolist() == [len(group),
+                                                                      group["churned"].sum()]
+    listed = pooled[pooled["play"] != "not listed"]
+    assert table.loc["all listed", "customers"] == len(listed)
