@@ -632,8 +632,11 @@ def report_exports(ctx, health) -> dict:
 
     ``health`` is the health scores at the as-of month end (None without subscriptions).
     With privacy "aggregate" the at-risk and action lists (customer-level) are left out and
-    books smaller than the minimum group size are dropped from the scorecard.
+    books smaller than the minimum group size are dropped from the scorecard. Beyond the
+    report's budget (customers × 10 scoring days, as for the health backtest) the action list
+    has no churn probabilities, and a line on stderr says so.
     """
+    from csm_kit.report.context import BACKTEST_BUDGET
     from csm_kit.report.risk import action_list_export
     from csm_kit.team import at_risk_accounts, csm_scorecard
 
@@ -643,7 +646,15 @@ def report_exports(ctx, health) -> dict:
     if ctx.privacy != "aggregate":
         tables["at_risk_accounts"] = at_risk_accounts(health, ctx.dataset, as_of=ctx.as_of,
                                                       top=len(health) or 1)
-        tables["action_list"] = action_list_export(ctx.dataset, as_of=ctx.as_of_end)
+        fits = ctx.fits_budget()
+        if not fits:
+            err.print(Text(f"Note: the exported action list has no churn probabilities: "
+                           f"{len(health):,} customers × 10 scoring days are more than the "
+                           f"report's budget of {BACKTEST_BUDGET:,} customer-dates (the health "
+                           "report skips its backtest and model for the same reason)."),
+                      soft_wrap=True)
+        tables["action_list"] = action_list_export(ctx.dataset, as_of=ctx.as_of_end,
+                                                   within_budget=fits)
     if ctx.has_column("csm"):
         card = csm_scorecard(ctx.dataset, as_of=ctx.as_of, health=health)
         tables["csm_scorecard"] = ctx.small_groups_hidden(card, n="accounts")

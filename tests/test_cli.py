@@ -179,3 +179,19 @@ except nbformat.ValidationError:
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["refused", "None"]
+
+
+def test_an_action_list_beyond_the_budget_is_exported_without_probabilities_and_says_so(
+        good_folder, monkeypatch, capsys):
+    # the fitted model needs 10 scoring days of every customer; past the report's budget the
+    # export is the list without probabilities (as the health report shows it) and says why
+    from csm_kit.cli import report_exports
+    from csm_kit.report.context import open_report
+
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", 0)
+    tables = report_exports(ctx, ctx.health)
+    assert tables["action_list"]["probability"].isna().all()
+    said = " ".join(capsys.readouterr().err.split())
+    assert ("the exported action list has no churn probabilities: 2 customers × 10 scoring days "
+            "are more than the report's budget of 0 customer-dates") in said

@@ -154,9 +154,14 @@ class ReportContext:
                                    days, "Run ck.renewal_forecast(ds) in a notebook for the "
                                    "forecast alone.")
 
+    def fits_budget(self, scoring_days: int = 10) -> bool:
+        """True when the customers scored now times ``scoring_days`` is at most
+        :data:`BACKTEST_BUDGET`; no note (:meth:`backtest_fits` shows one)."""
+        return len(self.health) * scoring_days <= BACKTEST_BUDGET
+
     def _within_budget(self, key: str, what: str, scoring_days: int, instead: str) -> bool:
         customer_dates = len(self.health) * scoring_days
-        if customer_dates <= BACKTEST_BUDGET:
+        if self.fits_budget(scoring_days):
             return True
         if key not in self._noted:
             self._noted.add(key)

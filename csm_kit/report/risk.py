@@ -97,9 +97,10 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
     return RiskHistory(history, result, distress, model)
 
 
-def action_list_export(dataset: Dataset, *, as_of) -> pd.DataFrame:
+def action_list_export(dataset: Dataset, *, as_of, within_budget: bool = True) -> pd.DataFrame:
     """The action list as ``csm-kit report`` exports it: the notebook's list, due dates as
-    dates (``YYYY-MM-DD``), with the churn probability when the history allows a model."""
-    model = risk_history(dataset, backtests=False).model
+    dates (``YYYY-MM-DD``), with the churn probability when the history allows a model and
+    fitting it is ``within_budget`` (as in the health report; else probability is empty)."""
+    model = risk_history(dataset, backtests=False, within_budget=within_budget).model
     actions = action_list(dataset, as_of=as_of, model=model if model is not None else False)
     return actions.assign(due_date=actions["due_date"].dt.strftime("%Y-%m-%d"))
