@@ -181,3 +181,56 @@ def test_lifetime_value_rejects_unknown_methods_and_misplaced_options():
         lifetime_value(subs, method="simple", discount_rate=0.1)
     with pytest.raises(ConfigError, match=r"`gross_margin` must be in \(0, 1\], got 80"):
         lifetime_value(subs, gross_margin=80)
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def test_the_default_tail_pools_the_last_six_months_of_the_curve():
+    # 8 months; the only churn is 5 of 10 in month 1. The last six months (2-7) have no churn,
+    # so the default tail churn is 0; pooling seven (1-7) would give 5 / (10 + 6 * 5) = 1/8.
+    curve = pd.DataFrame({"months_since_start": range(8), "at_risk": [10, 10] + [5] * 6,
+                          "churned": [0, 5] + [0] * 6, "survival": [1.0] + [0.5] * 7})
+    survival, hazard = survival_extension(curve, horizon_months=10)
+    assert hazard == 0.0
+    assert survival.tolist() == [1.0] + [0.5] * 9
+    assert survival_extension(curve, horizon_months=10, window=7)[1] == pytest.approx(1 / 8)
+
+
+def test_a_tail_with_nobody_at_risk_extends_the_curve_flat():
+    # A curve padded to a 4-month grid: nobody reached months 2-3 (0 at risk, 0 churned), so
+    # the tail churn over them is 0 (not 0/0) and S stays at 0.5 past the data.
+    curve = pd.DataFrame({"months_since_start": [0, 1, 2, 3], "at_risk": [4, 4, 0, 0],
+                          "churned": [0, 2, 0, 0], "survival": [1.0, 0.5, 0.5, 0.5]})
+    survival, hazard = survival_extension(curve, horizon_months=6, window=2)
+    assert hazard == 0.0
+    assert survival.tolist() == [1.0, 0.5, 0.5, 0.5, 0.5, 0.5]
+
+
+def test_a_tail_whose_last_customer_churns_has_churn_one_and_extends_at_zero_quietly():
+    # Window 1: month 2 has 1 at risk, 1 churn -> tail churn 1/1 = 1; S(2) = 0.5 * 0 = 0 and
+    # every later month stays 0, with no numpy warning about powers of zero along the way.
+    import warnings
+
+    curve = pd.DataFrame({"months_since_start": [0, 1, 2], "at_risk": [2, 2, 1],
+                          "churned": [0, 1, 1], "survival": [1.0, 0.5, 0.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        survival, hazard = survival_extension(curve, horizon_months=5, window=1)
+    assert hazard == 1.0
+    assert survival.tolist() == [1.0, 0.5, 0.0, 0.0, 0.0]
+
+
+def test_survival_ltv_is_discounted_and_has_the_documented_columns():
+    # four_customers: S(0) = S(1) = 1. Two months at 10% a year: 1 + 1.1 ** (-1/12)
+    # = 1 + 0.992089 = 1.992089 months -> LTV = $100 * 1.992089 = $199.2089.
+    out = lifetime_value(four_customers(), method="survival", horizon_months=2,
+                         discount_rate=0.10, as_of="2024-06")
+    assert out["lifetime_months"].iloc[-1] == pytest.approx(1.992089, abs=1e-6)
+    assert out["ltv"].iloc[-1] == pytest.approx(199.2089, abs=1e-4)
+    assert list(out.columns) == ["month", "arpa", "churn_rate", "lifetime_months", "ltv",
+                                 "method", "horizon_months", "observed_months",
+                                 "tail_churn_rate"]
+    assert out["month"].dt.strftime("%Y-%m").tolist()[0] == "2024-01"
+    assert out["arpa"].tolist() == [100.0] * 6
+    assert (out["method"] == "survival").all()

@@ -287,3 +287,60 @@ def test_component_lift_is_the_churn_rate_when_the_component_is_poor_over_the_ov
     poor = scores["nps_score"] < 50
     expected = scores.loc[poor, "churned"].mean() / scores["churned"].mean()
     assert tiny_result.component_lift["nps"] == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def hand_result(churned):
+    """A backtest result written by hand: 3 scoring days, the given churn labels."""
+    from csm_kit.health.backtest import BacktestResult
+
+    components = ["adoption", "nps"]
+    return BacktestResult(
+        auc=0.75,
+        lift=pd.DataFrame({"band": ["red", "green"], "customers": [1, 3], "churned": [1, 0],
+                           "churn_rate": [1.0, 0.0], "lift": [4.0, 0.0]}),
+        calibration=pd.DataFrame(),
+        component_auc=pd.Series([0.975, 0.5], index=components),
+        suggested_weights=pd.Series([1.0, 0.0], index=components),
+        current_weights=pd.Series([0.5, 0.5], index=components),
+        held_out_auc_default=0.7, held_out_auc_suggested=0.8,
+        scores=pd.DataFrame({"churned": churned}),
+        as_of_dates=list(pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"])),
+        horizon_days=90, suggested_bands={"red": 40.0, "yellow": 70.0},
+        component_lift=pd.Series([13 / 3, 1.2], index=components))
+
+
+def test_summary_reads_line_by_line_with_tables_to_three_decimals():
+    # 4 customer-dates, 1 churned: 1/4 = 25.0%. Scoring days first … last. Tables: the band
+    # table without the row numbers, the weights table by component; floats to 3 decimals
+    # (13/3 -> 4.333).
+    lines = hand_result([True, False, False, False]).summary().split("\n")
+    assert lines[:7] == [
+        "Health score backtest: 3 scoring days (2024-01-31 … 2024-03-31), churn within 90 days",
+        "4 customer-dates, 1 churned (25.0%)",
+        "AUC: 0.750",
+        "Held-out AUC: default weights 0.700, suggested weights 0.800",
+        "Suggested bands (red: churn >= 3x the overall rate): {'red': 40.0, 'yellow': 70.0}",
+        "",
+        "Churn by band:",
+    ]
+    assert [line.split() for line in lines[7:10]] == [
+        ["band", "customers", "churned", "churn_rate", "lift"],
+        ["red", "1", "1", "1.000", "4.000"],
+        ["green", "3", "0", "0.000", "0.000"],
+    ]
+    assert lines[10:12] == ["", "Weights (suggested: logistic regression on the training "
+                                "customers):"]
+    assert [line.split() for line in lines[12:]] == [
+        ["current", "suggested", "auc_alone", "lift_when_poor"],
+        ["adoption", "0.500", "1.000", "0.975", "4.333"],
+        ["nps", "0.500", "0.000", "0.500", "1.200"],
+    ]
+
+
+def test_summary_of_a_single_churned_customer_date_shows_all_of_it_churned():
+    # 1 customer-date, 1 churned: 1/1 = 100.0% (the max(n, 1) guard only matters for n = 0).
+    lines = hand_result([True]).summary().split("\n")
+    assert lines[1] == "1 customer-dates, 1 churned (100.0%)"

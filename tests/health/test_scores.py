@@ -483,3 +483,13 @@ def test_three_tickets_closed_after_10_to_14_days_make_distress_at_least_yellow(
     out = distress_scores(ds, as_of="2024-03-31").iloc[0]
     assert out["score"] == pytest.approx((0.15 * 200 / 9 + 0.15 * 100 + 0.15 * 100) / 0.80)
     assert out["band"] in ("yellow", "red")
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def test_distress_scores_on_a_health_config_says_what_it_needs_and_what_it_got():
+    # The message opens with the function and the kind it needs, then names the kind found.
+    with pytest.raises(ConfigError, match=r"^distress_scores needs `kind: distress` in its "
+                                          r"configuration, got 'health'; use health_scores"):
+        distress_scores(nps_dataset(), as_of="2024-03-31", config=load_health_config(NPS_ONLY))
