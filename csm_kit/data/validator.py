@@ -19,6 +19,7 @@ import pandas as pd
 
 from csm_kit.data.contract import MAX_EXAMPLES, TABLES, failure_row, row_labels
 from csm_kit.data.mapping import ACCEPTABLE
+from csm_kit.frames import isin
 
 __all__ = ["ACCEPTABLE", "check_dataset", "convert_currencies"]
 #: Subscription statuses that bring in no recurring revenue (Stripe, Chargebee, Recurly words).
@@ -166,7 +167,7 @@ def unmatched_customer_ids(tables: dict) -> list[dict]:
     customers = tables.get("customers")
     if customers is None:
         return []
-    known = set(customers["customer_id"].dropna())
+    known = customers["customer_id"].dropna()
     sample = customers["customer_id"].dropna().head(MAX_EXAMPLES).tolist()
     out = []
     for name in JOINED:
@@ -174,7 +175,7 @@ def unmatched_customer_ids(tables: dict) -> list[dict]:
         if df is None or df.empty or "customer_id" not in df.columns:
             continue
         given = df["customer_id"].notna()
-        unmatched = given & ~df["customer_id"].isin(known)
+        unmatched = given & ~pd.Series(isin(df["customer_id"], known), index=df.index)
         if given.sum() == 0 or unmatched.sum() / given.sum() < MOSTLY_UNMATCHED:
             continue
         share = unmatched.sum() / given.sum()
