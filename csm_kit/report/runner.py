@@ -232,7 +232,11 @@ def _execute_all(
                     i, notebook = waiting.get_nowait()
                 except queue.Empty:
                     return
-                finished.put((i, _execute_one(notebook, staging, slot=slot, **options)))
+                try:
+                    finished.put((i, _execute_one(notebook, staging, slot=slot, **options)))
+                except BaseException as exc:  # e.g. a page that cannot be written (full disk):
+                    finished.put((i, exc))    # raised again in the caller's thread
+                    return
 
     workers = [threading.Thread(target=work, name=f"csm-report-{k}") for k in range(jobs)]
     results: list[NotebookResult | None] = [None] * len(notebooks)
@@ -242,6 +246,8 @@ def _execute_all(
         try:
             for _ in notebooks:
                 i, result = _next_result(finished, workers)
+                if isinstance(result, BaseException):
+                    raise result
                 results[i] = result
                 report(result.name, result.status, result.seconds, result.error)
         except BaseException:  # e.g. Ctrl-C: do not start the notebooks still queued

@@ -137,3 +137,24 @@ def test_a_kernel_grown_past_the_memory_limit_is_replaced_not_reused(tmp_path, m
                          progress=False)
     assert [r.status for r in result.results] == ["ok", "ok"]
     assert _pid(result, "01_n") != _pid(result, "02_n")
+
+
+def test_a_page_that_cannot_be_written_in_a_worker_is_the_runs_error_not_a_lost_thread(
+        tmp_path, monkeypatch):
+    # a full disk while a worker writes a notebook's page: the run stops with the error that
+    # names the fix (as when notebooks ran in a thread pool), nothing is published
+    import errno
+    import os
+
+    from csm_kit.errors import ReportError
+    from csm_kit.report import runner
+
+    def full_disk(notebook, staging, **options):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(staging / "01_n.html"))
+
+    monkeypatch.setattr(runner, "_execute_one", full_disk)
+    path = _notebook(tmp_path / "01_n.ipynb", "print(1)")
+    with pytest.raises(ReportError, match="free some disk space"):
+        run_reports([path], out_dir=tmp_path / "out", as_of=AS_OF, parameters={}, jobs=1,
+                    progress=False)
+    assert not (tmp_path / "out" / AS_OF).exists()
