@@ -139,7 +139,7 @@ class ReportContext:
         """True when the health backtest fits the report's budget: the customers scored now
         times ``scoring_days`` (the backtest's default) is at most :data:`BACKTEST_BUDGET`.
         Otherwise show one line saying why it is skipped (once) and return False."""
-        return self._within_budget("backtest", "The health backtest", scoring_days,
+        return self._within_budget("backtest", "The health backtest is", scoring_days,
                                    "Run ck.backtest(ds) in a notebook to measure it.")
 
     def renewal_forecast_fits(self) -> bool:
@@ -150,7 +150,7 @@ class ReportContext:
         from csm_kit.health.forecast import scoring_days
 
         days = len(scoring_days(self.dataset, as_of=self.as_of_end))
-        return self._within_budget("renewal forecast", "The renewal forecast and its backtest",
+        return self._within_budget("renewal forecast", "The renewal forecast and its backtest are",
                                    days, "Run ck.renewal_forecast(ds) in a notebook for the "
                                    "forecast alone.")
 
@@ -165,7 +165,7 @@ class ReportContext:
             return True
         if key not in self._noted:
             self._noted.add(key)
-            _display_note(f"{what} {'are' if ' and ' in what else 'is'} skipped in this report: "
+            _display_note(f"{what} skipped in this report: "
                           f"{len(self.health):,} customers × {scoring_days} scoring days = "
                           f"{customer_dates:,} customer-dates, more than the report's budget of "
                           f"{BACKTEST_BUDGET:,} (each day rebuilds every signal). {instead}")
