@@ -35,7 +35,7 @@ import pandas as pd
 from csm_kit.data.config_files import read_yaml
 from csm_kit.errors import ConfigError
 from csm_kit.grouping import in_periods, with_group
-from csm_kit.periods import period_start
+from csm_kit.periods import month_index, period_start
 from csm_kit.revenue import customer_months
 from csm_kit.safe_text import INVISIBLE
 from csm_kit.stats import wilson_interval
@@ -330,9 +330,8 @@ def churn_by_theme(surveys: pd.DataFrame, subscriptions: pd.DataFrame, *,
              + pd.offsets.MonthEnd(0)).dt.to_period("M").dt.start_time
     answered = answered[(label <= last).to_numpy() & _active_on(answered, subscriptions)]
     label = label[answered.index]
-    active = set(zip(months["customer_id"], months["month"], strict=True))
-    answered = answered.assign(_comment=np.arange(len(answered)), churned=[
-        (c, m) not in active for c, m in zip(answered["customer_id"], label, strict=True)])
+    answered = answered.assign(_comment=np.arange(len(answered)),
+                               churned=~_active_in(answered["customer_id"], label, months))
     tagged = comment_themes(answered, themes=themes)
     tagged = tagged[tagged["theme"] != NO_COMMENT]
     baseline = tagged.drop_duplicates("_comment").assign(theme=ALL_COMMENTS)
@@ -348,6 +347,19 @@ def _rates(table: pd.DataFrame) -> pd.DataFrame:
     table["rate"] = table["churned"] / table["comments"].where(table["comments"] > 0)
     table["ci_low"], table["ci_high"] = wilson_interval(table["churned"], table["comments"])
     return table
+
+
+def _active_in(ids: pd.Series, month: pd.Series, months: pd.DataFrame) -> np.ndarray:
+    """Per (customer, month start): does ``months`` (customer_months) hold that customer-month?
+
+    Customers and months become one integer key each (customer code × 2^20 + month index), so
+    the lookup is an integer ``isin``: a set of (id, Timestamp) tuples held every
+    customer-month as Python objects (~6 GB at a million customers × 36 months).
+    """
+    codes, _ = pd.factorize(pd.concat([months["customer_id"], ids], ignore_index=True))
+    known = (codes[:len(months)].astype("int64") << 20) + month_index(months["month"]).to_numpy()
+    asked = (codes[len(months):].astype("int64") << 20) + month_index(month).to_numpy()
+    return pd.Series(asked).isin(known).to_numpy()
 
 
 def _active_on(tagged: pd.DataFrame, subscriptions: pd.DataFrame) -> np.ndarray:

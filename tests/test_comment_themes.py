@@ -191,3 +191,22 @@ def test_a_very_long_hostile_comment_is_matched_without_trouble():
     hostile = '<script>alert("x")</script> ' + "a" * 1_000_000 + " too expensive"
     tagged = comment_themes(responses([hostile]))
     assert tagged["theme"].tolist() == ["price"]
+
+
+def test_churn_after_a_comment_is_read_as_the_set_of_customer_months_would_read_it():
+    # _active_in replaces a Python set of (customer_id, month) tuples; on the sample's NPS
+    # comments and their label months it must answer as that set does, row for row.
+    import csm_kit as ck
+    from csm_kit.comment_themes import _active_in
+    from csm_kit.revenue import customer_months
+
+    ds = ck.load_sample()
+    months = customer_months(ds.subscriptions)
+    answered = ds.surveys.dropna(subset=["date"])
+    label = (answered["date"].dt.normalize() + pd.Timedelta(days=90)
+             + pd.offsets.MonthEnd(0)).dt.to_period("M").dt.start_time
+    active = set(zip(months["customer_id"], months["month"], strict=True))
+    expected = [(c, m) in active for c, m in zip(answered["customer_id"], label, strict=True)]
+    got = _active_in(answered["customer_id"], label, months)
+    assert got.tolist() == expected
+    assert 0 < sum(expected) < len(expected)  # both answers occur
