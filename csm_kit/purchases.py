@@ -217,8 +217,10 @@ def average_customer_value(transactions: pd.DataFrame, *, freq: str = "M",
         if subscriptions is None:
             raise ConfigError("denominator='active' needs subscriptions= (who is active at each "
                               "period end); without them use denominator='buying'")
-        latest = transactions["date"].max()  # NaT without a transaction: no period to count
-        last = parse_as_of(as_of if as_of is not None else None if pd.isna(latest) else latest)
+        if as_of is None:
+            latest = transactions["date"].max()  # NaT without a transaction: no period to count
+            as_of = None if pd.isna(latest) else latest
+        last = parse_as_of(as_of)
         active = _active_at_period_end(subscriptions, freq, last)
         table["customers"] = table["period"].map(active).fillna(0).astype("int64")
     return table.assign(

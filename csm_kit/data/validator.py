@@ -168,7 +168,7 @@ def unmatched_customer_ids(tables: dict) -> list[dict]:
     if customers is None:
         return []
     known = customers["customer_id"].dropna()
-    sample = customers["customer_id"].dropna().head(MAX_EXAMPLES).tolist()
+    sample = known.head(MAX_EXAMPLES).tolist()
     out = []
     for name in JOINED:
         df = tables.get(name)
