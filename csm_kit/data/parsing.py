@@ -30,6 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from csm_kit.data.contract import (
     EARLIEST_DATE,
@@ -235,10 +237,25 @@ def _parse_numbers(s: pd.Series, timezone: str):
         parsed = s.astype("float64")
         given = given & parsed.notna()  # a missing number from a database is missing
     else:
-        parsed = pd.to_numeric(s.astype("str").where(given, None).str.strip(), errors="coerce")
-        parsed = parsed.astype("float64")
+        parsed = _text_to_float(s.astype("str").where(given, None).str.strip())
     finite = pd.Series(np.isfinite(parsed.to_numpy()), index=s.index)
     return parsed.where(finite), given & ~finite
+
+
+def _text_to_float(text: pd.Series) -> pd.Series:
+    """Text as float64, NaN where missing or not a number (``pd.to_numeric(errors="coerce")``).
+
+    A column whose every value Arrow reads as a number is cast by Arrow (about ten times
+    faster on a million rows; both give the correctly rounded double); one value Arrow
+    refuses (``1,5``, ``abc``) sends the whole column through ``pd.to_numeric``, which says
+    which values are not numbers. Negative zero is made zero, as ``to_numeric`` reads
+    ``-0``.
+    """
+    try:
+        numbers = pc.cast(pa.array(text, type=pa.large_string()), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(text, errors="coerce").astype("float64") + 0.0
+    return pd.Series(numbers.to_numpy(zero_copy_only=False) + 0.0, index=text.index)
 
 
 def _parse_integers(s: pd.Series, timezone: str):

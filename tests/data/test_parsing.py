@@ -1,9 +1,12 @@
 """Parsing raw text into the contract's types: nothing silently coerced, every bad value reported."""
 
+import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from csm_kit.data.contract import TABLES
-from csm_kit.data.parsing import coerce_table
+from csm_kit.data.parsing import _text_to_float, coerce_table
 
 
 def checks(failures):
@@ -75,3 +78,45 @@ def test_input_frames_are_not_mutated():
     before = raw.copy()
     coerce_table(raw, TABLES["customers"])
     pd.testing.assert_frame_equal(raw, before)
+
+
+# --------------------------------------------------------------------------- numbers read by Arrow
+
+_DECIMALS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(min_value=-1e9, max_value=1e9).map(lambda x: f"{x:.2f}"),
+    st.floats(min_value=1e-300, max_value=1e300).map(lambda x: f"{x:.6e}"),
+    st.integers(-10**18, 10**18).map(str),
+    st.sampled_from(["-0", "-0.0", "+5", ".5", "5.", "00012", "1E-3"]),
+)
+
+
+@given(st.lists(st.one_of(_DECIMALS, st.none()), max_size=30))
+def test_clean_number_columns_read_as_python_reads_each_number(values):
+    # Reference: Python's float(), correctly rounded; negative zero made zero.
+    text = pd.Series(values, dtype="str")
+    expected = [float("nan") if v is None else float(v) + 0.0 for v in values]
+    got = _text_to_float(text)
+    assert list(got.index) == list(text.index)
+    assert np.array_equal(got.to_numpy(), np.array(expected, dtype="float64"), equal_nan=True)
+    assert not np.signbit(got.to_numpy()[got.to_numpy() == 0]).any()
+
+
+@given(st.lists(_DECIMALS, max_size=20), st.sampled_from(["abc", "1,5", " ", "1_000", "0x10", "€5"]),
+       st.integers(0, 20))
+def test_one_value_that_is_not_a_number_leaves_the_column_to_pandas(values, junk, at):
+    at = min(at, len(values))
+    values = [*values[:at], junk, *values[at:]]
+    text = pd.Series(values, dtype="str")
+    expected = pd.to_numeric(text, errors="coerce").astype("float64") + 0.0
+    got = _text_to_float(text)
+    assert np.array_equal(got.to_numpy(), expected.to_numpy(), equal_nan=True)
+    assert np.isnan(got.iloc[at])
+
+
+def test_numbers_that_are_not_finite_are_still_reported_by_the_fast_path():
+    raw = pd.DataFrame({"subscription_id": ["s1", "s2", "s3", "s4"], "customer_id": ["a"] * 4,
+                        "start_date": ["2024-01-01"] * 4, "mrr": ["10.5", "inf", "NaN", "1e999"]})
+    df, failures, _ = coerce_table(raw, TABLES["subscriptions"])
+    assert [(f["check"], f["rows"]) for f in failures] == [("unparseable_number", 3)]
+    assert df["mrr"].tolist()[0] == 10.5 and df["mrr"].isna().tolist() == [False, True, True, True]
