@@ -653,8 +653,9 @@ def report_exports(ctx, health) -> dict:
                            f"report's budget of {BACKTEST_BUDGET:,} customer-dates (the health "
                            "report skips its backtest and model for the same reason)."),
                       soft_wrap=True)
-        tables["action_list"] = action_list_export(ctx.dataset, as_of=ctx.as_of_end,
-                                                   within_budget=fits)
+        tables["action_list"] = action_list_export(
+            ctx.dataset, as_of=ctx.as_of_end,
+            learnt=ctx.risk_history(backtests=False, within_budget=fits))
     if ctx.has_column("csm"):
         card = csm_scorecard(ctx.dataset, as_of=ctx.as_of, health=health)
         tables["csm_scorecard"] = ctx.small_groups_hidden(card, n="accounts")

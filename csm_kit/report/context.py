@@ -72,6 +72,7 @@ class ReportContext:
     _noted: set = field(default_factory=set, repr=False)
     _health: pd.DataFrame | None = field(default=None, repr=False)
     _kpis: pd.DataFrame | None = field(default=None, repr=False)
+    _churn_history: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def health(self) -> pd.DataFrame:
@@ -93,6 +94,24 @@ class ReportContext:
             health = self.health if self.has("subscriptions") else None
             self._kpis = kpi_table(self.dataset, as_of=self.as_of, health=health)
         return self._kpis
+
+    def risk_history(self, *, backtests: bool = True, within_budget: bool | None = None):
+        """What the company's history supports (:func:`csm_kit.report.risk.risk_history`: the
+        health and distress backtests, the churn model), its churn history computed once per
+        context: the action list ``csm-kit report`` exports and the health report learn from
+        the same history, and a report run computes it once for both.
+
+        ``within_budget`` None = :meth:`backtest_fits` (one line shown when it is skipped);
+        ``backtests`` False fits the churn model only.
+        """
+        from csm_kit.report.risk import risk_history
+
+        fits = self.backtest_fits() if within_budget is None else within_budget
+        learnt = risk_history(self.dataset, within_budget=fits, backtests=backtests,
+                              history=self._churn_history if fits else None)
+        if learnt.history is not None:
+            self._churn_history = learnt.history
+        return learnt
 
     @property
     def as_of_end(self) -> pd.Timestamp:

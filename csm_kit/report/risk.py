@@ -48,7 +48,7 @@ class RiskHistory:
 
 
 def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
-                 backtests: bool = True) -> RiskHistory:
+                 backtests: bool = True, history: pd.DataFrame | None = None) -> RiskHistory:
     """Compute the churn history, the backtests and the churn model, as far as the data allows.
 
     Parameters
@@ -60,6 +60,9 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
         ``note`` says so.
     backtests : False to fit the churn model only (``backtest`` and ``distress`` stay None),
         e.g. for the exported action list, which needs only the model.
+    history : the churn history of ``dataset`` with ``config``, when already computed (a
+        report run computes it once, :meth:`csm_kit.report.context.ReportContext.risk_history`);
+        None = computed here.
 
     Returns
     -------
@@ -71,12 +74,13 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
     if dataset.subscriptions is None or dataset.subscriptions.empty:
         return RiskHistory(note="No subscriptions table, so there is no churn history to "
                                 "backtest or learn churn probabilities from.")
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*scoring days dropped")
-            history = churn_history(dataset, config=config)
-    except ConfigError as exc:
-        return RiskHistory(note=f"No backtest or churn probability: {exc}.")
+    if history is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*scoring days dropped")
+                history = churn_history(dataset, config=config)
+        except ConfigError as exc:
+            return RiskHistory(note=f"No backtest or churn probability: {exc}.")
     if history.empty:
         return RiskHistory(history=history, note="No customer was active on the past scoring "
                                                  "days, so there is nothing to backtest.")
@@ -97,10 +101,14 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
     return RiskHistory(history, result, distress, model)
 
 
-def action_list_export(dataset: Dataset, *, as_of, within_budget: bool = True) -> pd.DataFrame:
+def action_list_export(dataset: Dataset, *, as_of, within_budget: bool = True,
+                       learnt: RiskHistory | None = None) -> pd.DataFrame:
     """The action list as ``csm-kit report`` exports it: the notebook's list, due dates as
     dates (``YYYY-MM-DD``), with the churn probability when the history allows a model and
-    fitting it is ``within_budget`` (as in the health report; else probability is empty)."""
-    model = risk_history(dataset, backtests=False, within_budget=within_budget).model
+    fitting it is ``within_budget`` (as in the health report; else probability is empty).
+    ``learnt`` is :func:`risk_history` already computed for ``dataset`` (its model is used)."""
+    if learnt is None:
+        learnt = risk_history(dataset, backtests=False, within_budget=within_budget)
+    model = learnt.model
     actions = action_list(dataset, as_of=as_of, model=model if model is not None else False)
     return actions.assign(due_date=actions["due_date"].dt.strftime("%Y-%m-%d"))

@@ -194,3 +194,42 @@ def test_a_renewal_forecast_beyond_the_reports_budget_is_skipped_with_one_line(m
                      f"customer-dates, more than the report's budget of {work - 1:,} (each day "
                      "rebuilds every signal). Run ck.renewal_forecast(ds) in a notebook for the "
                      "forecast alone."]
+
+
+def test_a_run_builds_the_churn_history_once_for_the_exported_list_and_the_health_report(
+        tmp_path, monkeypatch):
+    # The CLI's context fits the exported action list's model (risk_history without the
+    # backtests); the snapshot carries that churn history, and notebook 04's context learns
+    # from it instead of rebuilding ten days of signals. What is learnt equals what
+    # risk_history learns from the data itself.
+    from csm_kit.report import risk
+
+    ctx = open_report(None, as_of="2026-10-31")
+    exported = ctx.risk_history(backtests=False, within_budget=True)
+    assert exported.model is not None and exported.backtest is None
+    path = write_snapshot(ctx, tmp_path / "run")
+    built = []
+    real = risk.churn_history
+    monkeypatch.setattr(risk, "churn_history", lambda *a, **k: built.append(1) or real(*a, **k))
+    back = open_report(None, as_of="2026-10-31", snapshot=str(path))
+    learnt = back.risk_history()
+    assert built == []  # read from the snapshot, not rebuilt
+    pd.testing.assert_frame_equal(learnt.history, exported.history)
+    fresh = risk.risk_history(back.dataset)
+    assert built == [1]
+    pd.testing.assert_frame_equal(fresh.history, learnt.history)
+    assert (learnt.model.auc, learnt.model.brier) == (fresh.model.auc, fresh.model.brier)
+    assert (learnt.backtest.auc, learnt.backtest.held_out_auc_suggested) == (
+        fresh.backtest.auc, fresh.backtest.held_out_auc_suggested)
+    assert learnt.distress.auc == fresh.distress.auc
+    pd.testing.assert_frame_equal(learnt.plays(back.dataset), fresh.plays(back.dataset))
+
+
+def test_a_context_over_the_budget_neither_builds_nor_reuses_a_churn_history(
+        good_folder, monkeypatch):
+    monkeypatch.setattr("csm_kit.report.context._display_note", lambda text: None)
+    monkeypatch.setattr("csm_kit.report.context.BACKTEST_BUDGET", 0)
+    ctx = open_report(str(good_folder), as_of="2024-03-31")
+    learnt = ctx.risk_history()
+    assert learnt.history is None and learnt.model is None
+    assert "budget" in learnt.note and ctx._churn_history is None
