@@ -107,6 +107,8 @@ class TreeSampler:
         self.peak_tree = 0
         self.peak_pss = 0
         self.peak_single = 0
+        self.peak_single_role = None  # "CLI" or "kernel": which process held the most
+        self.at_peak = []  # (role, RSS) of every process when the summed RSS peaked
         self.stop = threading.Event()
         self.cpu_tree = {}
         self.load = []
@@ -138,14 +140,20 @@ class TreeSampler:
             with contextlib.suppress(Exception):
                 procs = [self.root, *self.root.children(recursive=True)]
                 total = pss = 0
+                sizes = []
                 for p in procs:
                     with contextlib.suppress(Exception):
                         mem = p.memory_full_info()  # rss, and pss: shared pages divided
                         total += mem.rss
                         pss += getattr(mem, "pss", mem.rss)
-                        self.peak_single = max(self.peak_single, mem.rss)
+                        role = "CLI" if p.pid == self.root.pid else "kernel"
+                        sizes.append((role, mem.rss))
+                        if mem.rss > self.peak_single:
+                            self.peak_single, self.peak_single_role = mem.rss, role
                         t = p.cpu_times()
                         self.cpu_tree[p.pid] = t.user + t.system
+                if total > self.peak_tree:
+                    self.at_peak = sorted(sizes, key=lambda x: -x[1])
                 self.peak_tree = max(self.peak_tree, total)
                 self.peak_pss = max(self.peak_pss, pss)
             self.load.append(os.getloadavg()[0])
@@ -164,7 +172,8 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None) -> dict:
         text = out.read().decode("utf-8", "replace")
     return {"wall": wall, "code": code, "output": text[-4000:],
             "peak_tree_gb": sampler.peak_tree / 1e9, "peak_single_gb": sampler.peak_single / 1e9,
-            "peak_pss_gb": sampler.peak_pss / 1e9,
+            "peak_pss_gb": sampler.peak_pss / 1e9, "peak_single_role": sampler.peak_single_role,
+            "at_peak": [(role, rss / 1e9) for role, rss in sampler.at_peak if rss > 50e6],
             "other_cpu": sampler.other_cpu_share, "machine_cpu": sampler.machine_cpu_share,
             "load": median(sampler.load)}
 
@@ -411,6 +420,8 @@ def summarise(size, runs, floors, ifloors, jobs, n_notebooks) -> dict:
         "peak_tree": max(r["peak_tree_gb"] for r in pick),
         "peak_single": max(r["peak_single_gb"] for r in pick),
         "peak_pss": max(r.get("peak_pss_gb", 0) for r in pick) or None,
+        "peak_single_role": max(pick, key=lambda r: r["peak_single_gb"]).get("peak_single_role"),
+        "at_peak": max(pick, key=lambda r: r["peak_tree_gb"]).get("at_peak", []),
         "phases": {k: median(v) for k, v in phases.items()},
         "cli_total": cli_total, "cli_imports": median([r["probe"].get("cli_imports") for r in pick]),
         "notebooks_s": notebooks_s, "nb": nb_rows, "floor_nb": floor_nb, "floor_wall": floor_wall,
@@ -468,8 +479,10 @@ def markdown(summaries, imports, args, n_notebooks) -> str:
                          f" | {ratio:.2f}× | {'yes' if ratio <= t['floor_ratio'] else 'no'} |")
         if t.get("rss"):
             lines.append(f"| {label}: peak RSS ≤ {t['rss']:.0f} GB | {s['peak_tree']:.2f} GB "
-                         f"(largest process {s['peak_single']:.2f} GB; PSS "
-                         f"{fmt(s['peak_pss'], '.2f')} GB) | "
+                         f"(largest process {s['peak_single']:.2f} GB, "
+                         f"{s['peak_single_role'] or '?'}; at the peak: "
+                         f"{', '.join(f'{role} {gb:.2f}' for role, gb in s['at_peak']) or '?'} GB; "
+                         f"PSS {fmt(s['peak_pss'], '.2f')} GB) | "
                          f"{'yes' if s['peak_tree'] <= t['rss'] else 'no'} |")
     lines += ["", "## End to end", "",
               "| dataset | runs | wall s | ÷ floor wall | CLI before/after notebooks s | "
