@@ -519,6 +519,7 @@ def report(
                 "ces_direction": ces_direction})
         parameters["snapshot"] = str(snapshot)
         del ctx, health  # the notebooks read the snapshot: free this process's copy meanwhile
+        _hand_back_memory()
         run = run_reports(paths, out_dir=out, as_of=day, parameters=parameters, jobs=jobs,
                           include_code=include_code, headline=summary, quality=quality,
                           data_fingerprint=read_meta(snapshot)["fingerprint"], exports=exports,
@@ -624,6 +625,22 @@ def _without_iri_grammars() -> None:
     """
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _hand_back_memory() -> None:
+    """Give the data's memory back to the system before the notebooks run: the results the
+    engine keeps for reuse (:func:`csm_kit.engine.forget_reused`), unreachable frames, and
+    the pages Arrow's allocator still holds. The notebooks read the snapshot, so this process
+    needs none of it until the index is written."""
+    import gc
+
+    import pyarrow as pa
+
+    from csm_kit.engine import forget_reused
+
+    forget_reused()
+    gc.collect()
+    pa.default_memory_pool().release_unused()
 
 
 def report_exports(ctx, health) -> dict:

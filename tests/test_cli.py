@@ -195,3 +195,25 @@ def test_an_action_list_beyond_the_budget_is_exported_without_probabilities_and_
     said = " ".join(capsys.readouterr().err.split())
     assert ("the exported action list has no churn probabilities: 2 customers × 10 scoring days "
             "are more than the report's budget of 0 customer-dates") in said
+
+
+def test_the_report_hands_the_datas_memory_back_before_the_notebooks_run(good_folder, tmp_path,
+                                                                        monkeypatch):
+    # The notebooks read the snapshot; the CLI's own copies (the engine's kept results among
+    # them) are released before run_reports starts, not held through the whole run.
+    import pandas as pd
+
+    import csm_kit.report.runner
+    from csm_kit import engine
+
+    engine.reuse(engine.to_engine(pd.DataFrame({"a": [1]}), "duckdb"), "test", lambda f: f)
+    assert engine._REUSED
+    kept = []
+
+    def stop(*args, **kwargs):
+        kept.append(len(engine._REUSED) + len(engine._REUSED_PANDAS))
+        raise RuntimeError("stopped before the notebooks")
+
+    monkeypatch.setattr(csm_kit.report.runner, "run_reports", stop)
+    runner.invoke(app, ["report", "--data", str(good_folder), "--out", str(tmp_path / "out")])
+    assert kept == [0]
