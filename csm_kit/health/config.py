@@ -137,14 +137,17 @@ class HealthConfig:
 
     def band(self, scores) -> np.ndarray:
         """Band of each score ('red'/'yellow'/'green'; None when the score is NaN)."""
+        codes = self.band_codes(scores)
+        return np.where(codes < 0, None, np.array(BANDS, dtype=object)[codes])
+
+    def band_codes(self, scores) -> np.ndarray:
+        """Each score's band as its position in :data:`BANDS` (-1 when the score is NaN)."""
         s = np.asarray(scores, dtype="float64")
         if self.kind == "health":
-            labels = np.where(s < self.bands["red"], "red",
-                              np.where(s < self.bands["yellow"], "yellow", "green"))
+            codes = np.where(s < self.bands["red"], 0, np.where(s < self.bands["yellow"], 1, 2))
         else:
-            labels = np.where(s >= self.bands["red"], "red",
-                              np.where(s >= self.bands["yellow"], "yellow", "green"))
-        return np.where(np.isnan(s), None, labels)
+            codes = np.where(s >= self.bands["red"], 0, np.where(s >= self.bands["yellow"], 1, 2))
+        return np.where(np.isnan(s), -1, codes)
 
 
 # --------------------------------------------------------------------------- loading

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health.scores import (
+    BANDS,
     HealthConfig,
     MissingSignalError,
     distress_scores,
     health_scores,
+    labels,
     load_distress_config,
     load_health_config,
     score_signals,
@@ -493,3 +495,32 @@ def test_distress_scores_on_a_health_config_says_what_it_needs_and_what_it_got()
     with pytest.raises(ConfigError, match=r"^distress_scores needs `kind: distress` in its "
                                           r"configuration, got 'health'; use health_scores"):
         distress_scores(nps_dataset(), as_of="2024-03-31", config=load_health_config(NPS_ONLY))
+
+
+@given(st.lists(st.integers(-1, 4), max_size=40), st.sampled_from([["red", "yellow", "green"],
+                                                                    ["adoption", "nps", "tickets",
+                                                                     "csat", "mrr"]]))
+def test_labels_built_by_arrow_are_the_names_python_would_pick(codes, names):
+    codes = np.array([c % len(names) if c >= 0 else -1 for c in codes], dtype=int)
+    expected = pd.array([names[c] if c >= 0 else None for c in codes], dtype="str")
+    got = labels(codes, names)
+    pd.testing.assert_extension_array_equal(got, expected)
+
+
+@given(st.lists(st.one_of(st.floats(-10, 110), st.just(float("nan"))), max_size=40),
+       st.sampled_from(["health", "distress"]))
+def test_band_codes_and_bands_follow_the_cut_offs(scores, kind):
+    # health: below red's cut-off is red, below yellow's yellow; distress (pain): at or above
+    config = load_health_config() if kind == "health" else load_distress_config()
+    red, yellow = config.bands["red"], config.bands["yellow"]
+
+    def by_hand(s):
+        if np.isnan(s):
+            return None
+        if kind == "health":
+            return "red" if s < red else "yellow" if s < yellow else "green"
+        return "red" if s >= red else "yellow" if s >= yellow else "green"
+
+    expected = [by_hand(s) for s in scores]
+    assert list(config.band(scores)) == expected
+    assert [None if c < 0 else BANDS[c] for c in config.band_codes(scores)] == expected
