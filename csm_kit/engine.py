@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from csm_kit.errors import ConfigError, DataContractError
+from csm_kit.frames import row_hashes
 
 ENGINES = ("pandas", "polars", "duckdb")
 #: Environment variable with the engine that ``engine=None`` means (unset: "auto").
@@ -331,9 +332,8 @@ def _pandas_fingerprint(data: pd.DataFrame) -> tuple:
 def _fingerprint(frame) -> tuple:
     """Columns, types, row count and the sum of the rows' 64-bit hashes of a DuckDB frame."""
     relation = frame.to_native()
-    columns = ", ".join(f'"{name}"' for name in relation.columns)
-    rows, hashed = relation.aggregate(f"count(*), sum(hash({columns})::HUGEINT)").fetchall()[0]
-    return tuple(relation.columns), tuple(str(t) for t in relation.types), rows, hashed
+    return (tuple(relation.columns), tuple(str(t) for t in relation.types),
+            *row_hashes(relation))
 
 
 def _duckdb_like(like, table: pa.Table):

@@ -47,3 +47,22 @@ def isin(values: pd.Series, members: Iterable) -> np.ndarray:
         return values.isin(members).to_numpy(dtype=bool)
     found = pc.is_in(array, value_set=value_set, skip_nulls=False)
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def row_hashes(relation) -> tuple[int, int | None]:
+    """Row count and the sum of the rows' 64-bit hashes of a DuckDB relation, in one scan.
+
+    A content key: any changed value, added or removed row changes it (barring a collision of
+    64-bit hashes), and the order of the rows does not. The sum is None for no rows.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> a = row_hashes(con.sql("select * from (values (1, 'x'), (2, 'y')) t(n, s)"))
+    >>> b = row_hashes(con.sql("select * from (values (2, 'y'), (1, 'x')) t(n, s)"))
+    >>> c = row_hashes(con.sql("select * from (values (1, 'x'), (2, 'z')) t(n, s)"))
+    >>> a == b, a == c, a[0]
+    (True, False, 2)
+    """
+    columns = ", ".join('"' + name.replace('"', '""') + '"' for name in relation.columns)
+    rows, hashed = relation.aggregate(f"count(*), sum(hash({columns})::HUGEINT)").fetchall()[0]
+    return rows, hashed
