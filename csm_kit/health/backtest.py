@@ -35,7 +35,7 @@ from csm_kit.errors import ConfigError
 from csm_kit.frames import isin
 from csm_kit.health.bands import suggest_bands
 from csm_kit.health.scores import BANDS, HealthConfig, _resolve, load_health_config, score_signals
-from csm_kit.health.signals import customer_signals, scoring_day
+from csm_kit.health.signals import scoring_day, signals_by_day
 from csm_kit.revenue import customer_months
 
 
@@ -167,8 +167,9 @@ def churn_history(dataset: Dataset, *, as_of_dates=None, horizon_days: int = 90,
     end = scoring_day(dataset, None)
     active = customer_months(dataset.subscriptions, as_of=end)
     days = _scoring_days(dataset, as_of_dates, end, horizon_days)
-    history = pd.concat([_labelled_signals(dataset, day, active, horizon_days, config)
-                         for day in days], ignore_index=True)
+    history = pd.concat([_labelled(signals, day, active, horizon_days) for day, signals in
+                         zip(days, signals_by_day(dataset, days, custom=config.signals),
+                             strict=True)], ignore_index=True)
     history.insert(0, "as_of", history.pop("as_of"))
     history.attrs["horizon_days"] = horizon_days
     return history
@@ -294,9 +295,8 @@ def _label_day(day: pd.Timestamp, horizon_days: int) -> pd.Timestamp:
     return day + pd.Timedelta(days=horizon_days) + pd.offsets.MonthEnd(0)
 
 
-def _labelled_signals(dataset, day, active: pd.DataFrame, horizon_days: int,
-                      config: HealthConfig) -> pd.DataFrame:
-    signals = customer_signals(dataset, as_of=day, custom=config.signals)
+def _labelled(signals: pd.DataFrame, day, active: pd.DataFrame, horizon_days: int
+              ) -> pd.DataFrame:
     month = _label_day(day, horizon_days).to_period("M").start_time
     still = active.loc[active["month"] == month, "customer_id"]
     churned = ~isin(signals["customer_id"], still)  # Series.isin, fast on Arrow text

@@ -23,10 +23,13 @@ Shared rules, stated once:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from csm_kit.adoption import adoption as adoption_ratio
 from csm_kit.data.loading import Dataset
@@ -159,6 +162,60 @@ def customer_signals(dataset: Dataset, *, as_of=None,
             out[name] = np.nan
     return out[["customer_id", "segment", *names]].sort_values(
         "customer_id", ignore_index=True)
+
+
+def signals_by_day(dataset: Dataset, days: Iterable, *,
+                   custom: Mapping[str, CustomSignal] | None = None) -> Iterator[pd.DataFrame]:
+    """:func:`customer_signals` on each of ``days``, in order: the same frames, faster over
+    several days (the backtest's history, the renewal forecast's past quarter ends).
+
+    Every table's customer ids are coded as integers once (Arrow's hash lookup, ~1 s for
+    6 million rows), so each day's groupbys and lookups run on integers instead of text
+    (100,000 customers: ~1.2 → 0.6 s a day). With declared (``custom``) signals, or a
+    customer id missing or not text in some table, every day takes :func:`customer_signals`
+    itself, so a message names real ids.
+    """
+    days = list(days)
+    coded = _coded(dataset) if len(days) > 2 and not custom else None
+    for day in days:
+        if coded is None:
+            yield customer_signals(dataset, as_of=day, custom=custom)
+            continue
+        frame, universe = coded
+        out = customer_signals(frame, as_of=day)
+        ids = universe.take(pa.array(out["customer_id"].to_numpy(dtype="int64")))
+        out["customer_id"] = pd.array(ids, dtype="str")
+        yield out.sort_values("customer_id", ignore_index=True)
+
+
+#: The tables :func:`customer_signals` reads (without declared signals), customers first.
+_SIGNAL_TABLES = ("customers", "subscriptions", "surveys", "tickets", "usage", "renewals",
+                  "activities")
+
+
+def _coded(dataset: Dataset) -> tuple[Dataset, pa.Array] | None:
+    """The dataset with the ``customer_id`` of every table the signals read as int64 codes
+    into the returned ids (the customers' first, then any id only another table has); None
+    when such an id is missing or not text. Other tables are left as they are."""
+    universe, coded = None, {}
+    for name in _SIGNAL_TABLES:
+        table = getattr(dataset, name)
+        if table is None or "customer_id" not in table.columns:
+            continue
+        if not pd.api.types.is_string_dtype(table["customer_id"]):
+            return None
+        ids = pa.array(table["customer_id"], type=pa.large_string(), from_pandas=True)
+        if ids.null_count:
+            return None
+        universe = pc.unique(ids) if universe is None else universe
+        codes = pc.index_in(ids, value_set=universe)
+        if codes.null_count:  # ids the customers table does not have
+            universe = pa.concat_arrays([universe, pc.unique(ids.filter(pc.is_null(codes)))])
+            codes = pc.index_in(ids, value_set=universe)
+        coded[name] = table.assign(customer_id=codes.to_numpy().astype("int64"))
+    if universe is None:
+        return None
+    return replace(dataset, **coded), universe
 
 
 def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:

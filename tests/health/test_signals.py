@@ -9,12 +9,14 @@ import pytest
 from csm_kit.data.loading import Dataset, load_dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health import signals as signals_module
+from csm_kit.health.declared import CustomSignal
 from csm_kit.health.signals import (
     SIGNALS,
     _mrr_from_customer_months,
     _mrr_on,
     customer_signals,
     scoring_day,
+    signals_by_day,
 )
 
 AS_OF = "2024-03-31"
@@ -380,3 +382,52 @@ def test_usage_signals_on_the_sample_are_unchanged_by_the_latest_row_search(monk
         monkeypatch.undo()
         for name in ("adoption", "key_feature_adoption"):
             pd.testing.assert_series_equal(now[name].sort_index(), before[name].sort_index())
+
+
+# --------------------------------------------------------------------------- several days at once
+
+
+def _by_day_equals_per_day(ds, days, monkeypatch, *, coded: bool, custom=None):
+    used = []
+    real = signals_module._coded
+    monkeypatch.setattr(signals_module, "_coded", lambda d: used.append(real(d)) or used[-1])
+    fast = list(signals_by_day(ds, days, custom=custom))
+    assert len(fast) == len(days)
+    for day, frame in zip(days, fast, strict=True):
+        pd.testing.assert_frame_equal(frame, customer_signals(ds, as_of=day, custom=custom))
+    assert (bool(used) and used[0] is not None) == coded
+
+
+def test_signals_by_day_are_customer_signals_of_each_day_on_the_sample(monkeypatch):
+    from csm_kit.data.loading import load_sample
+
+    ds = load_sample()
+    end = scoring_day(ds)
+    days = [end - pd.DateOffset(months=k) + pd.offsets.MonthEnd(0) for k in range(0, 13, 2)]
+    _by_day_equals_per_day(ds, days, monkeypatch, coded=True)
+
+
+def test_ids_only_other_tables_have_are_coded_too_and_ids_missing_elsewhere_do_not_matter(
+        monkeypatch):
+    # z has a subscription and a ticket but no customers row; the trials table (not a
+    # signal's) has a prospect without an id.
+    ds = base(tickets=tickets([("z", "2024-03-01", None, 1), ("a", "2024-02-01", "2024-02-03", 2)]),
+              trials=pd.DataFrame({"customer_id": [None, "a"],
+                                   "trial_start": dates("2024-01-01", "2024-01-02")}))
+    ds.subscriptions = pd.concat([ds.subscriptions, pd.DataFrame(
+        {"customer_id": ["z"], "mrr": [50.0], "start_date": dates("2023-06-01"),
+         "end_date": dates(None)})], ignore_index=True)
+    days = pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"])
+    _by_day_equals_per_day(ds, days, monkeypatch, coded=True)
+    assert list(customer_signals(ds, as_of="2024-03-31")["customer_id"]) == ["a", "b", "z"]
+
+
+def test_a_missing_id_in_a_signals_table_or_declared_signals_take_the_text_path(monkeypatch):
+    ds = base(tickets=tickets([(None, "2024-03-01", None, 1), ("a", "2024-02-01", None, 2)]))
+    days = pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"])
+    _by_day_equals_per_day(ds, days, monkeypatch, coded=False)
+    custom = {"seats": CustomSignal(table="customers", column="seats")}
+    ds = base()
+    ds.customers = ds.customers.assign(seats=[3.0, 4.0])
+    monkeypatch.undo()
+    _by_day_equals_per_day(ds, days, monkeypatch, coded=False, custom=custom)
