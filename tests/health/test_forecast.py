@@ -156,3 +156,18 @@ def test_scoring_days_are_the_days_the_forecast_and_its_backtest_score(monkeypat
     forecast.renewal_forecast_and_backtest(ds, as_of="2026-10-31", draws=10)
     assert forecast.scoring_days(ds, as_of="2026-10-31") == sorted(set(asked))
     assert len(set(asked)) > 12  # the sample's history: more than a year of month ends
+
+
+def test_the_forecast_and_its_backtest_score_all_their_days_together(monkeypatch):
+    # renewal_forecast_and_backtest scores scoring_days at once (signals_by_day): no day is
+    # left for _bands_on to score alone, and the results are the separate calls' (above).
+    import csm_kit as ck
+    from csm_kit.health import forecast
+
+    def alone(*args, **kwargs):
+        raise AssertionError("a day scored on its own")
+
+    monkeypatch.setattr(forecast, "customer_signals", alone)
+    result, checked = forecast.renewal_forecast_and_backtest(ck.load_sample(), as_of="2026-10-31",
+                                                             draws=10)
+    assert len(result.contracts) and len(checked)
