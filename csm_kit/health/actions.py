@@ -42,6 +42,9 @@ EVIDENCE: dict[str, str] = {
                    "counts to)",
     **SIGNALS,
 }
+#: The evidence columns account_evidence builds only with ``texts``.
+_TEXT_COLUMNS = {"name", "owner", "recent_nps_comment", "recent_csat_comment", "latest_comment",
+                 "latest_comment_date"}
 ACTION_COLUMNS = ["customer_id", "name", "segment", "owner", "play", "action", "priority",
                   "due_date", "evidence", "mrr", "probability", "band", "score", "comment",
                   "other_plays"]
@@ -49,7 +52,7 @@ ACTION_COLUMNS = ["customer_id", "name", "segment", "owner", "play", "action", "
 
 def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None = None,
                      config=None, recent_days: int = 31,
-                     signals: pd.DataFrame | None = None) -> pd.DataFrame:
+                     signals: pd.DataFrame | None = None, texts: bool = True) -> pd.DataFrame:
     """Everything a play may test, per account active at the end of the as-of day.
 
     Parameters
@@ -61,6 +64,8 @@ def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None =
     config : the health configuration when ``model`` is None (None = packaged).
     recent_days : the window of "new" NPS and CSAT answers, ending on the as-of day.
     signals : the accounts' signals on that day, when already computed (e.g. from a history).
+    texts : False leaves out name, owner and the comment columns (what a play tests is all the
+        play backtest needs).
 
     Returns
     -------
@@ -82,16 +87,17 @@ def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None =
     out["probability"] = p
     out["risk_band"] = pd.array(model.band(p) if model is not None else [None] * len(out),
                                 dtype="str")
-    customers = dataset.customers.drop_duplicates("customer_id").set_index("customer_id")
     ids = out["customer_id"]
-    out.insert(1, "name", customers["name"].reindex(ids).to_numpy()
-               if "name" in customers.columns else None)
-    owner = customers["csm"].reindex(ids) if "csm" in customers.columns else pd.Series(
-        None, index=ids, dtype="str")
-    out.insert(2, "owner", owner.astype("str").fillna(UNASSIGNED).to_numpy())
-    out = _with_recent_answers(out, dataset.surveys, day, recent_days)
+    if texts:
+        customers = dataset.customers.drop_duplicates("customer_id").set_index("customer_id")
+        out.insert(1, "name", customers["name"].reindex(ids).to_numpy()
+                   if "name" in customers.columns else None)
+        owner = customers["csm"].reindex(ids) if "csm" in customers.columns else pd.Series(
+            None, index=ids, dtype="str")
+        out.insert(2, "owner", owner.astype("str").fillna(UNASSIGNED).to_numpy())
+    out = _with_recent_answers(out, dataset.surveys, day, recent_days, comments=texts)
     out["renewal_arr"] = _next_renewal_arr(dataset.renewals, day).reindex(ids).to_numpy()
-    return _with_latest_comment(out, dataset.surveys, day)
+    return _with_latest_comment(out, dataset.surveys, day) if texts else out
 
 
 def action_list(dataset: Dataset, *, as_of=None, playbook: Playbook | str | Path | dict | None = None,
@@ -183,11 +189,13 @@ def action_backtest(dataset: Dataset, *, history: pd.DataFrame, model: ChurnMode
     customer-date), share_of_churners. ``attrs["base_rate"]`` is that churn rate.
     """
     book = _playbook(playbook, None)
+    tested = {c.column for play in book.plays for c in play.when}
+    texts = bool(tested & _TEXT_COLUMNS)  # a play on a name or comment needs them built
     judged = set(model.held_out["customer_id"]) if customers == "held_out" else None
     parts = []
     for day, rows in history.groupby("as_of", sort=True):
         evidence = account_evidence(dataset, as_of=day, model=model, signals=rows,
-                                    recent_days=book.recent_days)
+                                    recent_days=book.recent_days, texts=texts)
         book_now, _, listed, first = _fired(evidence, playbook)
         names = np.array([p.name for p in book_now.plays], dtype=object)
         play = pd.Series(names[first[listed]], index=evidence["customer_id"].to_numpy()[listed])
@@ -256,11 +264,14 @@ def _quote(value) -> str:
     return f"{number:.0f}" if number == round(number) else f"{number:.2f}"
 
 
-def _with_recent_answers(out: pd.DataFrame, surveys, day, recent_days: int) -> pd.DataFrame:
-    """recent_nps / recent_csat: the lowest answer in the window (the latest if tied), its comment."""
+def _with_recent_answers(out: pd.DataFrame, surveys, day, recent_days: int, *,
+                         comments: bool = True) -> pd.DataFrame:
+    """recent_nps / recent_csat: the lowest answer in the window (the latest if tied), and
+    (``comments``) its comment."""
     for survey in ("nps", "csat"):
         out[f"recent_{survey}"] = np.nan
-        out[f"recent_{survey}_comment"] = pd.array([None] * len(out), dtype="str")
+        if comments:
+            out[f"recent_{survey}_comment"] = pd.array([None] * len(out), dtype="str")
         if surveys is None:
             continue
         start = day - pd.Timedelta(days=recent_days - 1)
@@ -270,7 +281,7 @@ def _with_recent_answers(out: pd.DataFrame, surveys, day, recent_days: int) -> p
                                     kind="stable").drop_duplicates("customer_id")
         lowest = lowest.set_index("customer_id")
         out[f"recent_{survey}"] = lowest["score"].reindex(out["customer_id"]).to_numpy()
-        if "comment" in lowest.columns:
+        if comments and "comment" in lowest.columns:
             out[f"recent_{survey}_comment"] = pd.array(
                 lowest["comment"].reindex(out["customer_id"]).to_numpy(), dtype="str")
     return out

@@ -138,3 +138,16 @@ def test_the_packaged_playbook_names_only_evidence_columns():
 def test_playbook_mistakes_name_the_play_and_key(play, message):
     with pytest.raises(ConfigError, match=message):
         load_playbook({"plays": {"p": play}})
+
+
+def test_evidence_without_texts_is_the_full_evidence_less_its_names_and_comments():
+    # The play backtest builds the evidence without texts unless a play tests one of them.
+    from csm_kit.health.actions import _TEXT_COLUMNS
+
+    ds = company(surveys=nps([("a", "2024-03-01", 8, "Fine"), ("a", "2024-03-15", 4, "Slow"),
+                              ("b", "2024-03-30", 9, None)]))
+    full = account_evidence(ds, as_of=AS_OF, model=None)
+    lean = account_evidence(ds, as_of=AS_OF, model=None, texts=False)
+    assert set(full.columns) - set(lean.columns) == _TEXT_COLUMNS
+    pd.testing.assert_frame_equal(lean, full.drop(columns=sorted(_TEXT_COLUMNS)))
+    assert _TEXT_COLUMNS.isdisjoint(EVIDENCE)  # no packaged evidence column is a text one

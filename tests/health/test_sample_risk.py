@@ -151,3 +151,17 @@ def test_the_play_backtest_judges_the_plays_the_action_list_gives_each_past_day(
                                                                       group["churned"].sum()]
     listed = pooled[pooled["play"] != "not listed"]
     assert table.loc["all listed", "customers"] == len(listed)
+
+
+def test_a_play_on_the_owner_is_backtested_with_the_owners_built(sample, history, model):
+    # The play backtest leaves names and comments out unless a play tests one: a play on the
+    # owner must still see every account's owner (customers.csm) on every past day.
+    owners = sample.customers.drop_duplicates("customer_id").set_index("customer_id")["csm"]
+    someone = owners.dropna().iloc[0]
+    book = {"plays": {"theirs": {"priority": 1, "play": "Call", "due_in_days": 1,
+                                 "when": {"owner": {"in": [someone]}}}}}
+    table = action_backtest(sample, history=history, model=model, playbook=book,
+                            customers="all").set_index("group")
+    expected = history[history["customer_id"].map(owners).eq(someone).to_numpy()]
+    assert table.loc["theirs", ["customers", "churned"]].tolist() == [
+        len(expected), int(expected["churned"].sum())]
