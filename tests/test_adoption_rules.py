@@ -50,6 +50,16 @@ def test_a_customer_with_one_active_user_who_uses_the_key_feature_counts_as_usin
     assert (row["user_share"], row["customer_share"]) == (0.2, 0.5)
 
 
+def test_the_customer_share_interval_is_wilson_on_customers_using_it_over_customers():
+    # 1 of 2 customers uses it (as above). Wilson 95%, z = 1.959964, z² = 3.841459, n = 2:
+    # centre (0.5 + z²/4) / (1 + z²/2) = 1.460365 / 2.920729 = 0.5; half-width
+    # z·√(0.25/2 + z²/16) / 2.920729 = 1.959964 × 0.604228 / 2.920729 = 0.405469.
+    row = key_feature_adoption(usage([("a", "2024-01-01", 1, 1),
+                                      ("b", "2024-01-01", 4, 0)])).iloc[0]
+    assert (row["customer_ci_low"], row["customer_ci_high"]) == pytest.approx(
+        (0.094531, 0.905469), abs=1e-5)
+
+
 def test_key_feature_adoption_stops_at_the_as_of_month():
     # January: a 10 users, 5 on it. February: a 10 users, 10 on it. as_of January: only the
     # January period, user share 5/10.
