@@ -1,4 +1,4 @@
-"""Key-feature adoption: edge counts, the as-of cut, groups and the errors it raises.
+"""Adoption rate and key-feature adoption: edge counts, the as-of cut, groups and the errors it raises.
 
 Pins what the mutation run (issue #17) found unpinned: the whole message for a missing
 column, a customer with exactly one (key-feature) user, the ``as_of`` cut, the customers
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csm_kit.adoption import key_feature_adoption
+from csm_kit.adoption import adoption_rate, key_feature_adoption
 from csm_kit.errors import ConfigError
 
 
@@ -89,3 +89,36 @@ def test_grouping_key_feature_adoption_by_a_column_it_lacks_names_the_usage_tabl
     with pytest.raises(ConfigError, match="`by='segment'` is not a column of usage; pass "
                                           "customers="):
         key_feature_adoption(data, by="segment")
+
+
+def seats(rows):
+    """rows: (customer_id, month, active_users, licensed_seats)."""
+    ids, months, users, licensed = zip(*rows, strict=True)
+    return pd.DataFrame({
+        "customer_id": pd.array(ids, dtype="str"),
+        "month": pd.to_datetime(months).astype("datetime64[ns]"),
+        "active_users": pd.array(users, dtype="Int64"),
+        "licensed_seats": pd.array(licensed, dtype="Int64"),
+    })
+
+
+def test_adoption_rate_keeps_customers_missing_from_the_lookup_in_a_missing_group():
+    # a (smb) 8/10 = 0.8, b (ent) 2/10 = 0.2; c 6/10 = 0.6 and d 3/10 = 0.3 are not in
+    # customers. Threshold 0.5, groups sorted, missing last: ent 1 customer, 0 above, median
+    # 0.2; smb 1, 1, 0.8; missing 2 customers, 1 above (c), median (0.6 + 0.3) / 2 = 0.45.
+    data = seats([("a", "2024-01-01", 8, 10), ("b", "2024-01-01", 2, 10),
+                  ("c", "2024-01-01", 6, 10), ("d", "2024-01-01", 3, 10)])
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["smb", "ent"]})
+    out = adoption_rate(data, by="segment", customers=customers)
+    assert out["segment"].iloc[:2].tolist() == ["ent", "smb"]
+    assert pd.isna(out["segment"].iloc[2])
+    assert out[["customers", "above_threshold"]].values.tolist() == [[1, 0], [1, 1], [2, 1]]
+    np.testing.assert_allclose(out["median_adoption"].to_numpy(), [0.2, 0.8, 0.45])
+    np.testing.assert_allclose(out["share"].to_numpy(), [0.0, 1.0, 0.5])
+
+
+def test_grouping_adoption_rate_by_a_column_it_lacks_names_the_usage_table():
+    data = seats([("a", "2024-01-01", 8, 10)])
+    with pytest.raises(ConfigError, match="`by='segment'` is not a column of usage; pass "
+                                          "customers="):
+        adoption_rate(data, by="segment")
