@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csm_kit.adoption import adoption_rate, key_feature_adoption
+from csm_kit.adoption import adoption, adoption_rate, key_feature_adoption
 from csm_kit.errors import ConfigError
 
 
@@ -122,3 +122,18 @@ def test_grouping_adoption_rate_by_a_column_it_lacks_names_the_usage_table():
     with pytest.raises(ConfigError, match="`by='segment'` is not a column of usage; pass "
                                           "customers="):
         adoption_rate(data, by="segment")
+
+
+def test_adoption_of_a_customer_with_a_single_seat_is_its_users_over_that_seat():
+    # a has 1 licensed seat and 1 active user: 1/1 = 1.0 (only 0 seats is unknown).
+    out = adoption(seats([("a", "2024-01-01", 1, 1)]))
+    assert out["adoption"].tolist() == [1.0]
+
+
+def test_adoption_without_seats_says_which_column_and_how_to_map_it():
+    data = seats([("a", "2024-01-01", 1, 1)]).drop(columns="licensed_seats")
+    with pytest.raises(ConfigError) as raised:
+        adoption(data)
+    assert str(raised.value) == (
+        "usage has no licensed_seats column; adoption = active users ÷ licensed seats needs "
+        "it (map your seats column to licensed_seats)")
