@@ -114,9 +114,9 @@ def _on_surveys(fn, ds: Dataset, *, as_of, by, health=None):
               settings=ds.survey_settings)
 
 
-def _whole_table(table: str, fn, ds: Dataset, *, as_of, by, health=None, **options):
-    """``fn`` over one table as a whole (no groups), its months cut at ``as_of``."""
-    return _until(fn(getattr(ds, table), **options), as_of)
+def _whole_table(table: str, fn, ds: Dataset, *, as_of, by, health=None):
+    """``fn`` over one table as a whole (no groups), its periods cut at ``as_of``."""
+    return _until(fn(getattr(ds, table)), as_of)
 
 
 def _ltv(ds: Dataset, *, as_of, by, **_):
@@ -359,10 +359,10 @@ def _period_text(periods: pd.Series) -> pd.Series:
 
 
 def _until(frame: pd.DataFrame, as_of) -> pd.DataFrame:
-    time = "month" if "month" in frame.columns else "period"
+    """The rows whose ``period`` (a timestamp) is on or before ``as_of`` (None: every row)."""
     if as_of is None:
         return frame
-    return frame.loc[frame[time] <= pd.Timestamp(as_of)]
+    return frame.loc[frame["period"] <= pd.Timestamp(as_of)]
 
 
 def kpi_directions(*, ces_low_effort_is: str = "low") -> dict[str, str]:
