@@ -14,6 +14,7 @@ import pytest
 
 from csm_kit.adoption import adoption, adoption_rate, key_feature_adoption
 from csm_kit.errors import ConfigError
+from tests.test_adoption import usage as seats
 
 
 def test_key_feature_adoption_without_the_column_says_which_column_and_how_to_map_it():
@@ -89,17 +90,6 @@ def test_grouping_key_feature_adoption_by_a_column_it_lacks_names_the_usage_tabl
     with pytest.raises(ConfigError, match="`by='segment'` is not a column of usage; pass "
                                           "customers="):
         key_feature_adoption(data, by="segment")
-
-
-def seats(rows):
-    """rows: (customer_id, month, active_users, licensed_seats)."""
-    ids, months, users, licensed = zip(*rows, strict=True)
-    return pd.DataFrame({
-        "customer_id": pd.array(ids, dtype="str"),
-        "month": pd.to_datetime(months).astype("datetime64[ns]"),
-        "active_users": pd.array(users, dtype="Int64"),
-        "licensed_seats": pd.array(licensed, dtype="Int64"),
-    })
 
 
 def test_adoption_rate_keeps_customers_missing_from_the_lookup_in_a_missing_group():
