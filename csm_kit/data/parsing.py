@@ -253,7 +253,7 @@ def _text_to_float(text: pd.Series) -> pd.Series:
     """
     try:
         numbers = pc.cast(pa.array(text, type=pa.large_string()), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except pa.ArrowException:  # a value Arrow refuses, or text it cannot take
         return pd.to_numeric(text, errors="coerce").astype("float64") + 0.0
     return pd.Series(numbers.to_numpy(zero_copy_only=False) + 0.0, index=text.index)
 
