@@ -24,7 +24,6 @@ Shared rules, stated once:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -194,13 +193,14 @@ _SIGNAL_TABLES = ("customers", "subscriptions", "surveys", "tickets", "usage", "
 
 
 def _coded(dataset: Dataset) -> tuple[Dataset, pa.Array] | None:
-    """The dataset with the ``customer_id`` of every table the signals read as int64 codes
-    into the returned ids (the customers' first, then any id only another table has); None
-    when such an id is missing or not text. Other tables are left as they are."""
+    """A dataset of the tables the signals read, each ``customer_id`` as int64 codes into the
+    returned ids (the customers' first, then any id only another table has); None when such
+    an id is missing or not text. Other tables are not read (a snapshot's stay on disk)."""
     universe, coded = None, {}
     for name in _SIGNAL_TABLES:
         table = getattr(dataset, name)
         if table is None or "customer_id" not in table.columns:
+            coded[name] = table
             continue
         if not pd.api.types.is_string_dtype(table["customer_id"]):
             return None
@@ -215,7 +215,7 @@ def _coded(dataset: Dataset) -> tuple[Dataset, pa.Array] | None:
         coded[name] = table.assign(customer_id=codes.to_numpy().astype("int64"))
     if universe is None:
         return None
-    return replace(dataset, **coded), universe
+    return Dataset(**coded, survey_settings=dataset.survey_settings), universe
 
 
 def _active_customers(dataset: Dataset, day: pd.Timestamp) -> pd.DataFrame:

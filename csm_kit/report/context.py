@@ -108,7 +108,7 @@ class ReportContext:
 
         fits = self.backtest_fits() if within_budget is None else within_budget
         learnt = risk_history(self.dataset, within_budget=fits, backtests=backtests,
-                              history=self._churn_history if fits else None)
+                              history=self._churn_history)
         if learnt.history is not None:
             self._churn_history = learnt.history
         return learnt

@@ -233,3 +233,16 @@ def test_a_context_over_the_budget_neither_builds_nor_reuses_a_churn_history(
     learnt = ctx.risk_history()
     assert learnt.history is None and learnt.model is None
     assert "budget" in learnt.note and ctx._churn_history is None
+
+
+def test_signals_over_several_days_read_only_the_tables_the_signals_use(tmp_path):
+    # signals_by_day codes the signal tables' ids; a snapshot's other tables stay on disk.
+    from csm_kit.health.signals import signals_by_day
+
+    ctx = open_report(None, as_of="2026-10-31")
+    path = write_snapshot(ctx, tmp_path / "run")
+    back = open_report(None, as_of="2026-10-31", snapshot=str(path))
+    days = pd.to_datetime(["2026-08-31", "2026-09-30", "2026-10-31"])
+    assert len(list(signals_by_day(back.dataset, days))) == 3
+    for unread in ("transactions", "trials", "referrals", "events"):
+        assert not isinstance(back.dataset.__dict__[unread], pd.DataFrame), unread
