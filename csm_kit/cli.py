@@ -472,7 +472,6 @@ def report(
     from csm_kit.headlines import headline
     from csm_kit.kpis import within_history
     from csm_kit.report.context import open_report
-    from csm_kit.report.narrative import narrative
     from csm_kit.report.parameters import check_parameters
     from csm_kit.report.paths import check_notebooks, check_output_folder, writing
     from csm_kit.report.runner import run_reports
@@ -507,9 +506,7 @@ def report(
     exports, quality = report_exports(ctx, health), ctx.quality
     summary = headline(kpis, targets=ctx.targets, as_of=ctx.as_of, currency=ctx.currency,
                        directions=ctx.directions)
-    story = narrative(ctx.dataset, as_of=ctx.as_of, kpis=kpis, privacy=ctx.privacy,
-                      min_group_size=ctx.min_group_size, currency=ctx.currency,
-                      directions=ctx.directions)
+    story = ctx.story(kpis=kpis)
     room = "free some disk space, or set TMPDIR to a folder with room"
     with tempfile.TemporaryDirectory(prefix="csm-kit-run-") as run_folder:
         with writing(run_folder, fix=room):

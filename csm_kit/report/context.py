@@ -73,6 +73,8 @@ class ReportContext:
     _health: pd.DataFrame | None = field(default=None, repr=False)
     _kpis: pd.DataFrame | None = field(default=None, repr=False)
     _churn_history: pd.DataFrame | None = field(default=None, repr=False)
+    _currency: tuple | None = field(default=None, repr=False)
+    _revenue_sentences: tuple | None = field(default=None, repr=False)
 
     @property
     def health(self) -> pd.DataFrame:
@@ -271,8 +273,34 @@ class ReportContext:
     @property
     def currency(self) -> str | None:
         """The reporting currency: the one ISO code in the subscriptions' and transactions'
-        ``currency`` columns (None when there is none, or several)."""
-        return reporting_currency([self.dataset.subscriptions, self.dataset.transactions])
+        ``currency`` columns (None when there is none, or several); found once per context."""
+        if self._currency is None:
+            self._currency = (reporting_currency([self.dataset.subscriptions,
+                                                  self.dataset.transactions]),)
+        return self._currency[0]
+
+    @property
+    def revenue_sentences(self) -> tuple[str, str, str]:
+        """The narrative's sentences every page shares (MRR, who moved most, which accounts:
+        :func:`csm_kit.report.narrative.revenue_sentences`), written once per context (a
+        report run writes them once for every notebook)."""
+        if self._revenue_sentences is None:
+            from csm_kit.report.narrative import revenue_sentences
+
+            self._revenue_sentences = revenue_sentences(
+                self.dataset, as_of=self.as_of, privacy=self.privacy,
+                min_group_size=self.min_group_size, currency=self.currency)
+        return self._revenue_sentences
+
+    def story(self, metrics: list[str] | None = None,
+              kpis: pd.DataFrame | None = None) -> list[str]:
+        """The report's opening sentences as plain text (:func:`narrative` shows them)."""
+        from csm_kit.report.narrative import narrative
+
+        return narrative(self.dataset, as_of=self.as_of, metrics=metrics,
+                         kpis=self.kpis if kpis is None else kpis, privacy=self.privacy,
+                         min_group_size=self.min_group_size, currency=self.currency,
+                         directions=self.directions, revenue=self.revenue_sentences)
 
     def narrative(self, metrics: list[str] | None = None, kpis: pd.DataFrame | None = None):
         """Show the report's opening sentences: what changed since last month and why
@@ -282,14 +310,9 @@ class ReportContext:
         None = every KPI. ``kpis`` is the KPI table; None = the context's (:attr:`kpis`,
         computed once per run).
         """
-        from csm_kit.report.narrative import narrative, show_narrative
+        from csm_kit.report.narrative import show_narrative
 
-        return show_narrative(narrative(self.dataset, as_of=self.as_of, metrics=metrics,
-                                        kpis=self.kpis if kpis is None else kpis,
-                                        privacy=self.privacy,
-                                        min_group_size=self.min_group_size,
-                                        currency=self.currency,
-                                        directions=self.directions))
+        return show_narrative(self.story(metrics, kpis))
 
     @property
     def events(self) -> pd.DataFrame | None:

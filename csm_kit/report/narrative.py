@@ -50,6 +50,7 @@ def narrative(
     min_group_size: int = 5,
     currency: str | None = None,
     directions: dict[str, str] | None = None,
+    revenue: Sequence[str] | None = None,
 ) -> list[str]:
     """Write what changed in the ``as_of`` month against the month before, in a few sentences.
 
@@ -65,6 +66,9 @@ def narrative(
     min_group_size : with "aggregate", segments and books with fewer customers are not named.
     currency : the reporting currency's ISO code for amounts; None = no sign.
     directions : which way is good per metric (:func:`csm_kit.kpis.kpi_directions`).
+    revenue : the sentences that do not depend on ``metrics`` (:func:`revenue_sentences`) when
+        the caller has them for the same dataset, month, privacy and currency; None = written
+        here. A report run writes them once for every page.
 
     Returns
     -------
@@ -79,25 +83,38 @@ def narrative(
     """
     month = pd.Timestamp(as_of).to_period("M").to_timestamp()
     directions = kpi_directions() if directions is None else directions
-    sentences: list[str] = []
-    has_subscriptions = dataset.subscriptions is not None and len(dataset.subscriptions)
-    if has_subscriptions:
-        months = customer_months(dataset.subscriptions, as_of=month)
-        moves = mrr_movements(dataset.subscriptions, as_of=month)
-        moves = moves.loc[moves["month"] == month]
-        sentences.append(_mrr_sentence(months, moves, month, currency))
+    if revenue is None:
+        revenue = revenue_sentences(dataset, as_of=month, privacy=privacy,
+                                    min_group_size=min_group_size, currency=currency)
+    mrr, movers, accounts = revenue
     if kpis is None:
         kpis = kpi_table(dataset, as_of=month, metrics=list(metrics) if metrics else None)
-    sentences.append(_moves_sentence(kpis, month, metrics, directions, currency))
-    if has_subscriptions:
-        movers = _movers_sentence(months, dataset.customers, month, privacy, min_group_size,
-                                  currency)
-        if movers:
-            sentences.append(movers)
-        accounts = _accounts_sentence(moves, dataset.customers, privacy, currency)
-        if accounts:
-            sentences.append(accounts)
-    return [s for s in sentences if s]
+    moves = _moves_sentence(kpis, month, metrics, directions, currency)
+    return [s for s in (mrr, moves, movers, accounts) if s]
+
+
+def revenue_sentences(
+    dataset: Dataset,
+    *,
+    as_of,
+    privacy: str = "off",
+    min_group_size: int = 5,
+    currency: str | None = None,
+) -> tuple[str, str, str]:
+    """The narrative's sentences that every page shares: the MRR sentence, who moved most
+    and which accounts (each "" when there is nothing to tell, all three without
+    subscriptions). Parameters as for :func:`narrative`; the KPI moves sentence, which
+    depends on the page's metrics, is written there."""
+    month = pd.Timestamp(as_of).to_period("M").to_timestamp()
+    if dataset.subscriptions is None or not len(dataset.subscriptions):
+        return "", "", ""
+    months = customer_months(dataset.subscriptions, as_of=month)
+    moves = mrr_movements(dataset.subscriptions, as_of=month)
+    moves = moves.loc[moves["month"] == month]
+    return (_mrr_sentence(months, moves, month, currency),
+            _movers_sentence(months, dataset.customers, month, privacy, min_group_size,
+                             currency),
+            _accounts_sentence(moves, dataset.customers, privacy, currency))
 
 
 def narrative_html(sentences: Sequence[str]) -> str:
@@ -234,14 +251,14 @@ def _accounts_sentence(moves: pd.DataFrame, customers: pd.DataFrame, privacy: st
     if privacy == "aggregate":
         return (f"{len(churned):,} account(s) churned ({money(churned['mrr_change'].sum())} MRR in "
                 f"total) and {len(expanded):,} expanded (+{money(expanded['mrr_change'].sum())}).")
-    names = _names(customers)
+    lost = None if churned.empty else churned.loc[churned["mrr_change"].idxmin()]
+    grew = None if expanded.empty else expanded.loc[expanded["mrr_change"].idxmax()]
+    names = _names(customers, [row["customer_id"] for row in (lost, grew) if row is not None])
     parts = []
-    if not churned.empty:
-        lost = churned.loc[churned["mrr_change"].idxmin()]
+    if lost is not None:
         parts.append(f"the largest account lost was {_name(names, lost['customer_id'])} "
                      f"({money(lost['mrr_change'])} MRR)")
-    if not expanded.empty:
-        grew = expanded.loc[expanded["mrr_change"].idxmax()]
+    if grew is not None:
         parts.append(f"the largest expansion was {_name(names, grew['customer_id'])} "
                      f"(+{money(grew['mrr_change'])} MRR)")
     text = "; ".join(parts) + "."
@@ -252,9 +269,10 @@ def _name(names: dict, customer_id) -> str:
     return names.get(customer_id) or clean_text(str(customer_id), max_len=NAME_CHARS)
 
 
-def _names(customers: pd.DataFrame) -> dict:
+def _names(customers: pd.DataFrame, ids: list) -> dict:
+    """The cleaned names of the customers ``ids`` (only those: the table may be large)."""
     if "name" not in customers.columns:
         return {}
-    named = customers.dropna(subset=["name"])
+    named = customers.loc[customers["customer_id"].isin(ids)].dropna(subset=["name"])
     return {customer: clean_text(str(name), max_len=NAME_CHARS)
             for customer, name in zip(named["customer_id"], named["name"], strict=True)}

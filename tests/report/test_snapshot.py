@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from csm_kit.cli import app
+from csm_kit.data.contract import TABLES
 from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health.scores import health_scores
@@ -246,3 +247,28 @@ def test_signals_over_several_days_read_only_the_tables_the_signals_use(tmp_path
     assert len(list(signals_by_day(back.dataset, days))) == 3
     for unread in ("transactions", "trials", "referrals", "events"):
         assert not isinstance(back.dataset.__dict__[unread], pd.DataFrame), unread
+
+
+def test_every_page_tells_the_runs_story_without_reading_a_table(tmp_path, monkeypatch):
+    # The CLI writes the narrative's shared sentences (MRR, movers, accounts) and finds the
+    # currency once; a page's context tells the same story as one that wrote it from the
+    # data, and reads no table to do so (only the moves sentence is the page's own).
+    from csm_kit.report import narrative
+
+    ctx = open_report(None, as_of="2026-10-31")
+    told = ctx.story(metrics=["net_revenue_retention"])
+    path = write_snapshot(ctx, tmp_path / "run")
+    written = []
+    real = narrative.revenue_sentences
+    monkeypatch.setattr(narrative, "revenue_sentences",
+                        lambda *a, **k: written.append(1) or real(*a, **k))
+    back = open_report(None, as_of="2026-10-31", snapshot=str(path))
+    assert back.story(metrics=["net_revenue_retention"]) == told
+    assert written == []
+    read = [name for name in TABLES if isinstance(back.dataset.__dict__[name], pd.DataFrame)]
+    assert read == []
+    fresh = narrative.narrative(back.dataset, as_of=back.as_of, kpis=back.kpis,
+                                metrics=["net_revenue_retention"], currency=back.currency,
+                                directions=back.directions)
+    assert written == [1] and fresh == told
+    assert told[0].startswith("MRR ended October 2026 at $")
