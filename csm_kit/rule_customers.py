@@ -22,6 +22,10 @@ from csm_kit.revenue import MOVEMENTS
 
 __all__ = ["customer_contributions", "customers_behind"]
 
+#: The rules a customer's contributions depend on (the others only change a formula).
+_CONTRIBUTION_RULES = ("timing", "zero_mrr", "churn_window_days", "churn_and_return",
+                       "join_and_cancel", "churn_denominator")
+
 
 def customers_behind(frame, as_of_index: int, steps, rules, top: int,
                      skip=()) -> pd.DataFrame:
@@ -31,12 +35,19 @@ def customers_behind(frame, as_of_index: int, steps, rules, top: int,
     ``rules[i]``; rules in ``skip`` (formula-only rules) move no customer and are passed over.
     Columns: rule, customer_id, mrr_moved (currency), change (in words).
     """
-    parts = []
+    parts, known, memo = [], {}, {}
+
+    def contributions(step: Definitions) -> pd.DataFrame:
+        # consecutive steps share all rules but one: each distinct set is computed once
+        key = tuple(getattr(step, name) for name in _CONTRIBUTION_RULES)
+        if key not in known:
+            known[key] = _contributions(frame, as_of_index, step, memo)
+        return known[key]
+
     for i, rule in enumerate(rules):
         if rule in skip or top == 0:
             continue
-        before = customer_contributions(frame, as_of_index, steps[i])
-        after = customer_contributions(frame, as_of_index, steps[i + 1])
+        before, after = contributions(steps[i]), contributions(steps[i + 1])
         diff = after.sub(before, fill_value=0)
         diff = diff[(diff != 0).any(axis=1)]
         if diff.empty:
@@ -99,30 +110,59 @@ def customer_contributions(frame, as_of_index: int, rules: Definitions) -> pd.Da
     >>> int(kit.loc["d"].sum()), kit.loc["b", ["churn", "churned"]].tolist()
     (0, [3000, 1])
     """
-    moves = eng.to_pandas(
-        rule_movements(frame, as_of_index, timing=rules.timing, zero_mrr=rules.zero_mrr)
-        .filter(nw.col("month_index") == as_of_index)
-        .with_columns(amount=(nw.col("mrr_after") - nw.col("mrr_before")).abs())
-        .select("customer_id", "movement", "amount"))
-    table = moves.pivot_table(index="customer_id", columns="movement", values="amount",
-                              aggfunc="sum", fill_value=0)
-    table = table.reindex(columns=list(MOVEMENTS), fill_value=0).astype("int64")
-    logo = _logo_membership(frame, as_of_index, rules)
-    out = table.join(logo, how="outer").fillna(0).astype("int64")
+    return _contributions(frame, as_of_index, rules, {})
+
+
+def _contributions(frame, as_of_index: int, rules: Definitions, memo: dict) -> pd.DataFrame:
+    """:func:`customer_contributions`, keeping in ``memo`` the parts other rule sets share
+    (the movements per timing and zero-MRR rule, the logo flags per zero-MRR rule and window)."""
+    key = ("moves", rules.timing, rules.zero_mrr)
+    if key not in memo:
+        moves = eng.to_pandas(
+            rule_movements(frame, as_of_index, timing=rules.timing, zero_mrr=rules.zero_mrr)
+            .filter(nw.col("month_index") == as_of_index)
+            .with_columns(amount=(nw.col("mrr_after") - nw.col("mrr_before")).abs())
+            .select("customer_id", "movement", "amount"))
+        table = moves.pivot_table(index="customer_id", columns="movement", values="amount",
+                                  aggfunc="sum", fill_value=0)
+        memo[key] = table.reindex(columns=list(MOVEMENTS), fill_value=0).astype("int64")
+    logo = _logo_membership(frame, as_of_index, rules, memo)
+    out = memo[key].join(logo, how="outer").fillna(0).astype("int64")
     out.index.name = "customer_id"
     return out
 
 
-def _logo_membership(frame, as_of_index: int, rules: Definitions) -> pd.DataFrame:
+def _logo_membership(frame, as_of_index: int, rules: Definitions, memo: dict) -> pd.DataFrame:
     """Per customer: active at the month end; counted churned / in the denominator of the
     logo churn period (calendar month or rolling window) ending with the as_of month."""
-    events = eng.to_pandas(day_events(frame, as_of_index, rules.zero_mrr)).sort_values(
-        ["customer_id", "day"], kind="stable")
+    key = ("flags", rules.zero_mrr, rules.churn_window_days)
+    if key not in memo:
+        memo[key] = _logo_flags(frame, as_of_index, rules.zero_mrr, rules.churn_window_days,
+                                memo)
+    flags, last = memo[key]
+    s, e, x, j = flags["start"], flags["end_state"], flags["left"], flags["joined"]
+    churned = (s & ~e) | ((rules.churn_and_return == "count") & s & e & x) | (
+        (rules.join_and_cancel == "count") & ~s & x)
+    denominator = s | ((rules.churn_denominator == "start_plus_new") & ~s & j)
+    return pd.DataFrame({"active": last.reindex(flags.index.union(last.index)).fillna(0)}).join(
+        pd.DataFrame({"churned": churned, "denominator": denominator}), how="outer").fillna(
+        0).astype("int64")
+
+
+def _logo_flags(frame, as_of_index: int, zero_mrr, window_days,
+                memo: dict) -> tuple[pd.DataFrame, pd.Series]:
+    """Per customer in the churn period: active at its start and end, left or joined inside
+    it; and every customer's state after its last event."""
+    key = ("events", zero_mrr)
+    if key not in memo:
+        memo[key] = eng.to_pandas(day_events(frame, as_of_index, zero_mrr)).sort_values(
+            ["customer_id", "day"], kind="stable")
+    events = memo[key]
     end = pd.Timestamp(month_starts(np.array([as_of_index + 1]))[0]) - pd.Timedelta(days=1)
-    if rules.churn_window_days is None:
+    if window_days is None:
         first = end.replace(day=1)
     else:
-        first = end - pd.Timedelta(days=rules.churn_window_days - 1)
+        first = end - pd.Timedelta(days=window_days - 1)
     boundary = _key(first - pd.Timedelta(days=1))
     before = events[events["day"] <= boundary].groupby("customer_id")["active_after"].last()
     inside = events[(events["day"] > boundary) & (events["day"] <= _key(end))]
@@ -140,14 +180,7 @@ def _logo_membership(frame, as_of_index: int, rules: Definitions) -> pd.DataFram
     flags["end_state"] = np.where(end_state.isna(), flags["start"],
                                   end_state.fillna(0).astype(bool))
     flags[["left", "joined"]] = flags[["left", "joined"]].fillna(False).astype(bool)
-    s, e, x, j = flags["start"], flags["end_state"], flags["left"], flags["joined"]
-    churned = (s & ~e) | ((rules.churn_and_return == "count") & s & e & x) | (
-        (rules.join_and_cancel == "count") & ~s & x)
-    denominator = s | ((rules.churn_denominator == "start_plus_new") & ~s & j)
-    last = events.groupby("customer_id")["active_after"].last()
-    return pd.DataFrame({"active": last.reindex(flags.index.union(last.index)).fillna(0)}).join(
-        pd.DataFrame({"churned": churned, "denominator": denominator}), how="outer").fillna(
-        0).astype("int64")
+    return flags, events.groupby("customer_id")["active_after"].last()
 
 
 def _key(date: pd.Timestamp) -> int:

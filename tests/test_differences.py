@@ -180,3 +180,40 @@ def test_every_pair_of_presets_adds_up_on_a_small_history():
         why = explain_difference(subs, base=base, target=target, as_of="2024-04")
         defined = why.gaps["base"].notna() & why.gaps["target"].notna()
         assert why.adds_up()[defined.to_numpy()].all(), (base, target)
+
+
+def test_the_customers_behind_each_rule_are_the_same_when_nothing_is_shared(
+        sample_subscriptions, monkeypatch):
+    # customers_behind computes each distinct rule set's contributions once and shares the
+    # movements and logo flags between rule sets; computing every step afresh lists the same
+    # customers with the same changes, for every pair of presets (on a small history and on
+    # the sample).
+    from dataclasses import fields, replace
+
+    from csm_kit import rule_customers
+    from csm_kit.definitions import Definitions
+    from csm_kit.differences import FORMULA_RULES
+
+    def behind(subs, as_of):
+        frame, index = prepare_subscriptions(subs, as_of=as_of)
+        listed = {}
+        for base, target in permutations(PRESET_NAMES, 2):
+            rules = tuple(PRESETS[base].changed(PRESETS[target]))
+            steps = [PRESETS[base]]
+            for rule in rules:
+                steps.append(replace(steps[-1], **{rule: getattr(PRESETS[target], rule)}))
+            listed[(base, target)] = rule_customers.customers_behind(
+                frame, index, steps, rules, 5, skip=FORMULA_RULES)
+        return listed
+
+    data = [(april_history(), "2024-04"), (sample_subscriptions, "2026-10")]
+    shared = [behind(subs, as_of) for subs, as_of in data]
+    real = rule_customers._contributions
+    monkeypatch.setattr(rule_customers, "_contributions",
+                        lambda frame, index, rules, memo: real(frame, index, rules, {}))
+    monkeypatch.setattr(rule_customers, "_CONTRIBUTION_RULES",
+                        tuple(f.name for f in fields(Definitions)))
+    for (subs, as_of), listed in zip(data, shared, strict=True):
+        for pair, afresh in behind(subs, as_of).items():
+            pd.testing.assert_frame_equal(listed[pair], afresh, obj=str(pair))
+    assert all(any(len(c) for c in listed.values()) for listed in shared)
