@@ -25,7 +25,6 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from csm_kit.churn import logo_churn_rate
 from csm_kit.cohorts import average_retention_curve, cohort_table
 from csm_kit.definitions import PRESET_NAMES, Definitions, preset
 from csm_kit.errors import ConfigError
@@ -34,7 +33,7 @@ from csm_kit.months import month_starts
 from csm_kit.mrr_events import prepare_subscriptions
 from csm_kit.revenue import bridge_table
 from csm_kit.revenue_retention import net_revenue_retention
-from csm_kit.rule_customers import customers_behind
+from csm_kit.rule_customers import customers_behind, logo_counts
 
 __all__ = ["compare_definitions", "explain_difference", "formatted", "Explanation", "HEADLINE"]
 
@@ -85,6 +84,8 @@ class _Evaluator:
         self.subscriptions, self.engine, self.frame = subscriptions, engine, frame
         self.month = pd.Timestamp(month_starts(np.array([self.as_of_index]))[0])
         self._memo: dict = {}
+        #: what rule sets share per customer (rule_customers: day events, logo flags)
+        self.shared: dict = {}
 
     def values(self, rules: Definitions) -> dict[str, float]:
         return {name: self.value(name, rules) for name in METRICS}
@@ -112,7 +113,8 @@ class _Evaluator:
         subs, month = self.subscriptions, self.month
         common = {"as_of": month, "engine": self.engine}
         if name == "logo_churn_rate":
-            return _latest(logo_churn_rate(subs, definitions=rules, **common), "rate", month)
+            # the month's counts per customer, summed (equal to logo_churn_rate's: tests)
+            return _ratio(*logo_counts(self.frame, self.as_of_index, rules, self.shared))
         if name == "ltv":
             # The kit's own LTV figure is the smoothed one (the KPI export's).
             ltv = lifetime_value(subs, method=rules.ltv_method or "smoothed", definitions=rules,
@@ -350,7 +352,7 @@ def explain_difference(subscriptions, *, base: str = "csm-kit", target: str = "c
     shares = pd.DataFrame(rows, columns=["metric", "label", "rule", "before", "after", "share",
                                          "share_of_gap"])
     customers = customers_behind(evaluator.frame, evaluator.as_of_index, steps, rules, top,
-                                 skip=FORMULA_RULES)
+                                 skip=FORMULA_RULES, memo=evaluator.shared)
     return Explanation(base, target, evaluator.month, rules, gaps, shares, customers, exact)
 
 

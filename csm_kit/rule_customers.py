@@ -20,7 +20,7 @@ from csm_kit.definitions import Definitions
 from csm_kit.months import month_starts
 from csm_kit.revenue import MOVEMENTS
 
-__all__ = ["customer_contributions", "customers_behind"]
+__all__ = ["customer_contributions", "customers_behind", "logo_counts"]
 
 #: The rules a customer's contributions depend on (the others only change a formula).
 _CONTRIBUTION_RULES = ("timing", "zero_mrr", "churn_window_days", "churn_and_return",
@@ -28,14 +28,17 @@ _CONTRIBUTION_RULES = ("timing", "zero_mrr", "churn_window_days", "churn_and_ret
 
 
 def customers_behind(frame, as_of_index: int, steps, rules, top: int,
-                     skip=()) -> pd.DataFrame:
+                     skip=(), memo: dict | None = None) -> pd.DataFrame:
     """Per rule, the ``top`` customers whose movements or logo counts change with its switch.
 
     ``steps[i]`` and ``steps[i + 1]`` are the rule sets before and after switching
     ``rules[i]``; rules in ``skip`` (formula-only rules) move no customer and are passed over.
-    Columns: rule, customer_id, mrr_moved (currency), change (in words).
+    ``memo`` keeps the parts rule sets share (see :func:`logo_counts`) for the caller's next
+    use of the same ``frame`` and month. Columns: rule, customer_id, mrr_moved (currency),
+    change (in words).
     """
-    parts, known, memo = [], {}, {}
+    parts, known = [], {}
+    memo = {} if memo is None else memo
 
     def contributions(step: Definitions) -> pd.DataFrame:
         # consecutive steps share all rules but one: each distinct set is computed once
@@ -111,6 +114,15 @@ def customer_contributions(frame, as_of_index: int, rules: Definitions) -> pd.Da
     (0, [3000, 1])
     """
     return _contributions(frame, as_of_index, rules, {})
+
+
+def logo_counts(frame, as_of_index: int, rules: Definitions,
+                memo: dict | None = None) -> tuple[int, int]:
+    """The as_of month's logo churn counts under ``rules``: (churned, in the denominator),
+    the sums of :func:`customer_contributions`' columns. ``memo`` (a dict the caller keeps
+    for one ``frame`` and month) shares the day events and logo flags between rule sets."""
+    logo = _logo_membership(frame, as_of_index, rules, {} if memo is None else memo)
+    return int(logo["churned"].sum()), int(logo["denominator"].sum())
 
 
 def _contributions(frame, as_of_index: int, rules: Definitions, memo: dict) -> pd.DataFrame:
