@@ -651,7 +651,7 @@ def report_exports(ctx, health) -> dict:
     has no churn probabilities, and a line on stderr says so.
     """
     from csm_kit.report.context import BACKTEST_BUDGET
-    from csm_kit.report.risk import action_list_export
+    from csm_kit.report.risk import exported
     from csm_kit.team import at_risk_accounts, csm_scorecard
 
     if health is None:
@@ -660,16 +660,13 @@ def report_exports(ctx, health) -> dict:
     if ctx.privacy != "aggregate":
         tables["at_risk_accounts"] = at_risk_accounts(health, ctx.dataset, as_of=ctx.as_of,
                                                       top=len(health) or 1)
-        fits = ctx.fits_budget()
-        if not fits:
+        if not ctx.fits_budget():
             err.print(Text(f"Note: the exported action list has no churn probabilities: "
                            f"{len(health):,} customers × 10 scoring days are more than the "
                            f"report's budget of {BACKTEST_BUDGET:,} customer-dates (the health "
                            "report skips its backtest and model for the same reason)."),
                       soft_wrap=True)
-        tables["action_list"] = action_list_export(
-            ctx.dataset, as_of=ctx.as_of_end,
-            learnt=ctx.risk_history(backtests=False, within_budget=fits))
+        tables["action_list"] = exported(ctx.actions)
     if ctx.has_column("csm"):
         card = csm_scorecard(ctx.dataset, as_of=ctx.as_of, health=health)
         tables["csm_scorecard"] = ctx.small_groups_hidden(card, n="accounts")

@@ -196,8 +196,9 @@ def _weight_matrix(config: HealthConfig, segments: pd.Series) -> np.ndarray:
     """Raw weights per customer × component: the segment's set, else the default weights."""
     own = list(config.segment_weights)
     table = pd.DataFrame([config.weights(s) for s in own], index=own, columns=config.names)
-    rows = table.reindex(segments.to_numpy()).fillna(config.weights(None))
-    return rows.to_numpy(dtype="float64")
+    codes, distinct = pd.factorize(segments, use_na_sentinel=False)  # the few segments once
+    rows = table.reindex(np.asarray(distinct, dtype=object)).fillna(config.weights(None))
+    return rows.to_numpy(dtype="float64")[codes]
 
 
 def _check_complete(signals: pd.DataFrame, config: HealthConfig, missing: np.ndarray) -> None:

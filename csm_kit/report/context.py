@@ -73,6 +73,7 @@ class ReportContext:
     _health: pd.DataFrame | None = field(default=None, repr=False)
     _kpis: pd.DataFrame | None = field(default=None, repr=False)
     _churn_history: pd.DataFrame | None = field(default=None, repr=False)
+    _actions: pd.DataFrame | None = field(default=None, repr=False)
     _currency: tuple | None = field(default=None, repr=False)
     _revenue_sentences: tuple | None = field(default=None, repr=False)
 
@@ -114,6 +115,20 @@ class ReportContext:
         if learnt.history is not None:
             self._churn_history = learnt.history
         return learnt
+
+    @property
+    def actions(self) -> pd.DataFrame:
+        """Who to call this week (:func:`csm_kit.health.actions.action_list` at the as-of month
+        end), with the churn model :meth:`risk_history` learns (no probability when the model
+        cannot be fitted or is beyond the budget), computed once per context: the exported
+        action list and the health report's are the same table."""
+        if self._actions is None:
+            from csm_kit.health.actions import action_list
+
+            model = self.risk_history(backtests=False, within_budget=self.fits_budget()).model
+            self._actions = action_list(self.dataset, as_of=self.as_of_end,
+                                        model=model if model is not None else False)
+        return self._actions
 
     @property
     def as_of_end(self) -> pd.Timestamp:

@@ -110,5 +110,9 @@ def action_list_export(dataset: Dataset, *, as_of, within_budget: bool = True,
     if learnt is None:
         learnt = risk_history(dataset, backtests=False, within_budget=within_budget)
     model = learnt.model
-    actions = action_list(dataset, as_of=as_of, model=model if model is not None else False)
+    return exported(action_list(dataset, as_of=as_of, model=model if model is not None else False))
+
+
+def exported(actions: pd.DataFrame) -> pd.DataFrame:
+    """An action list as the report exports it: due dates as ``YYYY-MM-DD`` text."""
     return actions.assign(due_date=actions["due_date"].dt.strftime("%Y-%m-%d"))

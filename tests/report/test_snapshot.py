@@ -272,3 +272,22 @@ def test_every_page_tells_the_runs_story_without_reading_a_table(tmp_path, monke
                                 directions=back.directions)
     assert written == [1] and fresh == told
     assert told[0].startswith("MRR ended October 2026 at $")
+
+
+def test_the_exported_action_list_and_the_health_reports_are_one_table(tmp_path, monkeypatch):
+    # The CLI's context builds the action list once (the export); the snapshot carries it and
+    # notebook 04's context shows it without building it again. It is action_list with the
+    # churn model risk_history fits on the same data.
+    from csm_kit.health import actions
+    from csm_kit.report.risk import risk_history
+
+    ctx = open_report(None, as_of="2026-10-31")
+    made = ctx.actions
+    path = write_snapshot(ctx, tmp_path / "run")
+    real = actions.action_list
+    monkeypatch.setattr(actions, "action_list", lambda *a, **k: pytest.fail("built again"))
+    back = open_report(None, as_of="2026-10-31", snapshot=str(path))
+    pd.testing.assert_frame_equal(back.actions, made)
+    model = risk_history(back.dataset, backtests=False).model
+    assert model is not None and made["probability"].notna().any()
+    pd.testing.assert_frame_equal(made, real(back.dataset, as_of="2026-10-31", model=model))
