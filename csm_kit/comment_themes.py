@@ -133,13 +133,15 @@ def comment_themes(surveys: pd.DataFrame, *,
     base["_row"] = np.arange(len(base))
     parts = [base[~has_comment].assign(theme=NO_COMMENT, keyword="", _order=len(themes) + 1)]
     mentioned = np.zeros(len(base), dtype=bool)
-    commented = text[has_comment]
+    # each distinct comment is matched once (survey comments repeat: "Great", "Too slow")
+    codes, distinct = pd.factorize(text[has_comment].to_numpy(dtype=object))
+    distinct = pd.Series(distinct, dtype="object")
     for order, theme in enumerate(themes.values()):
-        found = commented.str.extract(theme.pattern, expand=False)
-        hit = found.notna()
-        rows = np.flatnonzero(has_comment)[hit.to_numpy()]
+        found = distinct.str.extract(theme.pattern, expand=False).to_numpy(dtype=object)[codes]
+        hit = pd.notna(found)
+        rows = np.flatnonzero(has_comment)[hit]
         mentioned[rows] = True
-        parts.append(base.iloc[rows].assign(theme=theme.name, keyword=found[hit].to_numpy(),
+        parts.append(base.iloc[rows].assign(theme=theme.name, keyword=found[hit],
                                             _order=order))
     unthemed = has_comment & ~mentioned
     parts.append(base[unthemed].assign(theme=UNTHEMED, keyword="", _order=len(themes)))
@@ -424,8 +426,9 @@ def _comment_text(surveys: pd.DataFrame) -> pd.Series:
         return pd.Series(pd.NA, index=range(len(surveys)), dtype="object")
     text = surveys["comment"].reset_index(drop=True)
     present = text.notna()
-    cleaned = text[present].astype(str).map(_normalised)
-    return cleaned.reindex(text.index)
+    codes, distinct = pd.factorize(text[present].astype(str).to_numpy(dtype=object))
+    cleaned = np.array([_normalised(t) for t in distinct], dtype=object)[codes]
+    return pd.Series(cleaned, index=text.index[present], dtype="object").reindex(text.index)
 
 
 def _normalised(text: str) -> str:

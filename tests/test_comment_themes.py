@@ -210,3 +210,30 @@ def test_churn_after_a_comment_is_read_as_the_set_of_customer_months_would_read_
     got = _active_in(answered["customer_id"], label, months)
     assert got.tolist() == expected
     assert 0 < sum(expected) < len(expected)  # both answers occur
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(comment_text, min_size=1, max_size=30))
+def test_each_comment_is_tagged_as_if_it_were_matched_on_its_own(comments):
+    # comment_themes matches each distinct comment once and copies the result to its
+    # repeats; one response at a time, matched directly with each theme's pattern (the
+    # documented rule), gives the same themes and keywords, repeats included.
+    import re
+    import unicodedata
+
+    from csm_kit.safe_text import INVISIBLE
+
+    themes = load_themes(None)
+    s = responses(comments + comments[::-1], dates=["2024-01-31"] * (2 * len(comments)))
+    expected = []
+    for rid, comment in zip(s["response_id"], s["comment"], strict=True):
+        text = None if pd.isna(comment) else unicodedata.normalize(
+            "NFKC", comment.translate(INVISIBLE)).casefold()
+        if text is None or not re.search(r"\w", text):  # no word: no comment
+            expected.append((rid, NO_COMMENT, ""))
+            continue
+        found = [(rid, t.name, m.group(1)) for t in themes.values()
+                 if (m := t.pattern.search(text))]
+        expected += found or [(rid, UNTHEMED, "")]
+    got = comment_themes(s)[["response_id", "theme", "keyword"]]
+    assert list(got.itertuples(index=False, name=None)) == expected
