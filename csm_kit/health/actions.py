@@ -21,7 +21,7 @@ from csm_kit.data.loading import Dataset
 from csm_kit.health.playbook import Play, Playbook, load_playbook
 from csm_kit.health.probability import ChurnModel, fit_churn_model
 from csm_kit.health.scores import _resolve, load_health_config, score_signals
-from csm_kit.health.signals import SIGNALS, customer_signals, scoring_day
+from csm_kit.health.signals import SIGNALS, scoring_day, signals_on
 
 UNASSIGNED = "(unassigned)"
 COMMENT_MONTHS = 12
@@ -63,7 +63,9 @@ def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None =
         scores the accounts); None = no probability (NaN) and ``config`` scores them.
     config : the health configuration when ``model`` is None (None = packaged).
     recent_days : the window of "new" NPS and CSAT answers, ending on the as-of day.
-    signals : the accounts' signals on that day, when already computed (e.g. from a history).
+    signals : the accounts' signals when already computed: that day's (e.g. from a history),
+        or several days' with an ``as_of`` column (see
+        :func:`csm_kit.health.signals.signals_on`).
     texts : False leaves out name, owner and the comment columns (what a play tests is all the
         play backtest needs).
 
@@ -76,9 +78,8 @@ def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None =
     """
     day = scoring_day(dataset, as_of)
     config = model.config if model is not None else _resolve(config, load_health_config)
-    if signals is None:
-        signals = customer_signals(dataset, as_of=day, custom=config.signals)
-    signals = signals.reset_index(drop=True)
+    signals = signals_on(dataset, day, custom=config.signals, signals=signals).reset_index(
+        drop=True)
     health = score_signals(signals, config=config)
     out = signals.drop(columns=["as_of", "churned"], errors="ignore").copy()
     for column in ("score", "band", "weakest_component", "profile"):
@@ -102,7 +103,8 @@ def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None =
 
 def action_list(dataset: Dataset, *, as_of=None, playbook: Playbook | str | Path | dict | None = None,
                 model: ChurnModel | None = None, config=None,
-                evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+                evidence: pd.DataFrame | None = None,
+                signals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Who to call, and why: one row per account a play fired for, with its most urgent play.
 
     Parameters
@@ -117,6 +119,7 @@ def action_list(dataset: Dataset, *, as_of=None, playbook: Playbook | str | Path
     config : the health configuration when the model is fitted here.
     evidence : :func:`account_evidence` already computed for this day (model and playbook
         window included), to reuse it.
+    signals : the customers' signals when already computed (as for :func:`account_evidence`).
 
     Returns
     -------
@@ -154,7 +157,7 @@ def action_list(dataset: Dataset, *, as_of=None, playbook: Playbook | str | Path
         if model is None:
             model = fit_churn_model(dataset, config=config)
         evidence = account_evidence(dataset, as_of=day, model=model or None, config=config,
-                                    recent_days=book.recent_days)
+                                    recent_days=book.recent_days, signals=signals)
     book, fired, listed, first = _fired(evidence, playbook)
     rows = []
     for i in np.flatnonzero(listed):

@@ -41,7 +41,7 @@ from csm_kit.data.loading import Dataset
 from csm_kit.errors import ConfigError
 from csm_kit.health.backtest import _split, auc, churn_history
 from csm_kit.health.scores import BANDS, HealthConfig, _resolve, load_health_config, score_signals
-from csm_kit.health.signals import customer_signals, scoring_day
+from csm_kit.health.signals import scoring_day, signals_on
 from csm_kit.stats import wilson_interval
 
 #: Fewest churned (and retained) training customer-dates a model is fitted on.
@@ -183,8 +183,8 @@ def fit_churn_model(dataset: Dataset, *, horizon_days: int = 90, as_of_dates=Non
 
 
 def churn_probability(dataset: Dataset, *, as_of=None, model: ChurnModel | None = None,
-                      horizon_days: int = 90, config: HealthConfig | str | dict | None = None
-                      ) -> pd.DataFrame:
+                      horizon_days: int = 90, config: HealthConfig | str | dict | None = None,
+                      signals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each active account's probability of churning within the horizon, and the MRR it puts at risk.
 
     Parameters
@@ -193,6 +193,8 @@ def churn_probability(dataset: Dataset, *, as_of=None, model: ChurnModel | None 
     as_of : the day to score at (its end); None = last day of the last complete month.
     model : a fitted :class:`ChurnModel`; None = fitted here with :func:`fit_churn_model`
         (``horizon_days`` and ``config``), which costs a backtest's worth of work.
+    signals : the customers' signals when already computed: that day's, or several days'
+        with an ``as_of`` column (see :func:`csm_kit.health.signals.signals_on`).
 
     Returns
     -------
@@ -203,7 +205,7 @@ def churn_probability(dataset: Dataset, *, as_of=None, model: ChurnModel | None 
     if model is None:
         model = fit_churn_model(dataset, horizon_days=horizon_days, config=config)
     day = scoring_day(dataset, as_of)
-    signals = customer_signals(dataset, as_of=day, custom=model.config.signals)
+    signals = signals_on(dataset, day, custom=model.config.signals, signals=signals)
     p = model.predict(signals)
     out = pd.DataFrame({"customer_id": signals["customer_id"], "segment": signals["segment"],
                         "probability": p,

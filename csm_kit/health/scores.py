@@ -49,7 +49,7 @@ from csm_kit.health.config import (  # re-exported: the config half of the healt
     load_distress_config,
     load_health_config,
 )
-from csm_kit.health.signals import customer_signals, scoring_day
+from csm_kit.health.signals import scoring_day, signals_on
 
 __all__ = [
     "BANDS", "Component", "HealthConfig", "MissingSignalError", "distress_scores",
@@ -175,6 +175,20 @@ def _score_profile(signals: pd.DataFrame, config: HealthConfig, profile: str) ->
     return out
 
 
+def previous_month_end(day: pd.Timestamp) -> pd.Timestamp:
+    """The last day of the month before ``day``'s (the day a score's change is measured from).
+
+    >>> previous_month_end(pd.Timestamp("2024-03-31")).date()
+    datetime.date(2024, 2, 29)
+    """
+    return day.to_period("M").start_time - pd.Timedelta(days=1)
+
+
+def _dated(signals: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Signals for two days must say which day each row is of; one day's frame is not used."""
+    return signals if signals is not None and "as_of" in signals.columns else None
+
+
 def labels(codes: np.ndarray, names) -> pd.api.extensions.ExtensionArray:
     """``names[code]`` for each code (-1 = missing) as a string array, built by Arrow from the
     few distinct names instead of one Python string per row (~5x faster on 500,000 rows).
@@ -214,7 +228,8 @@ def _check_complete(signals: pd.DataFrame, config: HealthConfig, missing: np.nda
 
 
 def health_scores(dataset: Dataset, *, as_of=None,
-                  config: HealthConfig | str | Path | dict | None = None) -> pd.DataFrame:
+                  config: HealthConfig | str | Path | dict | None = None,
+                  signals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score every active customer's health as of a day, with its change since last month.
 
     Parameters
@@ -222,6 +237,9 @@ def health_scores(dataset: Dataset, *, as_of=None,
     dataset : the loaded tables.
     as_of : the day to score at (its end); None = last day of the last complete month.
     config : a :class:`HealthConfig`, YAML path or dict; None = ``csm_kit/config/health.yaml``.
+    signals : the customers' signals when already computed, with an ``as_of`` column for the
+        as-of day and the previous month end (see :func:`csm_kit.health.signals.signals_on`);
+        a day they lack is computed.
 
     Returns
     -------
@@ -249,11 +267,12 @@ def health_scores(dataset: Dataset, *, as_of=None,
      score band  score_last_month  change weakest_component
        0.0  red             100.0  -100.0               nps
     """
-    return _with_last_month(dataset, as_of, _resolve(config, load_health_config))
+    return _with_last_month(dataset, as_of, _resolve(config, load_health_config), signals)
 
 
 def distress_scores(dataset: Dataset, *, as_of=None,
-                    config: HealthConfig | str | Path | dict | None = None) -> pd.DataFrame:
+                    config: HealthConfig | str | Path | dict | None = None,
+                    signals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score every active customer's support distress (100 = most pain) as of a day.
 
     The same engine and columns as :func:`health_scores`, with a ``kind: distress``
@@ -261,7 +280,7 @@ def distress_scores(dataset: Dataset, *, as_of=None,
     ticket volume, low CSAT, first-contact failures, tickets closed slowly and the median days
     to close). Component scores are pains (100 = worst), ``weakest_component`` is the component
     adding the most distress, and bands read upwards: red at or above ``bands.red``, yellow at
-    or above ``bands.yellow``, else green.
+    or above ``bands.yellow``, else green. ``signals`` as for :func:`health_scores`.
 
     Examples
     --------
@@ -286,15 +305,16 @@ def distress_scores(dataset: Dataset, *, as_of=None,
     if config.kind != "distress":
         raise ConfigError("distress_scores needs `kind: distress` in its configuration, got "
                           f"{config.kind!r}; use health_scores for a health configuration")
-    return _with_last_month(dataset, as_of, config)
+    return _with_last_month(dataset, as_of, config, signals)
 
 
-def _with_last_month(dataset: Dataset, as_of, config: HealthConfig) -> pd.DataFrame:
+def _with_last_month(dataset: Dataset, as_of, config: HealthConfig,
+                     signals: pd.DataFrame | None = None) -> pd.DataFrame:
     day = scoring_day(dataset, as_of)
-    now = score_signals(customer_signals(dataset, as_of=day, custom=config.signals), config=config)
-    month_before = day.to_period("M").start_time - pd.Timedelta(days=1)
-    before = score_signals(customer_signals(dataset, as_of=month_before, custom=config.signals),
-                           config=config)
+    month_before = previous_month_end(day)
+    now, before = (score_signals(signals_on(dataset, d, custom=config.signals,
+                                            signals=_dated(signals)), config=config)
+                   for d in (day, month_before))
     last = before.set_index("customer_id")["score"].reindex(now["customer_id"]).to_numpy()
     now.insert(4, "score_last_month", last)
     now.insert(5, "change", now["score"] - last)

@@ -163,6 +163,29 @@ def customer_signals(dataset: Dataset, *, as_of=None,
         "customer_id", ignore_index=True)
 
 
+def signals_on(dataset: Dataset, day: pd.Timestamp, *,
+               custom: Mapping[str, CustomSignal] | None = None,
+               signals: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`customer_signals` on ``day``, taken from ``signals`` when the caller has them.
+
+    ``signals`` is None (computed here); one day's frame as :func:`customer_signals` returns
+    it (used as it is: the caller vouches for its day); or several days' rows with an
+    ``as_of`` column (e.g. :attr:`csm_kit.report.context.ReportContext.signals`), whose
+    rows of ``day`` are used with the columns :func:`customer_signals` gives. A frame with an
+    ``as_of`` column but no row of ``day``, or without a column of ``custom``, is not used:
+    the signals are computed here.
+    """
+    if signals is None:
+        return customer_signals(dataset, as_of=day, custom=custom)
+    if "as_of" not in signals.columns:
+        return signals
+    columns = ["customer_id", "segment", *SIGNALS, *(custom or {})]
+    rows = (signals["as_of"] == day).to_numpy()
+    if not rows.any() or not set(columns) <= set(signals.columns):
+        return customer_signals(dataset, as_of=day, custom=custom)
+    return signals.loc[rows, columns].reset_index(drop=True)
+
+
 def signals_by_day(dataset: Dataset, days: Iterable, *,
                    custom: Mapping[str, CustomSignal] | None = None) -> Iterator[pd.DataFrame]:
     """:func:`customer_signals` on each of ``days``, in order: the same frames, faster over

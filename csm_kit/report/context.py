@@ -74,6 +74,7 @@ class ReportContext:
     _kpis: pd.DataFrame | None = field(default=None, repr=False)
     _churn_history: pd.DataFrame | None = field(default=None, repr=False)
     _actions: pd.DataFrame | None = field(default=None, repr=False)
+    _signals: pd.DataFrame | None = field(default=None, repr=False)
     _currency: tuple | None = field(default=None, repr=False)
     _revenue_sentences: tuple | None = field(default=None, repr=False)
 
@@ -84,8 +85,28 @@ class ReportContext:
         if self._health is None:
             from csm_kit.health.scores import health_scores
 
-            self._health = health_scores(self.dataset, as_of=self.as_of_end)
+            self._health = health_scores(self.dataset, as_of=self.as_of_end,
+                                         signals=self.signals)
         return self._health
+
+    @property
+    def signals(self) -> pd.DataFrame:
+        """Every active customer's signals (:func:`csm_kit.health.signals.customer_signals`,
+        with the packaged health and distress configurations' declared signals) at the end
+        of the as-of month and of the month before, with an ``as_of`` column; computed once
+        per context. The health scores, the action list, and notebook 04's churn
+        probabilities and distress scores take theirs from it (``signals=``)."""
+        if self._signals is None:
+            from csm_kit.health.config import load_distress_config, load_health_config
+            from csm_kit.health.scores import previous_month_end
+            from csm_kit.health.signals import customer_signals
+
+            custom = {**load_health_config(None).signals, **load_distress_config(None).signals}
+            days = (self.as_of_end, previous_month_end(self.as_of_end))
+            self._signals = pd.concat(
+                [customer_signals(self.dataset, as_of=day, custom=custom).assign(as_of=day)
+                 for day in days], ignore_index=True)
+        return self._signals
 
     @property
     def kpis(self) -> pd.DataFrame:
@@ -127,7 +148,8 @@ class ReportContext:
 
             model = self.risk_history(backtests=False, within_budget=self.fits_budget()).model
             self._actions = action_list(self.dataset, as_of=self.as_of_end,
-                                        model=model if model is not None else False)
+                                        model=model if model is not None else False,
+                                        signals=self.signals)
         return self._actions
 
     @property

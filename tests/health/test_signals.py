@@ -17,6 +17,7 @@ from csm_kit.health.signals import (
     customer_signals,
     scoring_day,
     signals_by_day,
+    signals_on,
 )
 
 AS_OF = "2024-03-31"
@@ -431,3 +432,26 @@ def test_a_missing_id_in_a_signals_table_or_declared_signals_take_the_text_path(
     ds.customers = ds.customers.assign(seats=[3.0, 4.0])
     monkeypatch.undo()
     _by_day_equals_per_day(ds, days, monkeypatch, coded=False, custom=custom)
+
+
+def test_signals_on_a_day_come_from_the_callers_frame_only_when_it_holds_that_day():
+    # Two days' signals with an as_of column: a day they hold is read from them (columns as
+    # customer_signals gives them); a day they lack, or a declared signal they lack, is
+    # computed from the data.
+    ds = base(surveys=surveys([("a", "nps", "2024-02-10", 9.0), ("a", "nps", "2024-03-20", 3.0)]))
+    days = dates("2024-02-29", "2024-03-31")
+    known = pd.concat([customer_signals(ds, as_of=d).assign(as_of=d) for d in days],
+                      ignore_index=True)
+    known["nps_latest"] = known["nps_latest"] + 100  # marks what was read from the frame
+    march = signals_on(ds, days[1], signals=known)
+    assert list(march.columns) == list(customer_signals(ds, as_of=AS_OF).columns)
+    assert dict(zip(march["customer_id"], march["nps_latest"], strict=True))["a"] == 103.0
+    january = signals_on(ds, pd.Timestamp("2024-01-31"), signals=known)
+    assert january["nps_latest"].isna().all()  # computed: no answer yet on 31 January
+    seats = {"seats": CustomSignal(table="customers", column="seats")}
+    with_seats = ds.customers.assign(seats=[5.0, 7.0])
+    declared = signals_on(Dataset(customers=with_seats, subscriptions=ds.subscriptions,
+                                  surveys=ds.surveys), days[1], custom=seats, signals=known)
+    assert declared["seats"].tolist() == [5.0, 7.0] and declared["nps_latest"].tolist()[0] == 3.0
+    one_day = known.loc[known["as_of"] == days[0]].drop(columns="as_of")
+    assert signals_on(ds, days[1], signals=one_day) is one_day  # the caller vouches for it

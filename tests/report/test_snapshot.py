@@ -291,3 +291,33 @@ def test_the_exported_action_list_and_the_health_reports_are_one_table(tmp_path,
     model = risk_history(back.dataset, backtests=False).model
     assert model is not None and made["probability"].notna().any()
     pd.testing.assert_frame_equal(made, real(back.dataset, as_of="2026-10-31", model=model))
+
+
+def test_the_runs_signals_give_the_scores_and_probabilities_the_data_gives(tmp_path,
+                                                                           monkeypatch):
+    # The CLI's context computes the customers' signals at the as-of month end and the month
+    # end before once; the snapshot carries them, and notebook 04's distress scores and
+    # churn probabilities read them (no signal computed again) with the figures the data
+    # itself gives.
+    from csm_kit.health import signals as signals_module
+    from csm_kit.health.probability import churn_probability
+    from csm_kit.health.scores import distress_scores
+    from csm_kit.report.risk import risk_history
+
+    ctx = open_report(None, as_of="2026-10-31")
+    assert sorted(ctx.signals["as_of"].unique()) == [pd.Timestamp("2026-09-30"),
+                                                     pd.Timestamp("2026-10-31")]
+    assert len(ctx.health)  # scored from the signals, kept in the context
+    path = write_snapshot(ctx, tmp_path / "run")
+    back = open_report(None, as_of="2026-10-31", snapshot=str(path))
+    model = risk_history(back.dataset, backtests=False).model
+    fresh = (distress_scores(back.dataset, as_of=back.as_of_end),
+             churn_probability(back.dataset, as_of=back.as_of_end, model=model))
+    pd.testing.assert_frame_equal(back.health, health_scores(back.dataset, as_of=back.as_of_end))
+    monkeypatch.setattr(signals_module, "customer_signals",
+                        lambda *a, **k: pytest.fail("signals computed again"))
+    shared = (distress_scores(back.dataset, as_of=back.as_of_end, signals=back.signals),
+              churn_probability(back.dataset, as_of=back.as_of_end, model=model,
+                                signals=back.signals))
+    for one, other in zip(shared, fresh, strict=True):
+        pd.testing.assert_frame_equal(one, other)
