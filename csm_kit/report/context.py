@@ -440,7 +440,7 @@ def _from_snapshot(snapshot, *, as_of, timezone, **asked) -> ReportContext:
 
     dataset, values, options = read_snapshot(snapshot)
     known = {f.name for f in fields(ReportContext)}
-    ctx = ReportContext(dataset=dataset, **{k: v for k, v in values.items() if k in known})
+    ctx = _SnapshotContext(dataset=dataset, **{k: v for k, v in values.items() if k in known})
     made = {"months": ctx.months, "segment": ctx.segment, "privacy": ctx.privacy,
             "min_group_size": ctx.min_group_size, "timezone": ctx.dataset.timezone,
             **{k: options.get(k) for k in ("data", "mapping", "targets", "survey_scales",
@@ -456,6 +456,19 @@ def _from_snapshot(snapshot, *, as_of, timezone, **asked) -> ReportContext:
                           f"{'; '.join(differ)}; set snapshot = None to load the data with "
                           "these options")
     return ctx
+
+
+class _SnapshotContext(ReportContext):
+    """A report run's context as a notebook reads it from the snapshot: each shared table
+    (health scores, signals, KPIs, churn history, action list) is read on first use, so a
+    notebook holds only the ones it shows."""
+
+    def __getattribute__(self, name: str):
+        value = object.__getattribute__(self, name)
+        if name.startswith("_") and getattr(value, "snapshot_file", False):
+            value = value.read()
+            object.__setattr__(self, name, value)
+        return value
 
 
 def _display_note(text: str) -> None:

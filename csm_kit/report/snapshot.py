@@ -43,6 +43,8 @@ OPTION_FIELDS = ("months", "segment", "privacy", "min_group_size")
 class _TableFile:
     """A table in the snapshot that has not been read yet."""
 
+    snapshot_file = True  # what a snapshot's context looks for (report.context)
+
     def __init__(self, path: Path, list_columns: tuple[str, ...] = ()):
         self.path = path
         self.list_columns = list_columns
@@ -225,7 +227,8 @@ def read_snapshot(path: str | Path) -> tuple[SnapshotDataset, dict[str, Any], di
     """Read a snapshot written by :func:`write_snapshot`.
 
     Returns the dataset (its tables are read when first used), the context's other fields by
-    name (``ReportContext(dataset=dataset, **fields)`` rebuilds it, see
+    name (the shared tables, fields named ``_...``, as files read by the context on first use;
+    ``ReportContext(dataset=dataset, **fields)`` rebuilds it, see
     :func:`csm_kit.report.context.open_report`), and the options it was made with.
     """
     folder = Path(path)
@@ -236,6 +239,8 @@ def read_snapshot(path: str | Path) -> tuple[SnapshotDataset, dict[str, Any], di
     dataset.__dict__["_latest"] = _decode(meta["latest_date"])
     dataset.__dict__["_fingerprint"] = meta["fingerprint"]
     values = {k: _decode(v) for k, v in meta["context"].items()}
-    values.update({k: read_frame(folder / f"frame-{k}.arrow", tuple(lists))
+    # the shared tables (health, signals, KPIs ...) are read when a notebook first uses them
+    values.update({k: _TableFile(folder / f"frame-{k}.arrow", tuple(lists))
+                   if k.startswith("_") else read_frame(folder / f"frame-{k}.arrow", tuple(lists))
                    for k, lists in meta["frames"].items()})
     return dataset, values, _decode(meta["options"])

@@ -56,6 +56,17 @@ def test_a_table_is_read_only_when_a_notebook_uses_it(snapshot, good_folder):
     assert back.dataset.renewals is None  # absent in the source, absent in the snapshot
 
 
+def test_a_shared_table_is_read_only_when_a_notebook_uses_it(snapshot, good_folder):
+    ctx, path = snapshot
+    back = open_report(str(good_folder), as_of="2024-03-31", snapshot=str(path))
+    unread = {name for name in ("_health", "_kpis", "_signals")
+              if not isinstance(back.__dict__[name], pd.DataFrame)}
+    assert unread == {"_health", "_kpis", "_signals"}
+    pd.testing.assert_frame_equal(back.health, ctx.health)
+    assert isinstance(back.__dict__["_health"], pd.DataFrame)
+    assert not isinstance(back.__dict__["_kpis"], pd.DataFrame)
+
+
 def test_every_dataset_setting_travels_in_the_snapshot(tmp_path, good_folder):
     # Settings carried by the dataset (source, time zone, and any added later) must reach the
     # notebooks: each non-table field of Dataset round-trips, or writing refuses loudly.
