@@ -48,6 +48,7 @@ _TEXT_COLUMNS = {"name", "owner", "recent_nps_comment", "recent_csat_comment", "
 ACTION_COLUMNS = ["customer_id", "name", "segment", "owner", "play", "action", "priority",
                   "due_date", "evidence", "mrr", "probability", "band", "score", "comment",
                   "other_plays"]
+_COMMENT_COLUMNS = ("recent_nps_comment", "recent_csat_comment", "latest_comment")
 
 
 def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None = None,
@@ -159,9 +160,16 @@ def action_list(dataset: Dataset, *, as_of=None, playbook: Playbook | str | Path
         evidence = account_evidence(dataset, as_of=day, model=model or None, config=config,
                                     recent_days=book.recent_days, signals=signals)
     book, fired, listed, first = _fired(evidence, playbook)
+    at = np.flatnonzero(listed)
+    # the listed accounts' values as plain arrays: one dict per account, no row Series
+    wanted = {*ACTION_COLUMNS, *_COMMENT_COLUMNS, *(c.column for p in book.plays for c in p.when)}
+    values = {c: evidence[c].to_numpy()[at] for c in evidence.columns if c in wanted}
+    names, fires = list(fired.columns), fired.to_numpy()[at]
     rows = []
-    for i in np.flatnonzero(listed):
-        rows.append(_row(evidence.iloc[i], book.plays[first[i]], fired.iloc[i], day))
+    for j, i in enumerate(at):
+        play = book.plays[first[i]]
+        others = [names[k] for k in np.flatnonzero(fires[j]) if names[k] != play.name]
+        rows.append(_row({c: v[j] for c, v in values.items()}, play, others, day))
     out = pd.DataFrame(rows, columns=[*ACTION_COLUMNS, "_loss"])
     out = out.sort_values(["priority", "_loss", "customer_id"], ascending=[True, False, True],
                           na_position="last", kind="stable")
@@ -239,14 +247,14 @@ def _fires(play: Play, evidence: pd.DataFrame) -> np.ndarray:
     return ok
 
 
-def _row(account: pd.Series, play: Play, fired: pd.Series, day: pd.Timestamp) -> dict:
+def _row(account: dict, play: Play, others: list[str], day: pd.Timestamp) -> dict:
+    """An account's row of the action list: its most urgent ``play``, the ``others`` fired."""
     quoted = "; ".join(f"{c.column} = {_quote(account[c.column])} ({c.describe()})"
                        for c in play.when)
     used = {c.column for c in play.when}
     comment = (account["recent_nps_comment"] if "recent_nps" in used else
                account["recent_csat_comment"] if "recent_csat" in used else
                account["latest_comment"])
-    others = [name for name in fired.index[fired.to_numpy()] if name != play.name]
     p, mrr = account["probability"], account["mrr"]
     return {"customer_id": account["customer_id"], "name": account["name"],
             "segment": account["segment"], "owner": account["owner"], "play": play.name,
