@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.data.loading import Dataset
+from csm_kit.frames import isin
 from csm_kit.health.playbook import Play, Playbook, load_playbook
 from csm_kit.health.probability import ChurnModel, fit_churn_model
 from csm_kit.health.scores import _resolve, load_health_config, score_signals
@@ -202,7 +203,7 @@ def action_backtest(dataset: Dataset, *, history: pd.DataFrame, model: ChurnMode
     book = _playbook(playbook, None)
     tested = {c.column for play in book.plays for c in play.when}
     texts = bool(tested & _TEXT_COLUMNS)  # a play on a name or comment needs them built
-    judged = set(model.held_out["customer_id"]) if customers == "held_out" else None
+    judged = model.held_out["customer_id"].drop_duplicates() if customers == "held_out" else None
     parts = []
     for day, rows in history.groupby("as_of", sort=True):
         evidence = account_evidence(dataset, as_of=day, model=model, signals=rows,
@@ -212,7 +213,7 @@ def action_backtest(dataset: Dataset, *, history: pd.DataFrame, model: ChurnMode
         play = pd.Series(names[first[listed]], index=evidence["customer_id"].to_numpy()[listed])
         frame = rows[["customer_id", "churned"]].assign(
             band=play.reindex(rows["customer_id"]).fillna("not listed").to_numpy())
-        parts.append(frame if judged is None else frame[frame["customer_id"].isin(judged)])
+        parts.append(frame if judged is None else frame[isin(frame["customer_id"], judged)])
     pooled = pd.concat(parts, ignore_index=True)
     listed = pooled.assign(band=np.where(pooled["band"] == "not listed", "not listed",
                                          "all listed"))

@@ -307,7 +307,7 @@ def _split(customer_ids: pd.Series, test_size: float, seed: int) -> np.ndarray:
     """'test' for a random ``test_size`` share of customers (all their dates), else 'train'."""
     ids = pd.Index(customer_ids.unique()).sort_values().to_numpy(copy=True)  # writable
     held = np.random.default_rng(seed).permutation(ids)[: round(test_size * len(ids))]
-    return np.where(customer_ids.isin(held), "test", "train")
+    return np.where(isin(customer_ids, held), "test", "train")
 
 
 def _risk(scored: pd.DataFrame, config: HealthConfig) -> pd.DataFrame:
