@@ -164,8 +164,8 @@ def _score_profile(signals: pd.DataFrame, config: HealthConfig, profile: str) ->
     gap = np.where(used, gap, -1.0)
     best = gap.argmax(axis=1) if len(gap) else np.zeros(0, dtype=int)
     has_gap = gap.max(axis=1, initial=-1.0) > 0
-    out = pd.DataFrame({"customer_id": signals["customer_id"].to_numpy(),
-                        "segment": segments.to_numpy(), "score": score,
+    out = pd.DataFrame({"customer_id": _values(signals["customer_id"]),
+                        "segment": _values(segments), "score": score,
                         "band": labels(config.band_codes(score), BANDS)}, index=signals.index)
     for i, name in enumerate(config.names):
         out[f"{name}_score"] = points[:, i]
@@ -173,6 +173,12 @@ def _score_profile(signals: pd.DataFrame, config: HealthConfig, profile: str) ->
     out["components_used"] = used.sum(axis=1)
     out["profile"] = profile
     return out
+
+
+def _values(column: pd.Series):
+    """A column's values for a new frame: text as its own array (to_numpy would box every
+    value and the frame parse them back), anything else as NumPy, as before."""
+    return column.array if isinstance(column.dtype, pd.StringDtype) else column.to_numpy()
 
 
 def previous_month_end(day: pd.Timestamp) -> pd.Timestamp:
