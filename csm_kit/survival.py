@@ -94,24 +94,33 @@ def customer_lifetimes(customer_months: pd.DataFrame, *, as_of=None) -> pd.DataF
                              "months": pd.Series(dtype="int64"),
                              "churned": pd.Series(dtype="bool")})
     as_of_idx = int(as_of_month.year * 12 + as_of_month.month - 1)
-    frame = (frame[frame["idx"] <= as_of_idx]
-             .drop_duplicates(["customer_id", "idx"])
-             .sort_values(["customer_id", "idx"]))
-    by_customer = frame.groupby("customer_id", sort=True)
-    start = by_customer["idx"].transform("min")
+    frame = frame[(frame["idx"] <= as_of_idx).to_numpy()]
+    # Integer customer codes sorted with their months: no sort or groupby on text ids.
+    codes, ids = pd.factorize(frame["customer_id"])
+    idx = frame["idx"].to_numpy(dtype="int64")
+    known = codes >= 0  # a missing id is no customer
+    codes, idx = codes[known], idx[known]
+    order = np.lexsort((idx, codes))
+    codes, idx = codes[order], idx[order]
+    fresh = np.ones(len(codes), dtype=bool)  # a customer's month listed twice counts once
+    fresh[1:] = (codes[1:] != codes[:-1]) | (idx[1:] != idx[:-1])
+    codes, idx = codes[fresh], idx[fresh]
+    first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
+    sizes = np.diff(np.r_[first, len(codes)])
+    start = idx[first]
     # In the first spell a customer's k-th month (0-based) is exactly start + k.
-    first_spell = (frame["idx"] - start) == by_customer.cumcount()
-    spells = (frame.assign(first=first_spell)
-              .groupby("customer_id", sort=True)
-              .agg(start=("idx", "min"), spell=("first", "sum")))
-    churned = (spells["start"] + spells["spell"]) <= as_of_idx
-    months = np.where(churned, spells["spell"], as_of_idx - spells["start"])
-    return pd.DataFrame({
-        "customer_id": spells.index.astype("str"),
-        "start_month": month_start_from_index(spells["start"]).to_numpy(),
+    k = np.arange(len(codes)) - np.repeat(first, sizes)
+    in_spell = (idx - np.repeat(start, sizes)) == k
+    spell = np.add.reduceat(in_spell.astype("int64"), first) if len(first) else start
+    churned = (start + spell) <= as_of_idx
+    months = np.where(churned, spell, as_of_idx - start)
+    out = pd.DataFrame({
+        "customer_id": pd.Series(ids.take(codes[first])).astype("str").to_numpy(),
+        "start_month": month_start_from_index(pd.Series(start)).to_numpy(),
         "months": months.astype("int64"),
-        "churned": churned.to_numpy(),
+        "churned": churned,
     })
+    return out.sort_values("customer_id", ignore_index=True)
 
 
 @dataclass(frozen=True)

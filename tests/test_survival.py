@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csm_kit.errors import ConfigError
 from csm_kit.survival import customer_lifetimes, logrank_test, median_lifetime, survival_curve
@@ -66,6 +68,29 @@ def months_frame(rows):
     ids, months = zip(*rows, strict=True)
     return pd.DataFrame({"customer_id": pd.Series(ids, dtype="str"),
                          "month": pd.to_datetime(list(months))})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(0, 11)),
+                min_size=1, max_size=40),
+       st.integers(0, 11))
+def test_each_lifetime_is_the_first_run_of_consecutive_months_read_customer_by_customer(
+        rows, last):
+    # The documented rule, one customer at a time: the first spell runs from the first month
+    # while the months follow one another; it churned when it ends by the as-of month, else
+    # it is censored at as-of month − start. Any row order, repeats counted once.
+    cm = months_frame([(c, f"2024-{m + 1:02d}-01") for c, m in rows])
+    expected = []
+    for customer in sorted({c for c, m in rows if m <= last}):
+        months = sorted({m for c, m in rows if c == customer and m <= last})
+        spell = 1
+        while months[0] + spell in months:
+            spell += 1
+        churned = months[0] + spell <= last
+        expected.append((customer, pd.Timestamp(2024, months[0] + 1, 1),
+                         spell if churned else last - months[0], churned))
+    out = customer_lifetimes(cm, as_of=f"2024-{last + 1:02d}")
+    assert list(out.itertuples(index=False, name=None)) == expected
 
 
 def test_a_customer_still_active_at_as_of_is_censored_after_its_months_so_far():

@@ -331,7 +331,7 @@ class ReportContext:
 
     def story(self, metrics: list[str] | None = None,
               kpis: pd.DataFrame | None = None) -> list[str]:
-        """The report's opening sentences as plain text (:func:`narrative` shows them)."""
+        """The report's opening sentences as plain text (:meth:`narrative` shows them)."""
         from csm_kit.report.narrative import narrative
 
         return narrative(self.dataset, as_of=self.as_of, metrics=metrics,
