@@ -436,3 +436,59 @@ def test_headline_without_the_agreed_columns_is_a_config_error():
             ok=True,
             headline=HEADLINE.drop(columns="status"),
         )
+
+
+# --- the order notebooks start in ---------------------------------------------------------
+
+
+def _manifest(folder: Path, seconds: dict, mtime: float) -> None:
+    folder.mkdir(parents=True)
+    listed = [{"name": name, "seconds": s} for name, s in seconds.items()]
+    (folder / "manifest.json").write_text(json.dumps({"notebooks": listed}), encoding="utf-8")
+    import os
+
+    os.utime(folder / "manifest.json", (mtime, mtime))
+
+
+def test_the_longest_notebooks_of_the_last_run_start_first(tmp_path):
+    from csm_kit.report.runner import longest_first
+
+    names = [Path(f"{n}.ipynb") for n in ("00_a", "01_b", "02_c", "03_d", "04_new")]
+    assert longest_first(names, tmp_path / "none") == [0, 1, 2, 3, 4]  # no run yet: as given
+    _manifest(tmp_path / "2024-01-31", {"00_a": 90.0, "01_b": 1.0, "02_c": 2.0, "03_d": 3.0},
+              mtime=1_000)
+    _manifest(tmp_path / "2024-02-29", {"00_a": 1.0, "01_b": 30.0, "02_c": 2.0, "03_d": 2.0},
+              mtime=2_000)  # the newest run decides; ties keep their order; 04_new is unknown
+    assert longest_first(names, tmp_path) == [4, 1, 2, 3, 0]
+    (tmp_path / "2024-02-29" / "manifest.json").write_text("not json", encoding="utf-8")
+    assert longest_first(names, tmp_path) == [4, 0, 3, 2, 1]  # unreadable: the one before
+
+
+def test_notebooks_started_out_of_order_are_reported_in_their_own_order(tmp_path, monkeypatch):
+    from csm_kit.report import runner
+
+    started = []
+
+    def fake_one(notebook, staging, *, slot, **options):
+        started.append(notebook.stem)
+        return runner.NotebookResult(name=notebook.stem, status="ok", html=staging / "x.html",
+                                     ipynb=None, seconds=0.0, error=None, started="",
+                                     finished="")
+
+    class Slot:
+        def __init__(self, name):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(runner, "_execute_one", fake_one)
+    monkeypatch.setattr(runner, "KernelSlot", Slot)
+    notebooks = [Path(f"{n}.ipynb") for n in ("a", "b", "c")]
+    results = runner._execute_all(notebooks, tmp_path, jobs=1, progress=False, order=[2, 0, 1],
+                                  kernel_name="python3")
+    assert started == ["c", "a", "b"]
+    assert [r.name for r in results] == ["a", "b", "c"]
