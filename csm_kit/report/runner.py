@@ -14,7 +14,6 @@ Validating the data and computing the headline KPIs are the caller's job (the CL
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import shutil
@@ -139,9 +138,7 @@ def run_reports(
 
     Notes
     -----
-    Notebooks start in :func:`longest_first` order: the longest of the newest run in
-    ``out_dir`` first, so no long notebook runs alone at the end. A notebook that fails
-    does not stop the others; its page opens with a red banner and
+    A notebook that fails does not stop the others; its page opens with a red banner and
     the index lists its error. The published folder is replaced only by a fully
     successful run, or by a failed one when no good report was there before. The run holds
     the month's lock from start to publish; under it, a report a killed run had moved aside
@@ -170,8 +167,7 @@ def run_reports(
             options = {"jobs": jobs, "include_code": include_code, "kernel_name": kernel_name,
                        "timeout": timeout}
             results = _execute_all(notebooks, staging, parameters=run_parameters,
-                                   progress=progress, order=longest_first(notebooks, out_dir),
-                                   **options)
+                                   progress=progress, **options)
             written = write_exports(staging, exports or {})
             seconds = time.perf_counter() - t0
             folder, note = destination(target, ok=all(r.ok for r in results))
@@ -215,42 +211,17 @@ def write_exports(folder: Path, tables: Mapping[str, pd.DataFrame]) -> list[str]
     return written
 
 
-def longest_first(notebooks: Sequence[Path], out_dir: Path) -> list[int]:
-    """The order to start the notebooks in: the longest of the last run in ``out_dir`` first.
-
-    With two kernels, a long notebook started last is waited for alone at the end; started
-    first, the short ones fill the other kernel meanwhile. The times are the newest
-    ``<out_dir>/<month>/manifest.json``'s; notebooks it does not list go first (nothing is
-    known of them), and without a manifest the order is the notebooks' own.
-    """
-    seconds = {}
-    manifests = sorted(Path(out_dir).glob("*/manifest.json"),
-                       key=lambda path: path.stat().st_mtime) if Path(out_dir).is_dir() else []
-    for path in reversed(manifests):
-        try:
-            listed = json.loads(path.read_text(encoding="utf-8"))["notebooks"]
-            seconds = {str(n["name"]): float(n["seconds"]) for n in listed}
-            break
-        except (OSError, ValueError, KeyError, TypeError):  # not a run csm-kit wrote: next
-            continue
-    unknown = float("inf")
-    return sorted(range(len(notebooks)),
-                  key=lambda i: -seconds.get(Path(notebooks[i]).stem, unknown))
-
-
 def _execute_all(
-    notebooks: list[Path], staging: Path, *, jobs: int, progress: bool | None,
-    order: Sequence[int] | None = None, **options: Any
+    notebooks: list[Path], staging: Path, *, jobs: int, progress: bool | None, **options: Any
 ) -> list[NotebookResult]:
-    """Run the notebooks ``jobs`` at a time, started in ``order`` (positions; default the
-    notebooks' own); results in input order.
+    """Run the notebooks ``jobs`` at a time; results in input order.
 
     Each of the ``jobs`` worker threads keeps one kernel and runs the notebooks it takes in it,
     one after another (:mod:`csm_kit.report.kernels`); progress is reported from this thread.
     """
     waiting = queue.SimpleQueue()
-    for i in range(len(notebooks)) if order is None else order:
-        waiting.put((i, notebooks[i]))
+    for item in enumerate(notebooks):
+        waiting.put(item)
     finished: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
 
