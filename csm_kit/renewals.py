@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from csm_kit.errors import ConfigError
+from csm_kit.frames import isin
 from csm_kit.grouping import group_keys, in_periods, with_group
 from csm_kit.periods import last_complete_month, parse_as_of, period_start
 from csm_kit.revenue import customer_months
@@ -293,10 +294,14 @@ def referral_rate(referrals: pd.DataFrame, subscriptions: pd.DataFrame, *, freq:
     dated = dated.assign(period=period_start(dated["date"], freq))
     referred = _referred_customers(dated)
     referrers = dated[["period", "referrer_customer_id"]].drop_duplicates().rename(
-        columns={"referrer_customer_id": "customer_id"}).assign(referred=1)
-    flagged = active.merge(referrers, on=["period", "customer_id"], how="left")
-    table = flagged.groupby("period").agg(referrers=("referred", "count"),
-                                          active_customers=("customer_id", "size"))
+        columns={"referrer_customer_id": "customer_id"})
+    customers = active.groupby("period").size()
+    # only the few active rows of customers who ever referred are joined (not every one)
+    ever = active[isin(active["customer_id"], referrers["customer_id"])]
+    hits = ever if referrers.empty else ever.merge(referrers, on=["period", "customer_id"],
+                                                   how="inner")
+    table = pd.DataFrame({"referrers": hits.groupby("period").size().reindex(
+        customers.index, fill_value=0), "active_customers": customers})
     table["rate"] = table["referrers"] / table["active_customers"]
     table["ci_low"], table["ci_high"] = wilson_interval(table["referrers"],
                                                         table["active_customers"])

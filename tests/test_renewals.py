@@ -345,3 +345,34 @@ def test_without_renewal_dates_the_default_trailing_window_ends_with_the_due_dat
     row = trailing_renewal_rates(data, window_months=2).iloc[0]
     assert row["period"] == pd.Timestamp("2024-01-01")
     assert (row["contracts_due"], row["renewed"]) == (2, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(1, 6)),
+                min_size=1, max_size=8),
+       st.lists(st.tuples(st.integers(0, 7), st.integers(0, 5)), max_size=12))
+def test_the_referral_rate_counts_each_period_s_active_referrers_as_the_definition_reads(
+        spells, referred):
+    # Customers c0..c5 subscribe from month s for n months (customer_months says who is
+    # active at each month end); a referral by customer k in month m. Per month: referrers =
+    # distinct customers active at the month end who referred in it; active = all active then.
+    from csm_kit.revenue import customer_months
+
+    subs = pd.DataFrame({
+        "customer_id": [f"c{k}" for k, _, _ in spells],
+        "start_date": [pd.Timestamp(2024, 1 + s, 1) for _, s, _ in spells],
+        "end_date": [pd.Timestamp(2024, 1, 1) + pd.DateOffset(months=s + n)
+                     for _, s, n in spells],
+        "mrr": 10.0})
+    refs = pd.DataFrame({"referrer_customer_id": [f"c{k}" for k, _ in referred],
+                         "date": [pd.Timestamp(2024, 1 + m, 15) for _, m in referred]},
+                        columns=["referrer_customer_id", "date"])
+    refs["date"] = pd.to_datetime(refs["date"])
+    as_of = "2024-06"
+    out = referral_rate(refs, subs, as_of=as_of).set_index("period")
+    months = customer_months(subs, as_of=as_of)
+    for month, active in months.groupby("month")["customer_id"]:
+        said = {f"c{k}" for k, m in referred if pd.Timestamp(2024, 1 + m, 1) == month}
+        assert out.loc[month, "active_customers"] == active.nunique()
+        assert out.loc[month, "referrers"] == len(said & set(active))
+    assert set(out.index) == set(months["month"])
