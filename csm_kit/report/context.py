@@ -58,7 +58,9 @@ class ReportContext:
     quality : soft data-quality findings (see :func:`csm_kit.data.quality.data_quality`).
     privacy : "off", "pseudonymised" or "aggregate" (see :mod:`csm_kit.privacy`).
     min_group_size : with "aggregate", groups with fewer members than this are hidden.
-    health, kpis : the shared tables, computed on first use (see the properties).
+    health, signals, kpis, actions, revenue_sentences : what several pages share, computed on
+        first use (see the properties); the ones ``csm-kit report`` computes for the index
+        and exports reach every notebook in the run's snapshot (:mod:`csm_kit.report.snapshot`).
     """
 
     dataset: Dataset
