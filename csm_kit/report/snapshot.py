@@ -227,9 +227,9 @@ def read_snapshot(path: str | Path) -> tuple[SnapshotDataset, dict[str, Any], di
     """Read a snapshot written by :func:`write_snapshot`.
 
     Returns the dataset (its tables are read when first used), the context's other fields by
-    name (the shared tables, fields named ``_...``, as files read by the context on first use;
-    ``ReportContext(dataset=dataset, **fields)`` rebuilds it, see
-    :func:`csm_kit.report.context.open_report`), and the options it was made with.
+    name (the shared tables, fields named ``_...``, as files that the snapshot's context reads
+    on first use: :func:`csm_kit.report.context.open_report` with ``snapshot=`` rebuilds it),
+    and the options it was made with.
     """
     folder = Path(path)
     meta = read_meta(folder)
