@@ -49,7 +49,6 @@ _TEXT_COLUMNS = {"name", "owner", "recent_nps_comment", "recent_csat_comment", "
 ACTION_COLUMNS = ["customer_id", "name", "segment", "owner", "play", "action", "priority",
                   "due_date", "evidence", "mrr", "probability", "band", "score", "comment",
                   "other_plays"]
-_COMMENT_COLUMNS = ("recent_nps_comment", "recent_csat_comment", "latest_comment")
 
 
 def account_evidence(dataset: Dataset, *, as_of=None, model: ChurnModel | None = None,
@@ -163,7 +162,7 @@ def action_list(dataset: Dataset, *, as_of=None, playbook: Playbook | str | Path
     book, fired, listed, first = _fired(evidence, playbook)
     at = np.flatnonzero(listed)
     # the listed accounts' values as plain arrays: one dict per account, no row Series
-    wanted = {*ACTION_COLUMNS, *_COMMENT_COLUMNS, *(c.column for p in book.plays for c in p.when)}
+    wanted = {*ACTION_COLUMNS, *_TEXT_COLUMNS, *(c.column for p in book.plays for c in p.when)}
     values = {c: evidence[c].to_numpy()[at] for c in evidence.columns if c in wanted}
     names, fires = list(fired.columns), fired.to_numpy()[at]
     rows = []

@@ -25,6 +25,7 @@ from csm_kit.privacy import (
     pseudonymise_dataset,
     small_groups_hidden,
 )
+from csm_kit.report.snapshot import read_on_first_use
 from csm_kit.safe_text import clean_text
 from csm_kit.targets import load_targets
 
@@ -466,11 +467,7 @@ class _SnapshotContext(ReportContext):
     notebook holds only the ones it shows."""
 
     def __getattribute__(self, name: str):
-        value = object.__getattribute__(self, name)
-        if name.startswith("_") and getattr(value, "snapshot_file", False):
-            value = value.read()
-            object.__setattr__(self, name, value)
-        return value
+        return read_on_first_use(self, name)
 
 
 def _display_note(text: str) -> None:

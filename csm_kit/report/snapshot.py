@@ -43,8 +43,6 @@ OPTION_FIELDS = ("months", "segment", "privacy", "min_group_size")
 class _TableFile:
     """A table in the snapshot that has not been read yet."""
 
-    snapshot_file = True  # what a snapshot's context looks for (report.context)
-
     def __init__(self, path: Path, list_columns: tuple[str, ...] = ()):
         self.path = path
         self.list_columns = list_columns
@@ -53,16 +51,22 @@ class _TableFile:
         return read_frame(self.path, self.list_columns)
 
 
+def read_on_first_use(owner, name: str):
+    """``owner.name``; a snapshot table not read yet is read now and kept in its place (the
+    ``__getattribute__`` of a snapshot's dataset and context)."""
+    value = object.__getattribute__(owner, name)
+    if isinstance(value, _TableFile):
+        value = value.read()
+        object.__setattr__(owner, name, value)
+    return value
+
+
 class SnapshotDataset(Dataset):
     """A :class:`~csm_kit.data.loading.Dataset` whose tables are read from a snapshot when first
     used; the latest date and the fingerprint were recorded when it was written."""
 
     def __getattribute__(self, name: str):
-        value = object.__getattribute__(self, name)
-        if isinstance(value, _TableFile):
-            value = value.read()
-            object.__setattr__(self, name, value)
-        return value
+        return read_on_first_use(self, name)
 
     def latest_date(self) -> pd.Timestamp | None:
         """The most recent activity date, as recorded in the snapshot."""
