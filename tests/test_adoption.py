@@ -13,14 +13,15 @@ from csm_kit.adoption import adoption, adoption_rate
 from csm_kit.errors import ConfigError
 
 
-def usage(rows):
-    """rows: (customer_id, month, active_users, licensed_seats or None)."""
-    ids, months, users, seats = zip(*rows, strict=True)
+def usage(rows, last: str = "licensed_seats"):
+    """rows: (customer_id, month, active_users, value of ``last`` or None); ``last`` is
+    licensed_seats or key_feature_users."""
+    ids, months, users, counts = zip(*rows, strict=True)
     return pd.DataFrame({
         "customer_id": pd.array(ids, dtype="str"),
         "month": pd.to_datetime(months).astype("datetime64[ns]"),
         "active_users": pd.array(users, dtype="Int64"),
-        "licensed_seats": pd.array(seats, dtype="Int64"),
+        last: pd.array(counts, dtype="Int64"),
     })
 
 

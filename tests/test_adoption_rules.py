@@ -29,13 +29,7 @@ def test_key_feature_adoption_without_the_column_says_which_column_and_how_to_ma
 
 def usage(rows):
     """rows: (customer_id, month, active_users, key_feature_users)."""
-    ids, months, users, key = zip(*rows, strict=True)
-    return pd.DataFrame({
-        "customer_id": pd.array(ids, dtype="str"),
-        "month": pd.to_datetime(months).astype("datetime64[ns]"),
-        "active_users": pd.array(users, dtype="Int64"),
-        "key_feature_users": pd.array(key, dtype="Int64"),
-    })
+    return seats(rows, last="key_feature_users")
 
 
 COUNTS = ["customers", "using_key_feature", "active_users", "key_feature_users"]

@@ -23,25 +23,20 @@ def new_kpi(**overrides):
                lambda ds, **_: None, "rate", **fields)
 
 
-def test_a_kpi_in_an_unknown_area_is_refused_with_the_areas_it_may_use():
+@pytest.mark.parametrize(("field", "bad", "allowed"), [
+    ("area", "sales", ("revenue", "retention", "satisfaction", "support", "renewals", "health",
+                       "purchases", "growth")),
+    ("unit", "percent", ("share", "money", "ratio", "points", "score", "count", "hours")),
+])
+def test_a_kpi_in_an_unknown_area_or_unit_is_refused_with_the_ones_it_may_use(field, bad,
+                                                                              allowed):
     with pytest.raises(ConfigError) as raised:
-        new_kpi(area="sales")
+        new_kpi(**{field: bad})
     message = str(raised.value)
-    assert message.startswith("KPI 'new_metric': `area` must be one of [")
-    assert message.endswith("], got 'sales'")
-    for area in ("'revenue'", "'retention'", "'satisfaction'", "'support'", "'renewals'",
-                 "'health'", "'purchases'", "'growth'"):
-        assert area in message
-
-
-def test_a_kpi_in_an_unknown_unit_is_refused_with_the_units_it_may_use():
-    with pytest.raises(ConfigError) as raised:
-        new_kpi(unit="percent")
-    message = str(raised.value)
-    assert message.startswith("KPI 'new_metric': `unit` must be one of [")
-    assert message.endswith("], got 'percent'")
-    for unit in ("'share'", "'money'", "'ratio'", "'points'", "'score'", "'count'", "'hours'"):
-        assert unit in message
+    assert message.startswith(f"KPI 'new_metric': `{field}` must be one of [")
+    assert message.endswith(f"], got '{bad}'")
+    for value in allowed:
+        assert f"'{value}'" in message
 
 
 def test_a_ces_direction_other_than_low_or_high_is_refused_naming_both_choices():
