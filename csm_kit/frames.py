@@ -49,6 +49,27 @@ def isin(values: pd.Series, members: Iterable) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
+def positions(values: pd.Series, keys: pd.Series) -> np.ndarray | None:
+    """Where each of ``values`` first appears in ``keys`` (-1: nowhere), when both are Arrow
+    text; None otherwise, for the caller's pandas path.
+
+    The lookup a left ``merge`` on the two columns makes, through Arrow's hash table instead
+    of pandas' join (a missing value finds a missing key, as in ``merge``).
+
+    >>> ids = pd.Series(["b", "x", "a", None], dtype="str")
+    >>> positions(ids, pd.Series(["a", "b", "a", None], dtype="str")).tolist()
+    [1, -1, 0, 3]
+    """
+    if not (_is_arrow_text(values) and _is_arrow_text(keys)):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(pa.array(values, from_pandas=True),
+                        value_set=pa.array(keys, from_pandas=True), skip_nulls=False)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
 def row_hashes(relation) -> tuple[int, int | None]:
     """Row count and the sum of the rows' 64-bit hashes of a DuckDB relation, in one scan.
 

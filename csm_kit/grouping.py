@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from csm_kit.errors import ConfigError
+from csm_kit.frames import positions
 from csm_kit.periods import (
     last_complete_month,
     parse_as_of,
@@ -34,7 +35,12 @@ def with_group(frame: pd.DataFrame, by: str | None, customers: pd.DataFrame | No
         raise ConfigError(f"`by={by!r}` is neither a column of {table} nor of customers; "
                           f"customers has {sorted(customers.columns)}")
     lookup = customers[["customer_id", by]].drop_duplicates("customer_id")
-    return frame.merge(lookup, on="customer_id", how="left")
+    at = positions(frame["customer_id"], lookup["customer_id"])
+    if at is None:  # ids that are not Arrow text: pandas joins (and refuses mixed types)
+        return frame.merge(lookup, on="customer_id", how="left")
+    # the left merge's table, by Arrow's lookup: frame's rows in order, by NaN where unknown
+    column = pd.api.extensions.take(lookup[by].array, at, allow_fill=True)
+    return frame.reset_index(drop=True).assign(**{by: column})
 
 
 def in_periods(frame: pd.DataFrame, date_column: str, *, freq: str, as_of,
@@ -60,3 +66,5 @@ def in_periods(frame: pd.DataFrame, date_column: str, *, freq: str, as_of,
 def group_keys(by: str | None) -> list[str]:
     """The grouping columns of a per-period table: ``period`` and, when given, ``by``."""
     return ["period"] if by is None else ["period", by]
+
+

@@ -2,6 +2,8 @@
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from csm_kit.errors import ConfigError
 from csm_kit.grouping import group_keys, in_periods, with_group
@@ -20,6 +22,42 @@ def test_a_customers_column_is_joined_and_unknown_customers_keep_a_missing_group
     grouped = with_group(EVENTS, "segment", CUSTOMERS, table="surveys")
     assert grouped["segment"].tolist()[:2] == ["SMB", "Enterprise"]
     assert pd.isna(grouped["segment"].iloc[2]) and len(grouped) == 3  # Z kept, not dropped
+
+
+ID = st.sampled_from(["A", "B", "C", "D", "é"])
+GROUP_COLUMNS = {  # a group column of each kind a customers table can hold
+    "text": st.sampled_from(["SMB", "Enterprise", None]),
+    "integer": st.integers(0, 3),
+    "flag": st.booleans(),
+    "number": st.one_of(st.floats(0, 9, allow_nan=False), st.just(float("nan"))),
+}
+
+
+@given(st.lists(ID, max_size=15), st.lists(st.tuples(ID, st.data()), max_size=6),
+       st.sampled_from(sorted(GROUP_COLUMNS)), st.integers(0, 5))
+def test_the_joined_group_is_the_left_merge_of_the_first_customer_row(ids, rows, kind, shift):
+    """Whatever the ids (unknown, repeated in customers) and the group column's type, the
+    Arrow lookup gives the frame ``merge`` gives: rows in order, a fresh index, the group
+    of the customer's first row, missing (and the merge's dtype) where none."""
+    events = pd.DataFrame({"customer_id": pd.Series(ids, dtype="str"), "n": range(len(ids))},
+                          index=pd.RangeIndex(len(ids)) + shift)
+    customers = pd.DataFrame({"customer_id": pd.Series([i for i, _ in rows], dtype="str"),
+                              "group": [d.draw(GROUP_COLUMNS[kind]) for _, d in rows]})
+    if kind == "text":
+        customers["group"] = customers["group"].astype("str")
+    expected = events.merge(customers.drop_duplicates("customer_id"), on="customer_id",
+                            how="left")
+    pd.testing.assert_frame_equal(with_group(events, "group", customers, table="surveys"),
+                                  expected)
+
+
+def test_ids_of_other_types_are_joined_by_pandas_which_refuses_a_mix():
+    numbered = CUSTOMERS.assign(customer_id=[1, 2])
+    events = EVENTS.assign(customer_id=[1, 2, 3])
+    assert with_group(events, "segment", numbered, table="surveys")["segment"].tolist()[:2] == \
+        ["SMB", "Enterprise"]
+    with pytest.raises(ValueError, match="merge on"):
+        with_group(EVENTS, "segment", numbered, table="surveys")
 
 
 @pytest.mark.parametrize(("by", "customers", "message"), [
