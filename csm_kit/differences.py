@@ -27,6 +27,7 @@ import pandas as pd
 
 from csm_kit.cohorts import average_retention_curve, cohort_table
 from csm_kit.definitions import PRESET_NAMES, Definitions, preset
+from csm_kit.engine import choose_engine, reuse_object
 from csm_kit.errors import ConfigError
 from csm_kit.ltv import lifetime_value
 from csm_kit.months import month_starts
@@ -67,6 +68,16 @@ FORMULA_RULES = ("quick_ratio_reactivation", "net_churn_reactivation", "ltv_meth
 def _latest(table: pd.DataFrame, column: str, month: pd.Timestamp) -> float:
     rows = table.loc[table["month"] == month, column]
     return float(rows.iloc[-1]) if len(rows) else float("nan")
+
+
+def _evaluator(subscriptions, as_of, engine) -> _Evaluator:
+    """The evaluator of these subscriptions, month and engine; the previous call's when they
+    are the same (the same pandas frame, its content unchanged; the same preset in effect),
+    so that :func:`explain_difference` after :func:`compare_definitions` (as the revenue
+    report calls them) computes no metric twice."""
+    tag = ("definition presets", id(subscriptions), repr(as_of),
+           choose_engine(subscriptions, engine), repr(preset()))
+    return reuse_object(subscriptions, tag, lambda: _Evaluator(subscriptions, as_of, engine))
 
 
 class _Evaluator:
@@ -201,7 +212,7 @@ def compare_definitions(subscriptions, *, presets=PRESET_NAMES, as_of=None,
     [[0.0, 100.0], [0.0, 100.0]]
     """
     chosen = [_check_preset(p) for p in presets]
-    evaluator = _Evaluator(subscriptions, as_of, engine)
+    evaluator = _evaluator(subscriptions, as_of, engine)
     out = pd.DataFrame({"metric": [h[0] for h in HEADLINE], "label": [h[1] for h in HEADLINE],
                         "unit": [h[2] for h in HEADLINE]})
     for name in chosen:
@@ -326,7 +337,7 @@ def explain_difference(subscriptions, *, base: str = "csm-kit", target: str = "c
         raise ConfigError(f"`top` must be a whole number >= 0, got {top!r}")
     start, goal = preset(base), preset(target)
     rules = tuple(start.changed(goal))
-    evaluator = _Evaluator(subscriptions, as_of, engine)
+    evaluator = _evaluator(subscriptions, as_of, engine)
     steps = [start]
     for rule in rules:
         steps.append(replace(steps[-1], **{rule: getattr(goal, rule)}))

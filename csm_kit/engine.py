@@ -52,6 +52,10 @@ PANDAS_REUSE_SLOTS = 32
 #: forces engine="pandas"; their results are not kept, to bound memory).
 PANDAS_REUSE_MAX_ROWS = 100_000
 _REUSED_PANDAS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+#: How many objects :func:`reuse_object` keeps (e.g. the evaluator of the definition presets,
+#: which a report computes twice over: compare, then explain).
+OBJECT_REUSE_SLOTS = 1
+_REUSED_OBJECTS: OrderedDict[tuple, object] = OrderedDict()
 _REUSE_LOCK = threading.Lock()
 #: pandas inputs with at least this many rows run on embedded DuckDB when ``engine`` is None or
 #: "auto". Measured with ``benchmarks/run.py`` on 2 cores (benchmarks/RESULTS.md): on tiny
@@ -287,11 +291,43 @@ def reuse(frame, tag: str, compute):
     return _duckdb_like(frame, table)
 
 
+def reuse_object(native, tag: tuple, compute):
+    """``compute()``, kept for the next call with the same ``tag`` on a pandas frame ``native``
+    of the same content (:func:`_pandas_fingerprint`: any changed value, label or row order
+    gives a new key); the last :data:`OBJECT_REUSE_SLOTS` are kept. Other inputs (DuckDB,
+    Polars, Spark; unhashable columns) are computed on every call.
+
+    >>> frame = pd.DataFrame({"a": [1, 2]})
+    >>> first = reuse_object(frame, ("doctest",), list)
+    >>> reuse_object(frame.copy(), ("doctest",), list) is first
+    True
+    >>> reuse_object(frame.assign(a=[1, 3]), ("doctest",), list) is first
+    False
+    """
+    if not isinstance(native, pd.DataFrame):
+        return compute()
+    try:
+        key = (tag, _pandas_fingerprint(native))
+    except TypeError:  # a column of unhashable values (lists, dicts): nothing to key it by
+        return compute()
+    with _REUSE_LOCK:
+        kept = _REUSED_OBJECTS.get(key)
+    if kept is None:
+        kept = compute()
+        with _REUSE_LOCK:
+            _REUSED_OBJECTS[key] = kept
+            while len(_REUSED_OBJECTS) > OBJECT_REUSE_SLOTS:
+                _REUSED_OBJECTS.popitem(last=False)
+    return kept
+
+
 def forget_reused() -> None:
-    """Drop every result kept by :func:`reuse` (frees its memory; benchmarks start cold)."""
+    """Drop every result kept by :func:`reuse` and :func:`reuse_object` (frees its memory;
+    benchmarks start cold)."""
     with _REUSE_LOCK:
         _REUSED.clear()
         _REUSED_PANDAS.clear()
+        _REUSED_OBJECTS.clear()
 
 
 def _small_pandas(frame) -> bool:

@@ -217,3 +217,48 @@ def test_the_customers_behind_each_rule_are_the_same_when_nothing_is_shared(
         for pair, afresh in behind(subs, as_of).items():
             pd.testing.assert_frame_equal(listed[pair], afresh, obj=str(pair))
     assert all(any(len(c) for c in listed.values()) for listed in shared)
+
+
+@pytest.fixture
+def counted_evaluators(monkeypatch):
+    """How many evaluators the calls build (each computes its metrics afresh); nothing kept
+    from other tests, nothing left for later ones."""
+    import csm_kit.differences as differences
+    from csm_kit.engine import forget_reused
+
+    built = []
+    real = differences._Evaluator
+
+    def counting(*args):
+        built.append(args)
+        return real(*args)
+
+    forget_reused()
+    monkeypatch.setattr(differences, "_Evaluator", counting)
+    yield built
+    forget_reused()
+
+
+def test_explaining_after_comparing_the_same_frame_computes_nothing_twice(counted_evaluators):
+    subs = april_history()
+    table = compare_definitions(subs, as_of=APRIL)
+    why = explain_difference(subs, base="csm-kit", target="stripe", as_of=APRIL)
+    assert len(counted_evaluators) == 1  # the comparison's evaluator served the explanation
+    # and it answers as a fresh one does: the presets' columns are the explanation's ends
+    for metric in ("logo_churn_rate", "new_mrr", "churned_mrr"):
+        row = table.set_index("metric").loc[metric]
+        gap = why.gaps.set_index("metric").loc[metric]
+        assert (gap["base"], gap["target"]) == (row["csm-kit"], row["stripe"])
+
+
+def test_a_frame_changed_in_place_or_another_frame_or_month_is_evaluated_afresh(
+        counted_evaluators):
+    subs = april_history()
+    before = compare_definitions(subs, presets=["csm-kit"], as_of=APRIL)
+    subs.loc[subs["customer_id"] == "c0", "mrr"] = 110.0  # c0 pays 100 more
+    after = compare_definitions(subs, presets=["csm-kit"], as_of=APRIL)
+    mrr = [t.set_index("metric").loc["mrr", "csm-kit"] for t in (before, after)]
+    assert mrr[1] == mrr[0] + 100
+    compare_definitions(subs.copy(), presets=["csm-kit"], as_of=APRIL)  # same content, new frame
+    compare_definitions(subs, presets=["csm-kit"], as_of="2024-03")
+    assert len(counted_evaluators) == 4
