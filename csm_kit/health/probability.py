@@ -99,6 +99,36 @@ class ChurnModel:
         eta = params["const"] + x[params.index[1:]].to_numpy() @ params.iloc[1:].to_numpy()
         return 1 / (1 + np.exp(-eta))
 
+    def parts(self) -> tuple[dict[str, pd.DataFrame], dict]:
+        """The fitted model as frames and plain values (numbers, lists, a dict), without its
+        ``config``: what a report's snapshot stores. :meth:`from_parts` rebuilds it."""
+        frames = {"coefficients": self.coefficients.rename_axis("term").reset_index(),
+                  "calibration": self.calibration, "risk_groups": self.risk_groups,
+                  "held_out": self.held_out,
+                  "standardisation": pd.DataFrame({"term": self._center.index,
+                                                   "center": self._center.to_numpy(),
+                                                   "scale": self._scale.to_numpy()})}
+        values = {"horizon_days": int(self.horizon_days), "base_rate": float(self.base_rate),
+                  "bands": {k: float(v) for k, v in self.bands.items()},
+                  "brier": float(self.brier), "base_rate_brier": float(self.base_rate_brier),
+                  "auc": float(self.auc), "n_train": int(self.n_train),
+                  "n_test": int(self.n_test), "flags": list(self._flags)}
+        return frames, values
+
+    @classmethod
+    def from_parts(cls, frames: dict[str, pd.DataFrame], values: dict,
+                   config: HealthConfig) -> ChurnModel:
+        """The model :meth:`parts` took apart, with the ``config`` it was fitted with."""
+        terms = frames["standardisation"].set_index("term").rename_axis(None)
+        return cls(config=config, horizon_days=values["horizon_days"],
+                   coefficients=frames["coefficients"].set_index("term").rename_axis(None),
+                   base_rate=values["base_rate"], bands=dict(values["bands"]),
+                   calibration=frames["calibration"], risk_groups=frames["risk_groups"],
+                   brier=values["brier"], base_rate_brier=values["base_rate_brier"],
+                   auc=values["auc"], n_train=values["n_train"], n_test=values["n_test"],
+                   held_out=frames["held_out"], _center=terms["center"].rename(None),
+                   _scale=terms["scale"].rename(None), _flags=list(values["flags"]))
+
     def band(self, probability) -> np.ndarray:
         """Risk band of each probability: red ≥ ``bands['red']``, yellow ≥ ``bands['yellow']``."""
         p = np.asarray(probability, dtype="float64")

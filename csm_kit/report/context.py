@@ -11,6 +11,7 @@ applied, and the tables the notebooks share (health scores, KPIs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -26,6 +27,9 @@ from csm_kit.privacy import (
     small_groups_hidden,
 )
 from csm_kit.report.snapshot import read_on_first_use
+
+if TYPE_CHECKING:
+    from csm_kit.health.probability import ChurnModel
 from csm_kit.safe_text import clean_text
 from csm_kit.targets import load_targets
 
@@ -76,6 +80,7 @@ class ReportContext:
     _health: pd.DataFrame | None = field(default=None, repr=False)
     _kpis: pd.DataFrame | None = field(default=None, repr=False)
     _churn_history: pd.DataFrame | None = field(default=None, repr=False)
+    _churn_model: ChurnModel | None = field(default=None, repr=False)
     _actions: pd.DataFrame | None = field(default=None, repr=False)
     _signals: pd.DataFrame | None = field(default=None, repr=False)
     _currency: tuple | None = field(default=None, repr=False)
@@ -124,9 +129,10 @@ class ReportContext:
 
     def risk_history(self, *, backtests: bool = True, within_budget: bool | None = None):
         """What the company's history supports (:func:`csm_kit.report.risk.risk_history`: the
-        health and distress backtests, the churn model), its churn history computed once per
-        context: the action list ``csm-kit report`` exports and the health report learn from
-        the same history, and a report run computes it once for both.
+        health and distress backtests, the churn model), its churn history and churn model
+        computed once per context: the action list ``csm-kit report`` exports and the health
+        report learn from the same history and show the same model, and a report run
+        computes both once.
 
         ``within_budget`` None = :meth:`backtest_fits` (one line shown when it is skipped);
         ``backtests`` False fits the churn model only.
@@ -135,9 +141,11 @@ class ReportContext:
 
         fits = self.backtest_fits() if within_budget is None else within_budget
         learnt = risk_history(self.dataset, within_budget=fits, backtests=backtests,
-                              history=self._churn_history)
+                              history=self._churn_history, model=self._churn_model)
         if learnt.history is not None:
             self._churn_history = learnt.history
+        if learnt.model is not None:
+            self._churn_model = learnt.model
         return learnt
 
     @property

@@ -48,7 +48,8 @@ class RiskHistory:
 
 
 def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
-                 backtests: bool = True, history: pd.DataFrame | None = None) -> RiskHistory:
+                 backtests: bool = True, history: pd.DataFrame | None = None,
+                 model: ChurnModel | None = None) -> RiskHistory:
     """Compute the churn history, the backtests and the churn model, as far as the data allows.
 
     Parameters
@@ -63,6 +64,8 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
     history : the churn history of ``dataset`` with ``config``, when already computed (a
         report run computes it once, :meth:`csm_kit.report.context.ReportContext.risk_history`);
         None = computed here.
+    model : the churn model already fitted on that history with ``config`` (a report run
+        fits it once, for the exported action list); None = fitted here.
 
     Returns
     -------
@@ -95,7 +98,8 @@ def risk_history(dataset: Dataset, *, config=None, within_budget: bool = True,
             result = backtest(dataset, history=history, config=config)
             distress = backtest(dataset, history=history, config=load_distress_config())
     try:
-        model = fit_churn_model(dataset, history=history, config=config)
+        if model is None:
+            model = fit_churn_model(dataset, history=history, config=config)
     except ConfigError as exc:
         return RiskHistory(history, result, distress, note=f"No churn probability: {exc}.")
     return RiskHistory(history, result, distress, model)

@@ -1,8 +1,9 @@
 """One dataset per report run: the validated data and shared tables, written once, read by every notebook.
 
 ``csm-kit report`` loads and validates the data once, with every option (mapping, time zone,
-segment, privacy, ...), computes the tables several notebooks share (health scores, KPIs), and
-writes the resulting :class:`~csm_kit.report.context.ReportContext` to a *snapshot*: a folder
+segment, privacy, ...), computes the tables several notebooks share (health scores, KPIs, the
+churn history and churn model), and writes the resulting
+:class:`~csm_kit.report.context.ReportContext` to a *snapshot*: a folder
 ``snapshot-<fingerprint>`` in the run's private temporary folder holding one Arrow IPC
 (Feather) file per table and ``snapshot.json`` for everything else. Each notebook gets the
 folder as its ``snapshot`` parameter, and ``open_report(..., snapshot=snapshot)`` reads it back
@@ -49,6 +50,24 @@ class _TableFile:
 
     def read(self) -> pd.DataFrame:
         return read_frame(self.path, self.list_columns)
+
+
+class _ModelFile(_TableFile):
+    """The run's churn model (:class:`~csm_kit.health.probability.ChurnModel`), not read yet:
+    its frames are files ``model-<part>.arrow``, its numbers in ``snapshot.json``."""
+
+    def __init__(self, folder: Path, stored: dict):
+        super().__init__(folder)
+        self.stored = stored
+
+    def read(self):
+        from csm_kit.health.config import load_health_config
+        from csm_kit.health.probability import ChurnModel
+
+        frames = {part: read_frame(self.path / f"model-{part}.arrow", tuple(lists))
+                  for part, lists in self.stored["frames"].items()}
+        return ChurnModel.from_parts(frames, _decode(self.stored["values"]),
+                                     load_health_config(None))
 
 
 def read_on_first_use(owner, name: str):
@@ -163,7 +182,8 @@ def write_snapshot(ctx, folder: Path, *, options: dict[str, Any] | None = None) 
     ctx : :class:`~csm_kit.report.context.ReportContext`
         What the notebooks will see: its dataset (already filtered and pseudonymised), as-of
         month, options, targets, data-quality findings, and the shared tables it has computed
-        (health scores, KPIs).
+        (health scores, KPIs, ...) and its churn model (when fitted with the packaged health
+        configuration).
     folder : Path
         The run's temporary folder; ``snapshot-<fingerprint>`` is created in it.
     options : dict, optional
@@ -187,7 +207,7 @@ def write_snapshot(ctx, folder: Path, *, options: dict[str, Any] | None = None) 
                 tables[f.name] = list(write_frame(value, target / f"table-{f.name}.arrow"))
         else:
             values[f.name] = _encode(value, f"Dataset.{f.name}")
-    context = {}
+    context, models = {}, {}
     for f in fields(ctx):
         if f.name in ("dataset", "_noted"):
             continue
@@ -196,6 +216,10 @@ def write_snapshot(ctx, folder: Path, *, options: dict[str, Any] | None = None) 
             frames[f.name] = list(write_frame(value, target / f"frame-{f.name}.arrow"))
         elif value is None and f.name.startswith("_"):
             continue
+        elif f.name == "_churn_model":
+            model = _write_model(value, target)
+            if model is not None:
+                models[f.name] = model
         else:
             context[f.name] = _encode(value, f"ReportContext.{f.name}")
     meta = {
@@ -206,10 +230,25 @@ def write_snapshot(ctx, folder: Path, *, options: dict[str, Any] | None = None) 
         "dataset": values,
         "frames": frames,
         "context": context,
+        "models": models,
         "options": _encode(dict(options or {}), "options"),
     }
     (target / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return target
+
+
+def _write_model(model, target: Path) -> dict | None:
+    """Write a churn model's frames beside the tables; its entry of ``snapshot.json`` (None
+    for a model of another health configuration than the packaged one, which a notebook
+    fits again: the snapshot records the packaged configuration only)."""
+    from csm_kit.health.config import load_health_config
+
+    if model.config != load_health_config(None):
+        return None
+    frames, values = model.parts()
+    return {"frames": {part: list(write_frame(frame, target / f"model-{part}.arrow"))
+                       for part, frame in frames.items()},
+            "values": _encode(values, "ChurnModel")}
 
 
 def read_meta(path: str | Path) -> dict:
@@ -247,4 +286,5 @@ def read_snapshot(path: str | Path) -> tuple[SnapshotDataset, dict[str, Any], di
     values.update({k: _TableFile(folder / f"frame-{k}.arrow", tuple(lists))
                    if k.startswith("_") else read_frame(folder / f"frame-{k}.arrow", tuple(lists))
                    for k, lists in meta["frames"].items()})
+    values.update({k: _ModelFile(folder, stored) for k, stored in meta.get("models", {}).items()})
     return dataset, values, _decode(meta["options"])
