@@ -359,10 +359,12 @@ def _suggest_weights(train: pd.DataFrame, config: HealthConfig) -> pd.Series:
         raw = config.weights(None)
         return (raw / raw.sum()).rename("weight")
     z = ((risk[varying] - mean[varying]) / sd[varying]).fillna(0.0)
-    import statsmodels.api as sm  # heavy: imported when used
+    # heavy, imported when used; the two modules, not statsmodels.api (~0.7 s more to import)
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools.tools import add_constant
 
-    model = sm.Logit(train["churned"].astype(float).to_numpy(),
-                     sm.add_constant(z.to_numpy(), has_constant="add"))
+    model = Logit(train["churned"].astype(float).to_numpy(),
+                  add_constant(z.to_numpy(), has_constant="add"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; separation shows in the AUCs
         try:

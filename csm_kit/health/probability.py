@@ -277,9 +277,11 @@ def _design(signals: pd.DataFrame, config: HealthConfig, center, scale, flags) -
 
 
 def _fit(y: np.ndarray, x: pd.DataFrame) -> pd.DataFrame:
-    import statsmodels.api as sm  # imported when a model is fitted: it costs ~1 s at import
+    # imported when a model is fitted (~1 s); the two modules, not statsmodels.api (~0.7 s more)
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools.tools import add_constant
 
-    model = sm.Logit(y, sm.add_constant(x, has_constant="add"))
+    model = Logit(y, add_constant(x, has_constant="add"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; a bad fit shows in the checks
         try:
