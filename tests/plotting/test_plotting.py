@@ -687,3 +687,24 @@ def test_percent_ticks_get_as_many_decimals_as_their_spacing_needs(low, high, la
     assert [t.get_text() for t in ax.get_yticklabels()] == labels
     assert SharePercent()(0.05) == "5%"  # on its own (no axis, no ticks): whole percentages
     plt.close(fig)
+
+
+@pytest.mark.parametrize(("backend", "stale"), [
+    ("inline", False), ("module://matplotlib_inline.backend_inline", False), ("agg", True)])
+def test_a_new_chart_in_a_notebook_is_drawn_once_into_its_picture_and_elsewhere_as_before(
+        monkeypatch, backend, stale):
+    # Jupyter's inline backend draws a chart into the PNG it shows; pyplot's end-of-cell
+    # drawing of "stale" figures before it is never seen, so a chart made there is marked
+    # drawn. Every other backend (a window, Agg here) keeps pyplot's own rule.
+    monkeypatch.setattr(plotting_style.mpl, "get_backend", lambda: backend)
+    ax = plot_trend(churn_frame())
+    assert ax.figure.stale is stale
+    ax.figure.canvas.draw()  # the one drawing still draws everything
+    assert ax.get_lines()[0].get_ydata().tolist() == churn_frame()["rate"].tolist()
+
+
+def test_a_chart_on_your_own_axes_leaves_your_figure_as_it_was(monkeypatch):
+    monkeypatch.setattr(plotting_style.mpl, "get_backend", lambda: "inline")
+    fig, (left, right) = plt.subplots(1, 2)
+    plot_trend(churn_frame(), ax=left)
+    assert fig.stale  # the other Axes may still change: pyplot draws the figure as usual
